@@ -1,0 +1,26 @@
+-- fct_quarantined_rows: every landing line refused so far, for the people who fix the source systems.
+
+with quarantined as (
+
+    select * from {{ ref('stg_quarantined_rows') }}
+
+),
+
+final as (
+
+    select
+        feed || ':' || file || ':' || cast(line as varchar) as quarantined_row_id,
+        feed,
+        recorded_date,
+        file,
+        line,
+        column_name,
+        rule,
+        message,
+        original_text,
+        other_failures
+    from quarantined
+
+)
+
+select * from final

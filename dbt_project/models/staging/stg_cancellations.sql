@@ -1,0 +1,55 @@
+-- stg_cancellations: Requests to stop a subscription.
+-- generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit
+
+with source as (
+
+    select * from {{ source('raw', 'cancellations') }}
+    where _recorded_date <= {{ business_date() }}
+
+),
+
+renamed as (
+
+    select
+        cancellation_id,
+        subscription_id,
+        requested_at,
+        {{ to_business_date('requested_at') }} as requested_date,
+        effective_date,
+        reason,
+        _recorded_date as recorded_date,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+
+),
+
+deduplicated as (
+
+    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
+    select * from (
+        select renamed.*,
+            row_number() over (partition by cancellation_id order by recorded_date, source_line) as occurrence
+        from renamed
+    ) numbered
+    where occurrence = 1
+
+),
+
+final as (
+
+    select
+        cancellation_id,
+        subscription_id,
+        requested_at,
+        requested_date,
+        effective_date,
+        reason,
+        recorded_date,
+        source_file,
+        source_line
+    from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,44 @@
+-- stg_fx_rates: Exchange rates: functional-currency units per one unit of currency, on rate_date.
+-- generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit
+
+with source as (
+
+    select * from {{ source('raw', 'fx_rates') }}
+    where _recorded_date <= {{ business_date() }}
+
+),
+
+renamed as (
+
+    select
+        currency,
+        rate_date,
+        rate,
+        _recorded_date as recorded_date,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+
+),
+
+versioned as (
+
+    -- an upsert: each row is a version of its key, valid from its recorded date to the next one
+    select
+        renamed.*,
+        recorded_date as valid_from,
+        lead(recorded_date) over (partition by currency, rate_date order by recorded_date) as valid_to
+    from renamed
+
+),
+
+final as (
+
+    select
+        versioned.*,
+        valid_to is null as is_current
+    from versioned
+
+)
+
+select * from final

@@ -1,0 +1,51 @@
+-- stg_inventory_receipts: Stock received into the warehouse, per SKU.
+-- generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit
+
+with source as (
+
+    select * from {{ source('raw', 'inventory_receipts') }}
+    where _recorded_date <= {{ business_date() }}
+
+),
+
+renamed as (
+
+    select
+        receipt_id,
+        sku,
+        received_date,
+        quantity,
+        _recorded_date as recorded_date,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+
+),
+
+deduplicated as (
+
+    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
+    select * from (
+        select renamed.*,
+            row_number() over (partition by receipt_id order by recorded_date, source_line) as occurrence
+        from renamed
+    ) numbered
+    where occurrence = 1
+
+),
+
+final as (
+
+    select
+        receipt_id,
+        sku,
+        received_date,
+        quantity,
+        recorded_date,
+        source_file,
+        source_line
+    from deduplicated
+
+)
+
+select * from final

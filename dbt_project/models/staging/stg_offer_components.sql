@@ -1,0 +1,45 @@
+-- stg_offer_components: Products delivered by an offer; a bundle has several components, allocated by SSP in this order.
+-- generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit
+
+with source as (
+
+    select * from {{ source('raw', 'offer_components') }}
+    where _recorded_date <= {{ business_date() }}
+
+),
+
+renamed as (
+
+    select
+        offer_id,
+        component_seq,
+        product_id,
+        quantity,
+        _recorded_date as recorded_date,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+
+),
+
+versioned as (
+
+    -- an upsert: each row is a version of its key, valid from its recorded date to the next one
+    select
+        renamed.*,
+        recorded_date as valid_from,
+        lead(recorded_date) over (partition by offer_id, component_seq order by recorded_date) as valid_to
+    from renamed
+
+),
+
+final as (
+
+    select
+        versioned.*,
+        valid_to is null as is_current
+    from versioned
+
+)
+
+select * from final

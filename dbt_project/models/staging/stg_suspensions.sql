@@ -1,0 +1,51 @@
+-- stg_suspensions: Vacation holds: physical deliveries paused over [hold_from, hold_to).
+-- generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit
+
+with source as (
+
+    select * from {{ source('raw', 'suspensions') }}
+    where _recorded_date <= {{ business_date() }}
+
+),
+
+renamed as (
+
+    select
+        suspension_id,
+        subscription_id,
+        hold_from,
+        hold_to,
+        _recorded_date as recorded_date,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+
+),
+
+deduplicated as (
+
+    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
+    select * from (
+        select renamed.*,
+            row_number() over (partition by suspension_id order by recorded_date, source_line) as occurrence
+        from renamed
+    ) numbered
+    where occurrence = 1
+
+),
+
+final as (
+
+    select
+        suspension_id,
+        subscription_id,
+        hold_from,
+        hold_to,
+        recorded_date,
+        source_file,
+        source_line
+    from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,257 @@
+"""The command line a scheduler, an operator or a developer types: ``lifecycle --help``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from lifecycle.settings import Settings, get_settings, init_home, load_settings, resolve_home
+
+DEMO_START = date(2025, 1, 1)
+DEMO_END = date(2026, 11, 20)
+DEMO_CUSTOMERS = 2_000
+DEMO_NIGHTS_AFTER_CUTOVER = 3
+
+
+@dataclass
+class NightOutcome:
+    business_date: date
+    success: bool
+    published: bool
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    reason: str = ""
+
+
+def _use_home(home: str | None) -> Settings:
+    path = resolve_home(home)
+    init_home(path)
+    os.environ["LIFECYCLE_HOME"] = str(path)
+    load_settings.cache_clear()
+    return get_settings(path)
+
+
+def _instance(settings: Settings, ephemeral: bool):
+    from dagster import DagsterInstance
+
+    if ephemeral:
+        return DagsterInstance.ephemeral()
+    if not os.environ.get("DAGSTER_HOME"):
+        dagster_home = settings.home / "dagster"
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        (dagster_home / "dagster.yaml").touch()
+        os.environ["DAGSTER_HOME"] = str(dagster_home)
+    return DagsterInstance.get()
+
+
+def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None) -> NightOutcome:
+    """Run the nightly job for business date ``day`` on ``settings.home`` in this process."""
+    from lifecycle.definitions import build_definitions
+    from lifecycle.io.warehouse import last_published_date
+
+    started = time.perf_counter()
+    os.environ["LIFECYCLE_HOME"] = str(settings.home)
+    job = build_definitions(str(settings.home)).resolve_job_def("nightly")
+    instance = instance or _instance(settings, ephemeral)
+    result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
+    failures = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            message = error.message.strip() if error else "failed"
+            failures.append((event.step_key, message))
+    published = result.success and last_published_date(settings) == day
+    reason = ""
+    if result.success and not published:
+        reason = f"a later night ({last_published_date(settings)}) is already published"
+    elif not result.success:
+        reason = "a step failed; the warehouse stays at the last published night"
+    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason)
+
+
+def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[str, dict[str, int]]:
+    """Rows read, accepted and quarantined per feed over the given nights (all nights when None)."""
+    totals: dict[str, dict[str, int]] = {}
+    root = settings.state / "ingest"
+    if not root.exists():
+        return totals
+    wanted = {d.isoformat() for d in days} if days else None
+    for night_dir in sorted(root.iterdir()):
+        if wanted is not None and night_dir.name not in wanted:
+            continue
+        for report_path in sorted(night_dir.glob("*.json")):
+            report = json.loads(report_path.read_text(encoding="utf-8"))
+            t = totals.setdefault(report["feed"], {"files": 0, "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0})
+            t["files"] += 1 if report["file"] else 0
+            for k in ("rows_read", "rows_accepted", "rows_quarantined"):
+                t[k] += report[k]
+    return totals
+
+
+def print_night(outcome: NightOutcome) -> None:
+    state = "published" if outcome.published else ("built, not published" if outcome.success else "WITHHELD")
+    print(f"night {outcome.business_date}: {state} in {outcome.seconds:.1f}s"
+          + (f" ({outcome.reason})" if outcome.reason and not outcome.published else ""))
+    for step, message in outcome.failures:
+        print(f"  failed: {step}: {message}")
+
+
+def print_summary(settings: Settings, days: list[date] | None = None) -> None:
+    from lifecycle.io.warehouse import last_published_date
+
+    totals = ingest_summary(settings, days)
+    print()
+    print(f"{'feed':<20}{'files':>7}{'read':>11}{'accepted':>11}{'quarantined':>13}")
+    for feed_name, t in totals.items():
+        print(f"{feed_name:<20}{t['files']:>7}{t['rows_read']:>11}{t['rows_accepted']:>11}{t['rows_quarantined']:>13}")
+    published = last_published_date(settings)
+    print()
+    if published is None:
+        print("No night published yet.")
+    else:
+        record = json.loads((settings.state / "published.json").read_text(encoding="utf-8"))
+        print(f"Published night {published}: {settings.warehouse} ({len(record['tables'])} tables)")
+        for table, rows in record["tables"].items():
+            print(f"  {table:<45}{rows:>10} rows")
+    print()
+    print(f"Home:        {settings.home}")
+    print(f"Landing:     {settings.landing}/<feed>/<date>.csv")
+    print(f"Raw:         {settings.raw}/<feed>/recorded_date=<date>/data.parquet")
+    print(f"Quarantine:  {settings.quarantine}/<feed>/recorded_date=<date>/data.parquet "
+          "(also marts.fct_quarantined_rows)")
+    print(f"Query:       duckdb -readonly {settings.warehouse} \"select * from marts.rpt_feed_quality\"")
+
+
+def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False) -> list[NightOutcome]:
+    from lifecycle.pipelines.nightly import nights
+
+    outcomes = []
+    instance = _instance(settings, ephemeral)
+    for day in nights(start, end):
+        outcome = run_night(settings, day, instance=instance)
+        print_night(outcome)
+        outcomes.append(outcome)
+        if not outcome.success:
+            print(f"backfill stopped at {day}: nights are stateful; fix the cause and run the backfill again from {day}")
+            break
+    return outcomes
+
+
+def _date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from lifecycle.generator import generate
+
+    settings = _use_home(args.home)
+    summary = generate(settings.home, customers=args.customers, seed=args.seed, start=args.start, end=args.end,
+                       cutover=args.cutover)
+    print(json.dumps(summary, indent=1, default=str))
+    return 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    settings = _use_home(args.home)
+    outcome = run_night(settings, args.date)
+    print_night(outcome)
+    print_summary(settings, [args.date])
+    return 0 if outcome.success else 1
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    settings = _use_home(args.home)
+    outcomes = backfill(settings, args.start, args.end)
+    print_summary(settings, [o.business_date for o in outcomes])
+    return 0 if outcomes and all(o.success for o in outcomes) else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lifecycle.generator import generate
+
+    settings = _use_home(args.home)
+    if any(settings.landing.glob("*/*.csv")) and not args.force:
+        print(f"{settings.home} already holds landing files; rerunning its nights (use --force to regenerate)")
+    else:
+        if args.force:
+            import shutil
+
+            for sub in ("landing", "raw", "quarantine", "state", "build", "exports", "generator"):
+                shutil.rmtree(settings.home / sub, ignore_errors=True)
+            settings.warehouse.unlink(missing_ok=True)
+            init_home(settings.home)
+        cutover = DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER)
+        print(f"Generating a sample publisher: {args.customers} customers, history {DEMO_START} → {DEMO_END}, "
+              f"migration load on {cutover}")
+        summary = generate(settings.home, customers=args.customers, seed=args.seed, start=DEMO_START, end=DEMO_END,
+                           cutover=cutover)
+        print(f"  {sum(summary.get('rows', {}).values()) if isinstance(summary.get('rows'), dict) else ''} rows "
+              f"written in {summary.get('seconds', 0):.1f}s")
+    load_settings.cache_clear()
+    settings = get_settings(settings.home)
+    start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
+    outcomes = backfill(settings, start, DEMO_END)
+    print_summary(settings)
+    return 0 if outcomes and all(o.success for o in outcomes) else 1
+
+
+def cmd_contract(args: argparse.Namespace) -> int:
+    from lifecycle.contract_render import rendered_files, write_rendered
+
+    if args.write:
+        for path in write_rendered():
+            print(f"wrote {path}")
+        return 0
+    stale = [p for p, text in rendered_files().items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    for path in stale:
+        print(f"out of date: {path} (run `lifecycle contract --write`)")
+    return 1 if stale else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lifecycle", description="Nightly batch system for subscription businesses.")
+    parser.add_argument("--home", help="home folder (default: $LIFECYCLE_HOME, else ./var)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write a deterministic sample publisher's landing files")
+    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--start", type=_date, default=DEMO_START)
+    p.add_argument("--end", type=_date, default=DEMO_END)
+    p.add_argument("--cutover", type=_date, default=None, help="migration load date (default: end − 7 days)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("nightly", help="run night D: ingest, build, audit, publish")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("backfill", help="run the nights D1..D2 one after another, in date order")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("demo", help="generate a small home, backfill it and print a summary")
+    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--force", action="store_true", help="wipe the home's data and generate again")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=cmd_contract)
+
+    for name in ("generate", "nightly", "backfill", "demo"):
+        sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Ingest one landing file: parse it with explicit types, split good rows from bad, write raw and quarantine.
+
+The split is SQL generated from the feed contract and run by DuckDB:
+1. the file is read twice by DuckDB's CSV reader with an explicit dialect and ``store_rejects``:
+   once as text (the original text of every line) and once with the contract's types (a value
+   that does not parse is a reject of the reader, with its line and column);
+2. every rule of the contract (required, allowed values, minimum, currency, country, event date,
+   references, duplicate ids, row rules) is a CASE over the typed row;
+3. rows with no failure go to ``raw/<feed>/recorded_date=<D>/data.parquet``; every other line goes
+   to ``quarantine/<feed>/recorded_date=<D>/data.parquet`` with file, line, column, rule, message
+   and the original text. rows read = accepted + quarantined is computed, not assumed.
+
+A structurally broken file (undecodable bytes, a missing or unknown header column) raises
+:class:`BrokenFeedFile` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from lifecycle.contract import CSV_ERROR_RULES, RULES, SUPPORTED_CURRENCIES, TYPES, Column, Feed, feed
+from lifecycle.settings import Settings
+
+QUARANTINE_COLUMNS = (
+    "feed", "recorded_date", "file", "line", "column_name", "rule", "message", "original_text",
+    "other_failures",
+)
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)$"
+
+
+class BrokenFeedFile(Exception):
+    """The file cannot be read as this feed at all: nothing of it is ingested."""
+
+
+@dataclass
+class IngestResult:
+    feed: str
+    recorded_date: date
+    file: str | None
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    raw_path: str = ""
+    quarantine_path: str = ""
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_quarantined
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def partition_path(root: Path, feed_name: str, recorded_date: date) -> Path:
+    return root / feed_name / f"recorded_date={recorded_date.isoformat()}" / "data.parquet"
+
+
+def check_structure(path: Path, contract: Feed) -> None:
+    """Refuse a file whose bytes are not UTF-8 or whose header is not the contract's columns."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BrokenFeedFile(
+            f"{path}: line {line}: bytes at offset {exc.start} are not valid UTF-8 ({exc.reason}); "
+            f"feed {contract.name} ingests nothing from this file"
+        ) from None
+    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    if not first.strip():
+        raise BrokenFeedFile(f"{path}: line 1: the header line is empty; feed {contract.name} ingests nothing")
+    header = next(csv.reader(io.StringIO(first)))
+    expected = contract.column_names
+    missing = [c for c in expected if c not in header]
+    unknown = [c for c in header if c not in expected]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(unknown)}")
+    if duplicated:
+        problems.append(f"duplicated column(s) {', '.join(duplicated)}")
+    if problems:
+        raise BrokenFeedFile(
+            f"{path}: line 1 (header): {'; '.join(problems)}; feed {contract.name} ingests nothing from this file"
+        )
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh))
+
+
+def _read_csv_sql(path: Path, columns: dict[str, str]) -> str:
+    cols = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in columns.items())
+    return (
+        f"read_csv({_sql_str(str(path))}, header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"new_line = '\\n', auto_detect = false, strict_mode = true, store_rejects = true, "
+        f"columns = {{{cols}}})"
+    )
+
+
+def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list[str]:
+    """One SQL expression per (rule, column), in RULES order; each yields 'rule|column|message' or NULL."""
+    d = _sql_str(recorded_date.isoformat())
+    tz = _sql_str(settings.timezone)
+    by_rule: dict[str, list[str]] = {r: [] for r in RULES}
+
+    def add(rule: str, col: str, condition: str, message: str) -> None:
+        by_rule[rule].append(
+            f"case when {condition} then {_sql_str(rule + '|' + col + '|' + message)} end"
+        )
+
+    currencies = ", ".join(_sql_str(c) for c in SUPPORTED_CURRENCIES)
+    for col in contract.columns:
+        c = f't."{col.name}"'
+        if col.type == "timestamp":
+            add("invalid_timestamp", col.name,
+                f"{c} is not null and (not regexp_full_match({c}, {_sql_str(TIMESTAMP_PATTERN)}) "
+                f"or try_cast({c} as timestamptz) is null)",
+                "not an ISO 8601 timestamp with a UTC offset")
+        if col.required:
+            add("missing_value", col.name, f"{c} is null", "required value is empty")
+        if col.type == "money":
+            add("too_many_decimals", col.name, f"{c} <> round({c}, 2)", "more than two decimal places")
+        if col.type == "currency":
+            add("unsupported_currency", col.name, f"{c} not in ({currencies})",
+                f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}")
+        if col.type == "country":
+            add("invalid_country", col.name, f"not regexp_full_match({c}, '[A-Z]{{2}}')",
+                "country must be two capital letters (ISO 3166-1 alpha-2)")
+        if col.allowed:
+            allowed = ", ".join(_sql_str(v) for v in col.allowed)
+            add("not_allowed", col.name, f"{c} not in ({allowed})", f"allowed values: {', '.join(col.allowed)}")
+        if col.minimum is not None:
+            add("below_minimum", col.name, f"{c} < {col.minimum}", f"must be at least {col.minimum}")
+        if col.event_time:
+            if col.type == "timestamp":
+                local_date = f"cast(timezone({tz}, try_cast({c} as timestamptz)) as date)"
+            else:
+                local_date = c
+            add("after_recorded_date", col.name, f"{local_date} > date {d}",
+                f"dated after the file's recorded date {recorded_date.isoformat()} ({settings.timezone})")
+        if col.references:
+            ref_feed, ref_col = col.references.split(".")
+            add("unknown_reference", col.name,
+                f"{c} is not null and not exists (select 1 from ref_{ref_feed} r where r.\"{ref_col}\" = {c})",
+                f"no {ref_feed} row with {ref_col} equal to this value")
+    key_match = " and ".join(f'p."{k}" = t."{k}"' for k in contract.key)
+    key_col = contract.key[0] if len(contract.key) == 1 else "+".join(contract.key)
+    if contract.is_event:
+        add("duplicate_id", key_col,
+            f"(exists (select 1 from prior p where {key_match}) "
+            f"or exists (select 1 from cur p where {key_match} and p._record < t._record))",
+            "this id was already used in this file or an earlier one")
+    else:
+        add("duplicate_key", key_col,
+            f"exists (select 1 from cur p where {key_match} and p._record < t._record)",
+            "this key appears earlier in the same file; send one row per key and file")
+    for rr in contract.row_rules:
+        add(rr.rule, rr.column, f"coalesce({rr.violation}, false)", rr.description)
+    return [expr for rule in RULES for expr in by_rule[rule]]
+
+
+def _stored_select(contract: Feed, alias: str = "t") -> str:
+    parts = []
+    for col in contract.columns:
+        store = TYPES[col.type]["store"]
+        parts.append(f'cast({alias}."{col.name}" as {store}) as "{col.name}"')
+    return ", ".join(parts)
+
+
+def _empty_relation(contract: Feed, types: str = "store") -> str:
+    cols = ", ".join(f'cast(null as {TYPES[c.type][types]}) as "{c.name}"' for c in contract.columns)
+    return f"select {cols} where false"
+
+
+def _ref_relation(con: duckdb.DuckDBPyConnection, settings: Settings, ref_feed: str, recorded_date: date,
+                  include_today: bool) -> str:
+    """Rows of a feed recorded before D (and on D when include_today)."""
+    op = "<=" if include_today else "<"
+    root = settings.raw / ref_feed
+    if not any(root.glob("recorded_date=*/data.parquet")):
+        return _empty_relation(feed(ref_feed))
+    glob = _sql_str(str(root / "recorded_date=*" / "data.parquet"))
+    return (f"select * from read_parquet({glob}, hive_partitioning = false) "
+            f"where _recorded_date {op} date {_sql_str(recorded_date.isoformat())}")
+
+
+def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> IngestResult:
+    """Ingest ``landing/<feed>/<D>.csv`` (or record an empty partition when there is no file)."""
+    contract = feed(feed_name)
+    path = settings.landing_file(feed_name, recorded_date)
+    raw_out = partition_path(settings.raw, feed_name, recorded_date)
+    q_out = partition_path(settings.quarantine, feed_name, recorded_date)
+    rel_file = str(path.relative_to(settings.home)) if path.exists() else None
+    result = IngestResult(feed_name, recorded_date, rel_file, raw_path=str(raw_out), quarantine_path=str(q_out))
+
+    if path.exists():
+        check_structure(path, contract)
+    con = duckdb.connect()
+    try:
+        con.execute("set threads = 1")  # small files; keeps row order and output bytes stable
+        con.execute("set TimeZone = 'UTC'")
+        _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file)
+        _write(con, contract, raw_out, q_out, recorded_date)
+        result.rows_read = con.execute("select count(*) from lines").fetchone()[0]
+        result.rows_accepted = con.execute("select count(*) from accepted").fetchone()[0]
+        result.rows_quarantined = con.execute("select count(*) from quarantined").fetchone()[0]
+        result.quarantined_by_rule = dict(
+            con.execute("select rule, count(*) from quarantined group by rule order by rule").fetchall()
+        )
+    finally:
+        con.close()
+    return result
+
+
+def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, path: Path | None,
+           recorded_date: date, rel_file: str | None) -> None:
+    names = contract.column_names
+    if path is None:
+        con.execute(f"create table lines as select 0::bigint as _record, ''::varchar as original_text where false")
+        con.execute("create table typed as select 0::bigint as _record, * from (" + _empty_relation(contract, "read") + ")")
+        con.execute("create table reader_rejects (_record bigint, column_name varchar, rule varchar, message varchar, "
+                    "original_text varchar, idx bigint)")
+    else:
+        header = _header(path)
+        # 1. the original text of every line: all columns read as text.
+        con.execute(f"create table text_rows as select * from {_read_csv_sql(path, {h: 'VARCHAR' for h in header})}")
+        con.execute("create table text_rejects as select cast(line as bigint) - 1 as _record, error_type, csv_line, column_idx "
+                    "from reject_errors")
+        con.execute("delete from reject_errors; delete from reject_scans")
+        # 2. the typed read: the contract's read types; a value that does not parse is a reject.
+        read_types = {h: TYPES[contract.column(h).type]["read"] for h in header}
+        con.execute(f"create table typed_read as select * from {_read_csv_sql(path, read_types)}")
+        con.execute("create table typed_rejects as select cast(line as bigint) - 1 as _record, error_type, csv_line, column_name, "
+                    "column_idx, error_message from reject_errors")
+        # Record numbers of the rows a read returned = the records it did not reject, in order.
+        total = con.execute(
+            "select (select count(*) from text_rows) + (select count(distinct _record) from text_rejects)"
+        ).fetchone()[0]
+        con.execute(f"""
+            create table text_numbered as
+            with recs as (
+                select r as _record from range(1, {total} + 1) t(r)
+                where r not in (select _record from text_rejects)
+            ), n as (select _record, row_number() over (order by _record) as rn from recs),
+            rows as (select *, row_number() over () as rn from text_rows)
+            select n._record, rows.* exclude (rn) from rows join n using (rn)
+        """)
+        quoted = ", ".join(
+            f"""case when "{h}" is null then '' when regexp_matches("{h}", '[",\\r\\n]') """
+            f"""then '"' || replace("{h}", '"', '""') || '"' else "{h}" end""" for h in header
+        )
+        con.execute(f"""
+            create table lines as
+            select _record, concat_ws(',', {quoted}) as original_text from text_numbered
+            union all
+            select _record, any_value(csv_line) from text_rejects group by _record
+        """)
+        con.execute(f"""
+            create table typed as
+            with recs as (
+                select _record from lines
+                where _record not in (select _record from typed_rejects)
+            ), n as (select _record, row_number() over (order by _record) as rn from recs),
+            rows as (select *, row_number() over () as rn from typed_read)
+            select n._record, {", ".join(f'rows."{c}"' for c in names)} from rows join n using (rn)
+        """)
+        cast_rules = {col.name: f"invalid_{'decimal' if col.type in ('money', 'decimal') else col.type}"
+                      for col in contract.columns}
+        by_column = " ".join(f"when column_name = {_sql_str(k)} then {_sql_str(v)}" for k, v in cast_rules.items())
+        structural = " ".join(f"when error_type = {_sql_str(k)} then {_sql_str(v)}" for k, v in CSV_ERROR_RULES.items())
+        con.execute(f"""
+            create table reader_rejects as
+            select _record, coalesce(column_name, '') as column_name,
+                   case when error_type = 'CAST' then (case {by_column} else 'malformed_line' end)
+                        {structural} else 'malformed_line' end as rule,
+                   error_message as message, csv_line as original_text, column_idx as idx
+            from typed_rejects
+        """)
+
+    # Lookup relations for references and duplicates.
+    con.execute(f"create or replace view prior as {_ref_relation(con, settings, contract.name, recorded_date, False)}")
+    con.execute("create or replace view cur as select * from typed")
+    refs = {c.references.split(".")[0] for c in contract.columns if c.references}
+    if contract.name == "orders":
+        refs.add("offers")
+    for ref in sorted(refs):
+        if ref == contract.name:
+            own_cols = ", ".join(f'"{c}"' for c in names)
+            con.execute(f"create or replace view ref_{ref} as select {own_cols} from prior "
+                        f"union all select {own_cols} from cur")
+        else:
+            con.execute(f"create or replace view ref_{ref} as "
+                        f"{_ref_relation(con, settings, ref, recorded_date, True)}")
+    if contract.name == "orders":
+        con.execute("create or replace view prior_subscriptions as select subscription_id from prior")
+        con.execute("create or replace view ref_subscriptions as "
+                    "select subscription_id from prior union all select subscription_id from cur")
+
+    cases = _rule_cases(contract, settings, recorded_date)
+    failures = "list_filter([" + ", ".join(cases) + "], lambda x: x is not null)" if cases else "[]::varchar[]"
+    con.execute(f"create table judged as select t.*, {failures} as _failures from typed t")
+    con.execute(f"""
+        create table accepted as
+        select {_stored_select(contract)}, date {_sql_str(recorded_date.isoformat())} as _recorded_date,
+               {_sql_str(rel_file or '')} as _source_file, t._record + 1 as _source_line
+        from judged t where len(t._failures) = 0 order by t._record
+    """)
+    file_sql = _sql_str(rel_file or "")
+    con.execute(f"""
+        create table quarantined as
+        with rule_failures as (
+            select _record, split_part(_failures[1], '|', 1) as rule, split_part(_failures[1], '|', 2) as column_name,
+                   split_part(_failures[1], '|', 3) as message,
+                   array_to_string(list_transform(_failures[2:], lambda f: split_part(f, '|', 1) || ':' || split_part(f, '|', 2)), '; ')
+                       as other_failures
+            from judged where len(_failures) > 0
+        ), reader as (
+            select _record, arg_min(rule, idx) as rule, arg_min(column_name, idx) as column_name,
+                   arg_min(message, idx) as message,
+                   string_agg(rule || ':' || column_name, '; ' order by idx) as all_failures
+            from reader_rejects group by _record
+        ), both_ as (
+            select _record, rule, column_name, message, other_failures from rule_failures
+            union all
+            select _record, rule, column_name, message,
+                   nullif(array_to_string(string_split(all_failures, '; ')[2:], '; '), '') from reader
+        )
+        select {_sql_str(contract.name)} as feed, date {_sql_str(recorded_date.isoformat())} as recorded_date,
+               {file_sql} as file, b._record + 1 as line, b.column_name, b.rule, b.message,
+               l.original_text, nullif(b.other_failures, '') as other_failures
+        from both_ b left join lines l using (_record)
+        order by line
+    """)
+
+
+def _write(con: duckdb.DuckDBPyConnection, contract: Feed, raw_out: Path, q_out: Path, recorded_date: date) -> None:
+    """Replace this date's partitions (re-ingesting a date never duplicates)."""
+    for out, table in ((raw_out, "accepted"), (q_out, "quarantined")):
+        if out.parent.exists():
+            shutil.rmtree(out.parent)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".parquet.tmp")
+        con.execute(f"copy (select * from {table}) to {_sql_str(str(tmp))} (format parquet, compression zstd)")
+        tmp.replace(out)

@@ -1,0 +1,76 @@
+"""The landing register: which file was ingested for each feed and date, and the append-only rule.
+
+Once night P is published, the landing files of P and of every earlier date are frozen: a file
+that differs from the one ingested (or appears, or disappears) for such a date is refused.
+Corrections arrive as new events in a later file. Re-ingesting an identical file changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+from lifecycle.io.warehouse import last_published_date
+from lifecycle.settings import Settings
+
+ABSENT = "absent"
+
+
+class LandingRefused(Exception):
+    """A landing file breaks the append-only rule."""
+
+
+def file_checksum(path: Path) -> str:
+    if not path.exists():
+        return ABSENT
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _register_path(settings: Settings, feed_name: str) -> Path:
+    return settings.state / "landing" / f"{feed_name}.json"
+
+
+def read_register(settings: Settings, feed_name: str) -> dict[str, str]:
+    path = _register_path(settings, feed_name)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def check_append_only(settings: Settings, feed_name: str, recorded_date: date) -> str:
+    """Return the file's checksum, or raise LandingRefused if it may not be ingested."""
+    path = settings.landing_file(feed_name, recorded_date)
+    checksum = file_checksum(path)
+    published = last_published_date(settings)
+    if published is None or recorded_date > published:
+        return checksum
+    recorded = read_register(settings, feed_name).get(recorded_date.isoformat())
+    if recorded == checksum:
+        return checksum
+    rel = path.relative_to(settings.home)
+    if recorded is None and checksum == ABSENT:
+        return checksum  # nothing was delivered then, nothing now
+    if recorded is None or recorded == ABSENT:
+        problem = "a file appeared for a date that was ingested without one"
+    elif checksum == ABSENT:
+        problem = "the file ingested for this date has been removed"
+    else:
+        problem = f"the file differs from the one ingested ({checksum[:19]}…, was {recorded[:19]}…)"
+    raise LandingRefused(
+        f"{rel}: {problem}; night {published.isoformat()} is published, so files dated on or before it "
+        f"are frozen. Send corrections as new events in a later file."
+    )
+
+
+def record_ingested(settings: Settings, feed_name: str, recorded_date: date, checksum: str) -> None:
+    path = _register_path(settings, feed_name)
+    register = read_register(settings, feed_name)
+    register[recorded_date.isoformat()] = checksum
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(sorted(register.items())), indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)

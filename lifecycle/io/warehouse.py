@@ -1,0 +1,95 @@
+"""The warehouse files: tonight's build, the published copy, and safe connections to each.
+
+dbt is the only writer, into ``build/warehouse.duckdb``. Publishing swaps that file into
+``warehouse.duckdb`` with one ``os.replace`` (atomic on one filesystem) after the audit passed;
+readers always open the published file read-only with external access turned off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from lifecycle.settings import Settings
+
+
+class PublishError(Exception):
+    """The build cannot be published."""
+
+
+def connect_published(settings: Settings | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse that cannot read or write host files.
+
+    Any number of these may be open while a night runs: dbt writes another file.
+    """
+    path = settings.warehouse if isinstance(settings, Settings) else Path(settings)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no night has been published yet (run `lifecycle nightly`)")
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def _published_record(settings: Settings) -> Path:
+    return settings.state / "published.json"
+
+
+def last_published_date(settings: Settings) -> date | None:
+    path = _published_record(settings)
+    if not path.exists():
+        return None
+    return date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["business_date"])
+
+
+def reset_build(settings: Settings) -> None:
+    """Start tonight's build from an empty file: every table is rebuilt from raw (a pure function of D)."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", ".wal"):
+        Path(str(settings.build_warehouse) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(settings.build_dir / "dbt_target", ignore_errors=True)
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1, 2"
+        ).fetchall()
+        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
+    finally:
+        con.close()
+
+
+def publish(settings: Settings, business_date: date) -> dict:
+    """Swap the audited build into place; returns what was published.
+
+    A night older than the published one is built and audited but never swapped in: publishing
+    it would take finance back in time.
+    """
+    build = settings.build_warehouse
+    if not build.exists():
+        raise PublishError(f"{build}: no build to publish")
+    wal = Path(str(build) + ".wal")
+    if wal.exists():
+        raise PublishError(f"{wal}: the build was not closed cleanly; refusing to publish a file without its log")
+    counts = table_counts(build)
+    previous = last_published_date(settings)
+    if previous is not None and business_date < previous:
+        return {"published": False, "business_date": business_date.isoformat(),
+                "reason": f"night {previous.isoformat()} is already published", "tables": counts}
+    stale_wal = Path(str(settings.warehouse) + ".wal")
+    stale_wal.unlink(missing_ok=True)  # a published file is never written, so a .wal beside it is foreign
+    os.replace(build, settings.warehouse)
+    record = {"business_date": business_date.isoformat(), "tables": counts}
+    tmp = _published_record(settings).with_suffix(".json.tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(_published_record(settings))
+    return {"published": True, **record}

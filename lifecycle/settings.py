@@ -1,0 +1,190 @@
+"""Every path and knob of a home, read once from ``<home>/lifecycle.toml`` (defaults documented below).
+
+The home is ``--home DIR``, else ``$LIFECYCLE_HOME``, else ``./var``. Its layout::
+
+    lifecycle.toml      settings (written with the defaults on first use)
+    landing/<feed>/<D>.csv   files as delivered, one per feed and recorded date
+    raw/<feed>/recorded_date=<D>/data.parquet         accepted rows
+    quarantine/<feed>/recorded_date=<D>/data.parquet  refused rows, with file, line, column, rule
+    state/               landing checksums and the published-night record
+    build/warehouse.duckdb   tonight's warehouse while dbt builds and the checks audit it
+    warehouse.duckdb     the published warehouse (read-only for finance)
+    exports/             files for shippers, processors and the GL
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+DEFAULT_HOME = Path("var")
+
+#: The defaults, written as the first ``lifecycle.toml`` of a new home. Each key is documented here.
+DEFAULT_TOML = """\
+# subscription-lifecycle settings. Every key is optional; these are the defaults.
+
+[business]
+functional_currency = "USD"          # currency of the ledger's functional amounts
+timezone = "America/New_York"        # an event's business date is taken in this zone
+calendar_start = "2020-01-01"        # first business date the nightly partitions know
+cutover_date = ""                    # date of the migration load ("" = no migration)
+
+[schedule]
+cron = "30 2 * * *"                  # nightly run for the previous business date, in the timezone above
+
+[billing]
+billing_effort_offsets = [0, 21, 42, 63]     # days after the invoice date
+billing_suspension_days = 14                 # after the last effort
+nonpayment_cancel_days = 60                  # after suspension
+unpaid_ship_allowance_issues = 2
+autocharge_lead_days = 5
+autocharge_retry_offsets = [3, 7]            # days after the first attempt
+autocharge_access_grace_days = 10
+writeoff_account = "bad_debt_expense"
+
+[renewals]
+renewal_notice_offsets = [-60, -30, -7, 0, 14]   # days from the term end
+renewal_grace_issues = 1
+
+[close]
+# Period-close calendar: a period (YYYY-MM) is closed on every night on or after its close date.
+# periods = { "2026-10" = "2026-11-05" }
+periods = {}
+"""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    functional_currency: str = "USD"
+    timezone: str = "America/New_York"
+    calendar_start: date = date(2020, 1, 1)
+    cutover_date: date | None = None
+    schedule_cron: str = "30 2 * * *"
+    billing_effort_offsets: tuple[int, ...] = (0, 21, 42, 63)
+    billing_suspension_days: int = 14
+    nonpayment_cancel_days: int = 60
+    unpaid_ship_allowance_issues: int = 2
+    autocharge_lead_days: int = 5
+    autocharge_retry_offsets: tuple[int, ...] = (3, 7)
+    autocharge_access_grace_days: int = 10
+    writeoff_account: str = "bad_debt_expense"
+    renewal_notice_offsets: tuple[int, ...] = (-60, -30, -7, 0, 14)
+    renewal_grace_issues: int = 1
+    period_close: dict[str, date] = field(default_factory=dict)
+
+    # --- paths -------------------------------------------------------------------------
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def raw(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def state(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def exports(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.home / "build"
+
+    @property
+    def build_warehouse(self) -> Path:
+        return self.build_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def landing_file(self, feed: str, business_date: date) -> Path:
+        return self.landing / feed / f"{business_date.isoformat()}.csv"
+
+    def dbt_vars(self, business_date: date) -> dict[str, str]:
+        """Settings handed to dbt as ``--vars`` (dbt_project.yml holds the same defaults)."""
+        return {
+            "business_date": business_date.isoformat(),
+            "business_timezone": self.timezone,
+            "functional_currency": self.functional_currency,
+        }
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    chosen = home or os.environ.get("LIFECYCLE_HOME") or DEFAULT_HOME
+    return Path(chosen).expanduser().resolve()
+
+
+def _date(value: str | date | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def init_home(home: Path) -> None:
+    """Create the folders of a home and its settings file (never overwriting one)."""
+    for sub in ("landing", "raw", "quarantine", "state", "build", "exports"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    toml = home / "lifecycle.toml"
+    if not toml.exists():
+        toml.write_text(DEFAULT_TOML, encoding="utf-8")
+
+
+def parse_settings(home: Path, text: str) -> Settings:
+    data = tomllib.loads(text)
+    business = data.get("business", {})
+    billing = data.get("billing", {})
+    renewals = data.get("renewals", {})
+    close = data.get("close", {})
+    known = {"business", "schedule", "billing", "renewals", "close"}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
+    base = Settings(home=home)
+    return Settings(
+        home=home,
+        functional_currency=business.get("functional_currency", base.functional_currency),
+        timezone=business.get("timezone", base.timezone),
+        calendar_start=_date(business.get("calendar_start")) or base.calendar_start,
+        cutover_date=_date(business.get("cutover_date")),
+        schedule_cron=data.get("schedule", {}).get("cron", base.schedule_cron),
+        billing_effort_offsets=tuple(billing.get("billing_effort_offsets", base.billing_effort_offsets)),
+        billing_suspension_days=billing.get("billing_suspension_days", base.billing_suspension_days),
+        nonpayment_cancel_days=billing.get("nonpayment_cancel_days", base.nonpayment_cancel_days),
+        unpaid_ship_allowance_issues=billing.get(
+            "unpaid_ship_allowance_issues", base.unpaid_ship_allowance_issues),
+        autocharge_lead_days=billing.get("autocharge_lead_days", base.autocharge_lead_days),
+        autocharge_retry_offsets=tuple(billing.get("autocharge_retry_offsets", base.autocharge_retry_offsets)),
+        autocharge_access_grace_days=billing.get(
+            "autocharge_access_grace_days", base.autocharge_access_grace_days),
+        writeoff_account=billing.get("writeoff_account", base.writeoff_account),
+        renewal_notice_offsets=tuple(renewals.get("renewal_notice_offsets", base.renewal_notice_offsets)),
+        renewal_grace_issues=renewals.get("renewal_grace_issues", base.renewal_grace_issues),
+        period_close={k: _date(v) for k, v in close.get("periods", {}).items()},
+    )
+
+
+@cache
+def load_settings(home: Path) -> Settings:
+    toml = home / "lifecycle.toml"
+    text = toml.read_text(encoding="utf-8") if toml.exists() else DEFAULT_TOML
+    return parse_settings(home, text)
+
+
+def get_settings(home: str | os.PathLike | None = None) -> Settings:
+    """The settings of a home (``--home`` > ``$LIFECYCLE_HOME`` > ``./var``), read once."""
+    return load_settings(resolve_home(home))
