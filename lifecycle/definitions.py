@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
 from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
-from lifecycle.assets.dbt_project import dbt_project
+from lifecycle.assets.dbt_project import dbt_executable, dbt_project
 from lifecycle.assets.ingest import INGEST_ASSETS
 from lifecycle.assets.warehouse import published_warehouse, warehouse_models
 from lifecycle.pipelines.nightly import build_nightly_schedule, nightly_job
 from lifecycle.resources import LifecycleHome
 from lifecycle.settings import get_settings
-
-
-def dbt_executable() -> str:
-    """dbt from this interpreter's environment (the venv's bin/ need not be on PATH)."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def build_definitions(home: str | None = None) -> Definitions:

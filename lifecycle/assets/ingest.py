@@ -49,7 +49,7 @@ def write_ingest_report(settings: Settings, result: IngestResult, extra: dict) -
 def _accepted_frame(path: str) -> pd.DataFrame:
     con = duckdb.connect()
     try:
-        table = con.execute("select * from read_parquet(?, hive_partitioning = false)", [path]).to_arrow_table()
+        table = con.sql(f"select * from read_parquet('{path}', hive_partitioning = false)").to_arrow_table()
     finally:
         con.close()
     return table.to_pandas(types_mapper=pd.ArrowDtype)  # decimals stay decimals

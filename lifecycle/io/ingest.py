@@ -289,6 +289,11 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                    error_message as message, csv_line as original_text, column_idx as idx
             from typed_rejects
         """)
+        # A short line is one failure, not one per absent column.
+        con.execute("""
+            delete from reader_rejects r where rule = 'missing_columns' and idx > (
+                select min(idx) from reader_rejects m where m._record = r._record and m.rule = 'missing_columns')
+        """)
 
     # Lookup relations for references and duplicates.
     con.execute(f"create or replace view prior as {_ref_relation(con, settings, contract.name, recorded_date, False)}")
@@ -306,8 +311,10 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                         f"{_ref_relation(con, settings, ref, recorded_date, True)}")
     if contract.name == "orders":
         con.execute("create or replace view prior_subscriptions as select subscription_id from prior")
+        # subscriptions are started by new and gift orders (a renewal naming itself starts nothing)
         con.execute("create or replace view ref_subscriptions as "
-                    "select subscription_id from prior union all select subscription_id from cur")
+                    "select subscription_id from prior where order_type in ('new', 'gift') union all "
+                    "select subscription_id from cur where order_type in ('new', 'gift')")
 
     cases = _rule_cases(contract, settings, recorded_date)
     failures = "list_filter([" + ", ".join(cases) + "], lambda x: x is not null)" if cases else "[]::varchar[]"

@@ -1,0 +1,56 @@
+# Two commands on a fresh machine with Python 3.11 and make:  make demo  |  make test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOME_DIR ?= var
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test ui docs lint format contract bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v target/)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+install: $(VENV)/.installed dbt_project/target/manifest.json
+
+## Generate a sample publisher in ./var, run its nights, publish the warehouse and print a summary.
+demo: install
+	$(BIN)/lifecycle --home $(HOME_DIR) demo
+
+## Run the whole test suite.
+test: install
+	$(BIN)/pytest
+
+## The Dagster UI on the demo home (http://127.0.0.1:3000).
+ui: install
+	LIFECYCLE_HOME=$(abspath $(HOME_DIR)) DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dagster dev -m lifecycle.definitions
+
+## The dbt documentation site (finance's data dictionary) for the published warehouse of the demo home.
+docs: install
+	cd dbt_project && LIFECYCLE_HOME=$(abspath $(HOME_DIR)) ../$(BIN)/dbt docs generate --profiles-dir . --target published
+	@echo "open dbt_project/target/index.html, or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+
+lint: install
+	$(BIN)/ruff check lifecycle tests bench
+
+format: install
+	$(BIN)/ruff format lifecycle tests bench
+
+## Regenerate the dbt sources, staging models and docs/feeds.md from lifecycle/contract.py.
+contract: install
+	$(BIN)/lifecycle contract --write
+
+bench: install
+	$(BIN)/python bench/nightly.py --customers 100000
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -1,0 +1,112 @@
+"""Benchmark: generate a home of N customers, run its nights, print wall time and peak memory per stage.
+
+    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--keep]
+
+Each stage runs in its own process so its peak memory (max RSS of the process and of its children,
+dbt included) is its own. Within a night, the Dagster event log gives each step's duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIFECYCLE = [sys.executable, "-m", "lifecycle.cli"]
+
+
+def run_stage(name: str, argv: list[str], env: dict[str, str]) -> dict:
+    """Run one stage in a child process; returns wall seconds and peak RSS in MiB."""
+    code = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        f"p = subprocess.run({argv!r}, capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "me = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps({'rc': p.returncode, 'wall': wall, 'rss_kib': me, 'out': p.stdout[-4000:], "
+        "'err': p.stderr[-4000:]}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        print(result["out"], result["err"], sep="\n", file=sys.stderr)
+        raise SystemExit(f"stage {name} failed (exit {result['rc']})")
+    return {"stage": name, "seconds": result["wall"], "peak_mib": result["rss_kib"] / 1024}
+
+
+def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
+    """Seconds per step of every run in the instance, keyed by partition (business date)."""
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.get()
+    by_night: dict[str, dict[str, float]] = {}
+    for run in instance.get_runs():
+        night = run.tags.get("dagster/partition", "?")
+        steps = by_night.setdefault(night, {})
+        for stat in instance.get_run_step_stats(run.run_id):
+            if stat.start_time and stat.end_time:
+                stage = "ingest" if stat.step_key.startswith("raw__") else (
+                    "publish" if "published" in stat.step_key else "dbt build + tests")
+                steps[stage] = steps.get(stage, 0.0) + stat.end_time - stat.start_time
+    return by_night
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--nights", type=int, default=3, help="daily nights after the migration night")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 11, 1))
+    parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 20))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", type=Path, default=None)
+    args = parser.parse_args()
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="lifecycle-bench-"))
+    cutover = args.end - timedelta(days=args.nights)
+    env = {**os.environ, "LIFECYCLE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false"}
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    (home / "dagster" / "dagster.yaml").touch()
+    print(f"home {home}: {args.customers} customers, history {args.start} → {args.end}, cut-over {cutover}, "
+          f"{args.nights} daily nights after it")
+
+    stages = [run_stage("generate", LIFECYCLE + ["--home", str(home), "generate", "--customers", str(args.customers),
+                                                 "--seed", str(args.seed), "--start", args.start.isoformat(),
+                                                 "--end", args.end.isoformat(), "--cutover", cutover.isoformat()],
+                        env)]
+    day = cutover
+    while day <= args.end:
+        stages.append(run_stage(f"night {day}", LIFECYCLE + ["--home", str(home), "nightly", "--date", day.isoformat()],
+                                env))
+        day += timedelta(days=1)
+
+    steps = step_durations(home / "dagster")
+    landing_mib = sum(p.stat().st_size for p in (home / "landing").rglob("*.csv")) / 2**20
+    warehouse_mib = (home / "warehouse.duckdb").stat().st_size / 2**20
+    print()
+    print(f"{'stage':<24}{'wall s':>9}{'peak MiB':>10}   steps (s)")
+    for s in stages:
+        night = s["stage"].removeprefix("night ")
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.get(night, {}).items()))
+        print(f"{s['stage']:<24}{s['seconds']:>9.1f}{s['peak_mib']:>10.0f}   {detail}")
+    print()
+    print(f"landing files: {landing_mib:.1f} MiB; published warehouse: {warehouse_mib:.1f} MiB")
+    totals = json.loads((home / "state" / "published.json").read_text())["tables"]
+    print("published rows: " + ", ".join(f"{k.split('.')[-1]} {v}" for k, v in totals.items()
+                                          if k.split(".")[-1] in ("stg_customers", "stg_orders", "stg_payments",
+                                                                  "fct_quarantined_rows")))
+    print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

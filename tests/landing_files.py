@@ -1,0 +1,52 @@
+"""Helpers to write small landing files by hand in tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+from lifecycle.contract import feed
+from lifecycle.settings import Settings
+
+
+def write_feed(settings: Settings, feed_name: str, day: date, rows: list[dict], header: list[str] | None = None) -> Path:
+    header = header or feed(feed_name).column_names
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in header])
+    path = settings.landing_file(feed_name, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+DAY = date(2026, 3, 2)
+
+CREDIT_POLICY = {"credit_policy_id": "CP-STD", "full_refund_days": 30, "no_refund_after_days": 999,
+                 "cancellation_fee_type": "none"}
+OFFER = {"offer_id": "OF-PRINT-USD", "offer_name": "Magazine, 12 issues", "term_length": 12, "term_unit": "issues",
+         "price": "39.00", "currency": "USD", "countries": "US", "autorenew_allowed": "true",
+         "credit_policy_id": "CP-STD", "renewal_offer_id": "OF-PRINT-USD", "valid_from": "2020-01-01"}
+CUSTOMER = {"customer_id": "C-1", "first_name": "Ann", "last_name": "Lee", "address_line1": "1 Main St, Apt 2",
+            "city": "Boston", "region": "MA", "postal_code": "02134", "country": "US", "email": "ann@example.org",
+            "segment": "general", "email_opt_in": "true", "mail_opt_in": "false", "do_not_contact": "false",
+            "deceased": "false", "undeliverable": "false"}
+
+
+def order(**overrides) -> dict:
+    row = {"order_id": "O-1", "customer_id": "C-1", "subscription_id": "S-1",
+           "ordered_at": "2026-03-02T10:00:00-05:00", "order_type": "new", "offer_id": "OF-PRINT-USD",
+           "quantity": 1, "unit_price": "39.00", "discount": "0.00", "tax_rate": "0.0625", "tax_amount": "2.44",
+           "currency": "USD", "service_start": "2026-04-01", "autorenew": "false", "payment_terms": "prepaid"}
+    row.update(overrides)
+    return row
+
+
+def write_reference(settings: Settings, day: date = DAY) -> None:
+    write_feed(settings, "credit_policies", day, [CREDIT_POLICY])
+    write_feed(settings, "offers", day, [OFFER])
+    write_feed(settings, "customers", day, [CUSTOMER])

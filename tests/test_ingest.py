@@ -1,0 +1,174 @@
+"""Ingestion of good, bad and broken landing files."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from lifecycle.contract import ingestion_order
+from lifecycle.io.ingest import BrokenFeedFile, ingest_file
+from lifecycle.io.landing import LandingRefused, check_append_only, record_ingested
+from tests.landing_files import DAY, order, write_feed, write_reference
+
+
+def ingest_all(settings, day):
+    return {name: ingest_file(settings, name, day) for name in ingestion_order()}
+
+
+def quarantine_rows(settings, feed_name):
+    return duckdb.sql(
+        f"select line, column_name, rule, original_text, other_failures from read_parquet("
+        f"'{settings.quarantine}/{feed_name}/*/data.parquet', hive_partitioning = false) order by line"
+    ).fetchall()
+
+
+def raw_rows(settings, feed_name, columns="*"):
+    return duckdb.sql(
+        f"select {columns} from read_parquet('{settings.raw}/{feed_name}/*/data.parquet', hive_partitioning = false) "
+        f"order by _source_line"
+    ).fetchall()
+
+
+def test_good_rows_are_typed_exactly(home):
+    write_reference(home)
+    write_feed(home, "orders", DAY, [
+        order(),
+        order(order_id="O-2", subscription_id="S-2", quantity=3, unit_price="12.35", discount="1.05",
+              tax_rate="0.0725", tax_amount="2.61", ordered_at="2026-03-02T23:59:59-05:00"),
+    ])
+    results = ingest_all(home, DAY)
+    r = results["orders"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (2, 2, 0)
+    rows = raw_rows(home, "orders", "order_id, quantity, unit_price, discount, tax_amount, tax_rate, _source_line, "
+                                    "_source_file, _recorded_date")
+    assert rows == [
+        ("O-1", 1, Decimal("39.00"), Decimal("0.00"), Decimal("2.44"), Decimal("0.06250000"), 2,
+         "landing/orders/2026-03-02.csv", DAY),
+        ("O-2", 3, Decimal("12.35"), Decimal("1.05"), Decimal("2.61"), Decimal("0.07250000"), 3,
+         "landing/orders/2026-03-02.csv", DAY),
+    ]
+    # a leading zero in a postal code survives
+    assert raw_rows(home, "customers", "postal_code") == [("02134",)]
+
+
+BAD_ORDERS = [
+    # (overrides, expected rule, expected column)
+    ({"service_start": "2026-02-30"}, "invalid_date", "service_start"),
+    ({"ordered_at": "2026-03-02 10:00:00"}, "invalid_timestamp", "ordered_at"),
+    ({"offer_id": "OF-NOWHERE"}, "unknown_reference", "offer_id"),
+    ({"quantity": -1, "tax_amount": "-2.44"}, "below_minimum", "quantity"),
+    ({"currency": "JPY"}, "unsupported_currency", "currency"),
+    ({"currency": "EUR"}, "invalid_row", "currency"),
+    ({"unit_price": "39.001"}, "too_many_decimals", "unit_price"),
+    ({"unit_price": "NaN"}, "invalid_decimal", "unit_price"),
+    ({"ordered_at": "2026-03-03T08:00:00-05:00"}, "after_recorded_date", "ordered_at"),
+    ({"order_type": "swap"}, "not_allowed", "order_type"),
+    ({"customer_id": ""}, "missing_value", "customer_id"),
+    ({"tax_amount": "2.45"}, "invalid_row", "tax_amount"),
+    ({"order_type": "renewal", "subscription_id": "S-UNKNOWN"}, "unknown_reference", "subscription_id"),
+    ({"order_id": "O-1", "subscription_id": "S-OTHER"}, "duplicate_id", "order_id"),
+]
+
+
+def test_each_bad_row_is_quarantined_with_its_rule(home):
+    write_reference(home)
+    rows = [order()]
+    for i, (overrides, _, _) in enumerate(BAD_ORDERS):
+        row = order(order_id=f"O-BAD-{i}", subscription_id=f"S-BAD-{i}")
+        row.update(overrides)
+        rows.append(row)
+    rows.append(order(order_id="O-LAST", subscription_id="S-LAST"))
+    path = write_feed(home, "orders", DAY, rows)
+    r = ingest_all(home, DAY)["orders"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (len(rows), 2, len(BAD_ORDERS))
+    assert r.reconciles
+    quarantined = quarantine_rows(home, "orders")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for (line, column, rule, original, _), (_, expected_rule, expected_column) in zip(quarantined, BAD_ORDERS):
+        assert (rule, column) == (expected_rule, expected_column), lines[line - 1]
+        assert original == lines[line - 1]
+    assert [q[0] for q in quarantined] == list(range(3, 3 + len(BAD_ORDERS)))
+    assert [row[0] for row in raw_rows(home, "orders", "order_id")] == ["O-1", "O-LAST"]
+
+
+def test_line_with_wrong_field_count_is_quarantined_with_its_text(home):
+    write_reference(home)
+    path = write_feed(home, "orders", DAY, [order()])
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("O-9,C-1,S-9,too,few\n")
+    r = ingest_all(home, DAY)["orders"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (2, 1, 1)
+    assert quarantine_rows(home, "orders") == [(3, "offer_id", "missing_columns", "O-9,C-1,S-9,too,few", None)]
+
+
+def test_duplicate_id_in_a_later_file_is_quarantined(home):
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    ingest_all(home, DAY)
+    later = DAY + timedelta(days=1)
+    write_feed(home, "orders", later, [order(subscription_id="S-7", ordered_at="2026-03-03T09:00:00-05:00"),
+                                       order(order_id="O-2", subscription_id="S-2",
+                                             ordered_at="2026-03-03T09:00:00-05:00")])
+    r = ingest_all(home, later)["orders"]
+    assert (r.rows_accepted, r.quarantined_by_rule) == (1, {"duplicate_id": 1})
+
+
+def test_reingesting_a_date_replaces_its_output(home):
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    ingest_all(home, DAY)
+    ingest_all(home, DAY)
+    assert raw_rows(home, "orders", "order_id") == [("O-1",)]
+
+
+def test_missing_column_breaks_the_file(home):
+    write_reference(home)
+    header = [c for c in order() if c != "currency"]
+    path = write_feed(home, "orders", DAY, [order()], header=header + ["ship_to_name"])
+    for name in ("products", "credit_policies", "offers", "customers"):
+        ingest_file(home, name, DAY)
+    with pytest.raises(BrokenFeedFile) as err:
+        ingest_file(home, "orders", DAY)
+    message = str(err.value)
+    assert str(path) in message and "missing column(s)" in message and "currency" in message
+    assert not (home.raw / "orders").exists()
+
+
+def test_undecodable_bytes_break_the_file(home):
+    write_reference(home)
+    path = write_feed(home, "orders", DAY, [order()])
+    path.write_bytes(path.read_bytes() + b"O-2,C-1,S-2,\xff\xfe broken\n")
+    with pytest.raises(BrokenFeedFile) as err:
+        ingest_file(home, "orders", DAY)
+    assert f"{path}: line 3" in str(err.value) and "UTF-8" in str(err.value)
+
+
+def test_no_file_gives_an_empty_partition(home):
+    r = ingest_file(home, "payments", date(2026, 3, 5))
+    assert (r.file, r.rows_read, r.rows_accepted) == (None, 0, 0)
+    assert raw_rows(home, "payments") == []
+
+
+def test_published_dates_are_frozen(home):
+    write_reference(home)
+    path = write_feed(home, "orders", DAY, [order()])
+    checksum = check_append_only(home, "orders", DAY)
+    record_ingested(home, "orders", DAY, checksum)
+    (home.state / "published.json").write_text('{"business_date": "2026-03-02", "tables": {}}')
+    assert check_append_only(home, "orders", DAY) == checksum  # the same file again: fine
+    write_feed(home, "orders", DAY, [order(), order(order_id="O-2", subscription_id="S-2")])
+    with pytest.raises(LandingRefused) as err:
+        check_append_only(home, "orders", DAY)
+    assert "landing/orders/2026-03-02.csv: the file differs" in str(err.value)
+    path.unlink()
+    with pytest.raises(LandingRefused, match="has been removed"):
+        check_append_only(home, "orders", DAY)
+    write_feed(home, "payments", DAY - timedelta(days=1), [])
+    with pytest.raises(LandingRefused, match="a file appeared"):
+        check_append_only(home, "payments", DAY - timedelta(days=1))
+    # the next, unpublished date is open
+    write_feed(home, "orders", DAY + timedelta(days=1), [order()])
+    assert check_append_only(home, "orders", DAY + timedelta(days=1)).startswith("sha256:")

@@ -1,0 +1,181 @@
+"""End to end: real Dagster runs of a few nights on small homes — ingest, dbt build, audit, publish."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lifecycle.cli import run_night
+from lifecycle.io.warehouse import connect_published, last_published_date
+from lifecycle.settings import get_settings, init_home, load_settings
+from tests.landing_files import DAY, order, write_feed, write_reference
+
+START, CUTOVER, END = date(2026, 8, 1), date(2026, 11, 10), date(2026, 11, 11)
+
+
+def snapshot(settings) -> dict[str, str]:
+    """A digest of every published table's sorted contents, and of every raw and quarantine file."""
+    digests = {}
+    con = connect_published(settings)
+    try:
+        for schema, table in con.execute(
+            "select table_schema, table_name from information_schema.tables order by 1, 2"
+        ).fetchall():
+            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
+            digests[f"{schema}.{table}"] = hashlib.sha256(
+                "\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest()
+    finally:
+        con.close()
+    for root in (settings.raw, settings.quarantine):
+        for path in sorted(root.rglob("*.parquet")):
+            digests[str(path.relative_to(settings.home))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory, dbt_manifest):
+    from lifecycle.generator import generate
+
+    path = tmp_path_factory.mktemp("nightly") / "home"
+    init_home(path)
+    os.environ["LIFECYCLE_HOME"] = str(path)
+    generate(path, customers=120, seed=11, start=START, end=END, cutover=CUTOVER)
+    load_settings.cache_clear()
+    settings = get_settings(path)
+    outcomes = [run_night(settings, CUTOVER, ephemeral=True), run_night(settings, END, ephemeral=True)]
+    return settings, outcomes
+
+
+def test_nights_are_published_in_order(published_home):
+    settings, outcomes = published_home
+    assert [(o.business_date, o.success, o.published) for o in outcomes] == [(CUTOVER, True, True), (END, True, True)]
+    assert last_published_date(settings) == END
+    assert not (settings.build_warehouse).exists()  # the build was moved into place, not copied
+
+
+def test_every_planted_bad_row_is_quarantined_with_its_rule(published_home):
+    settings, _ = published_home
+    with (settings.home / "generator" / "bad_rows.csv").open(encoding="utf-8") as fh:
+        planted = {(r["file"], int(r["line"]), r["rule"]) for r in csv.DictReader(fh)}
+    assert planted, "the generator plants bad rows"
+    con = connect_published(settings)
+    quarantined = set(con.execute("select file, line, rule from marts.fct_quarantined_rows").fetchall())
+    con.close()
+    assert planted <= quarantined
+    # nothing else was refused: the generator's good rows are all good
+    assert quarantined == planted
+
+
+def test_rows_read_equal_accepted_plus_quarantined_for_every_file(published_home):
+    settings, _ = published_home
+    con = connect_published(settings)
+    per_file = con.execute(
+        "select feed, recorded_date, rows_read, rows_accepted, rows_quarantined from marts.rpt_feed_quality"
+    ).fetchall()
+    con.close()
+    assert per_file
+    for feed_name, day, read, accepted, quarantined in per_file:
+        path = settings.landing_file(feed_name, day)
+        lines = path.read_text(encoding="utf-8").count("\n") - 1  # minus the header
+        assert (read, accepted + quarantined) == (lines, lines), (feed_name, day)
+
+
+def test_staging_is_as_of_the_business_date(published_home):
+    settings, _ = published_home
+    con = connect_published(settings)
+    latest = con.execute("select max(recorded_date) from staging.stg_orders").fetchone()[0]
+    tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    con.close()
+    assert latest <= END
+    assert {"stg_orders", "stg_payments", "stg_customers", "fct_quarantined_rows", "rpt_feed_quality"} <= tables
+
+
+def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
+    """Run both nights again in another process while finance keeps reading the published warehouse."""
+    settings, _ = published_home
+    before = snapshot(settings)
+    held = connect_published(settings)  # a connection kept open across the publication
+    env = {**os.environ, "LIFECYCLE_HOME": str(settings.home), "DAGSTER_HOME": str(settings.home / "dagster")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lifecycle.cli", "backfill", "--start", CUTOVER.isoformat(), "--end", END.isoformat()],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    reads = 0
+    while proc.poll() is None:
+        con = connect_published(settings)
+        assert con.execute("select count(*) from staging.stg_orders").fetchone()[0] > 0
+        con.close()
+        reads += 1
+        time.sleep(0.5)
+    output = proc.stdout.read()
+    assert proc.returncode == 0, output
+    assert reads > 5
+    assert held.execute("select count(*) from staging.stg_orders").fetchone()[0] > 0
+    held.close()
+    assert f"night {CUTOVER}: built, not published" in output  # an older night never replaces a newer one
+    assert f"night {END}: published" in output
+    assert snapshot(settings) == before
+
+
+def test_read_only_connections_cannot_touch_files(published_home):
+    settings, _ = published_home
+    con = connect_published(settings)
+    with pytest.raises(duckdb.Error):
+        con.execute("select * from read_csv('/etc/hostname')")
+    with pytest.raises(duckdb.Error):
+        con.execute("create table marts.x as select 1")
+    con.close()
+
+
+def test_broken_file_and_failed_test_withhold_the_night(home):
+    """A broken file stops its feed and the publication; a failing dbt test does too; fixing reopens the night."""
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    first = run_night(home, DAY, ephemeral=True)
+    assert first.published, first.failures
+
+    night2 = DAY + timedelta(days=1)
+    good = order(order_id="O-2", subscription_id="S-2", ordered_at="2026-03-03T09:00:00-05:00")
+    path = write_feed(home, "orders", night2, [good], header=[c for c in good if c != "currency"])
+    write_feed(home, "payments", night2, [{
+        "payment_id": "P-1", "customer_id": "C-1", "order_id": "O-1", "paid_at": "2026-03-03T09:30:00-05:00",
+        "amount": "41.44", "currency": "USD", "method": "card", "status": "settled"}])
+    second = run_night(home, night2, ephemeral=True)
+    assert (second.success, second.published) == (False, False)
+    steps = dict(second.failures)
+    assert list(steps) == ["raw__orders"]
+    assert f"{path}: line 1 (header): missing column(s) currency" in steps["raw__orders"]
+    assert last_published_date(home) == DAY
+    # feeds that do not name orders went on; payments and interactions (which do) wait for them
+    for independent in ("customers", "fx_rates", "inventory_receipts"):
+        assert (home.raw / independent / f"recorded_date={night2}").exists()
+    for waiting in ("payments", "interactions", "cancellations"):
+        assert not (home.raw / waiting / f"recorded_date={night2}").exists()
+
+    # A corrupted earlier partition is caught by the dbt tests: still not published.
+    write_feed(home, "orders", night2, [good])
+    raw_orders = home.raw / "orders" / f"recorded_date={DAY}" / "data.parquet"
+    pristine = raw_orders.read_bytes()
+    duckdb.execute(f"copy (select * replace (cast(null as varchar) as customer_id) from read_parquet('{raw_orders}')) "
+                   f"to '{raw_orders}.bad' (format parquet)")
+    Path(f"{raw_orders}.bad").replace(raw_orders)
+    third = run_night(home, night2, ephemeral=True)
+    assert (third.success, third.published) == (False, False)
+    assert any("not_null_stg_orders_customer_id" in msg for _, msg in third.failures), third.failures
+    assert last_published_date(home) == DAY
+
+    raw_orders.write_bytes(pristine)
+    fourth = run_night(home, night2, ephemeral=True)
+    assert fourth.published, fourth.failures
+    con = connect_published(home)
+    assert con.execute("select order_id from staging.stg_orders order by 1").fetchall() == [("O-1",), ("O-2",)]
+    con.close()

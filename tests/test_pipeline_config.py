@@ -1,0 +1,60 @@
+"""Settings, partitions and the nightly schedule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from dagster import build_schedule_context
+
+from lifecycle.settings import DEFAULT_TOML, Settings, parse_settings
+
+
+def test_defaults_are_the_documented_ones(tmp_path):
+    s = parse_settings(tmp_path, DEFAULT_TOML)
+    assert s == Settings(home=tmp_path)
+    assert s.billing_effort_offsets == (0, 21, 42, 63)
+    assert s.renewal_notice_offsets == (-60, -30, -7, 0, 14)
+    assert (s.functional_currency, s.timezone, s.cutover_date) == ("USD", "America/New_York", None)
+
+
+def test_settings_file_overrides(tmp_path):
+    s = parse_settings(tmp_path, """
+[business]
+functional_currency = "EUR"
+timezone = "Europe/Paris"
+cutover_date = "2026-11-13"
+[billing]
+billing_effort_offsets = [0, 30]
+[close]
+periods = { "2026-10" = "2026-11-05" }
+""")
+    assert (s.functional_currency, s.timezone, s.cutover_date) == ("EUR", "Europe/Paris", date(2026, 11, 13))
+    assert s.billing_effort_offsets == (0, 30)
+    assert s.period_close == {"2026-10": date(2026, 11, 5)}
+    assert s.dbt_vars(date(2026, 11, 20)) == {"business_date": "2026-11-20", "business_timezone": "Europe/Paris",
+                                              "functional_currency": "EUR"}
+
+
+def test_unknown_section_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown section"):
+        parse_settings(tmp_path, "[biling]\nx = 1\n")
+
+
+def test_schedule_runs_the_night_that_just_ended():
+    from lifecycle.definitions import defs
+
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 2 * * *", "America/New_York")
+    tick = datetime(2026, 11, 21, 2, 30, tzinfo=ZoneInfo("America/New_York"))
+    request = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def())).run_requests[0]
+    assert request.partition_key == "2026-11-20"
+
+
+def test_every_asset_of_a_night_is_in_the_job():
+    from lifecycle.definitions import defs
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"raw/orders", "raw/payments", "staging/stg_orders", "marts/fct_quarantined_rows", "published_warehouse"} <= keys
+    assert defs.resolve_job_def("nightly").partitions_def.start.date() == date(2020, 1, 1)
