@@ -42,11 +42,10 @@ def _instance(settings: Settings, ephemeral: bool):
 
     if ephemeral:
         return DagsterInstance.ephemeral()
-    if not os.environ.get("DAGSTER_HOME"):
-        dagster_home = settings.home / "dagster"
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        (dagster_home / "dagster.yaml").touch()
-        os.environ["DAGSTER_HOME"] = str(dagster_home)
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").touch()
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
     return DagsterInstance.get()
 
 

@@ -225,11 +225,12 @@ FEEDS: tuple[Feed, ...] = (
             _opt("renewal_offer_id", "text",
                  "Offer a term of this offer renews into (may be itself): the autorenew chain.",
                  references="offers.offer_id"),
-            _c("valid_from", "date", "First day the offer may be sold."),
-            _opt("valid_to", "date", "Day the offer stops being sold (exclusive); empty = open."),
+            _c("available_from", "date", "First day the offer may be sold."),
+            _opt("available_to", "date", "Day the offer stops being sold (exclusive); empty = open."),
         ),
         row_rules=(
-            RowRule("valid_to", "t.valid_to <= t.valid_from", "valid_to must be after valid_from"),
+            RowRule("available_to", "t.available_to <= t.available_from",
+                    "available_to must be after available_from"),
         ),
     ),
     Feed(

@@ -30,7 +30,7 @@ CREDIT_POLICY = {"credit_policy_id": "CP-STD", "full_refund_days": 30, "no_refun
                  "cancellation_fee_type": "none"}
 OFFER = {"offer_id": "OF-PRINT-USD", "offer_name": "Magazine, 12 issues", "term_length": 12, "term_unit": "issues",
          "price": "39.00", "currency": "USD", "countries": "US", "autorenew_allowed": "true",
-         "credit_policy_id": "CP-STD", "renewal_offer_id": "OF-PRINT-USD", "valid_from": "2020-01-01"}
+         "credit_policy_id": "CP-STD", "renewal_offer_id": "OF-PRINT-USD", "available_from": "2020-01-01"}
 CUSTOMER = {"customer_id": "C-1", "first_name": "Ann", "last_name": "Lee", "address_line1": "1 Main St, Apt 2",
             "city": "Boston", "region": "MA", "postal_code": "02134", "country": "US", "email": "ann@example.org",
             "segment": "general", "email_opt_in": "true", "mail_opt_in": "false", "do_not_contact": "false",

@@ -64,6 +64,10 @@ BAD_ORDERS = [
     ({"currency": "EUR"}, "invalid_row", "currency"),
     ({"unit_price": "39.001"}, "too_many_decimals", "unit_price"),
     ({"unit_price": "NaN"}, "invalid_decimal", "unit_price"),
+    ({"unit_price": "3.9e1"}, "invalid_decimal", "unit_price"),
+    ({"autorenew": "yes"}, "invalid_boolean", "autorenew"),
+    ({"quantity": "1.0"}, "invalid_integer", "quantity"),
+    ({"service_start": "2026-4-1"}, "invalid_date", "service_start"),
     ({"ordered_at": "2026-03-03T08:00:00-05:00"}, "after_recorded_date", "ordered_at"),
     ({"order_type": "swap"}, "not_allowed", "order_type"),
     ({"customer_id": ""}, "missing_value", "customer_id"),
@@ -87,7 +91,7 @@ def test_each_bad_row_is_quarantined_with_its_rule(home):
     assert r.reconciles
     quarantined = quarantine_rows(home, "orders")
     lines = path.read_text(encoding="utf-8").splitlines()
-    for (line, column, rule, original, _), (_, expected_rule, expected_column) in zip(quarantined, BAD_ORDERS):
+    for (line, column, rule, original, _), (_, expected_rule, expected_column) in zip(quarantined, BAD_ORDERS, strict=True):
         assert (rule, column) == (expected_rule, expected_column), lines[line - 1]
         assert original == lines[line - 1]
     assert [q[0] for q in quarantined] == list(range(3, 3 + len(BAD_ORDERS)))
@@ -172,3 +176,30 @@ def test_published_dates_are_frozen(home):
     # the next, unpublished date is open
     write_feed(home, "orders", DAY + timedelta(days=1), [order()])
     assert check_append_only(home, "orders", DAY + timedelta(days=1)).startswith("sha256:")
+
+
+def test_generated_publisher_every_planted_row_and_nothing_else_is_quarantined(tmp_path):
+    """Ingest a generated home file by file: the quarantine is exactly the generator's ground truth."""
+    import csv
+
+    from lifecycle.generator import generate
+    from lifecycle.settings import get_settings, load_settings
+
+    end = date(2026, 11, 24)
+    cutover = end - timedelta(days=2)
+    home_path = tmp_path / "home"
+    generate(home_path, customers=400, seed=5, start=date(2024, 1, 1), end=end, cutover=cutover)
+    load_settings.cache_clear()
+    settings = get_settings(home_path)
+    day = cutover
+    while day <= end:
+        for result in ingest_all(settings, day).values():
+            assert result.reconciles
+        day += timedelta(days=1)
+    with (home_path / "generator" / "bad_rows.csv").open(encoding="utf-8") as fh:
+        planted = {(r["file"], int(r["line"]), r["column"], r["rule"]) for r in csv.DictReader(fh)}
+    quarantined = set(duckdb.sql(
+        f"select file, line, column_name, rule from read_parquet('{settings.quarantine}/*/*/data.parquet', "
+        f"hive_partitioning = false)").fetchall())
+    assert quarantined == planted
+    assert len({rule for *_, rule in planted}) >= 8  # a good spread of rules is exercised

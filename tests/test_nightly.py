@@ -105,10 +105,13 @@ def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
     before = snapshot(settings)
     held = connect_published(settings)  # a connection kept open across the publication
     env = {**os.environ, "LIFECYCLE_HOME": str(settings.home), "DAGSTER_HOME": str(settings.home / "dagster")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lifecycle.cli", "backfill", "--start", CUTOVER.isoformat(), "--end", END.isoformat()],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log = settings.home / "rerun.log"  # a file, not a pipe: the run logs more than a pipe buffers
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lifecycle.cli", "backfill", "--start", CUTOVER.isoformat(),
+             "--end", END.isoformat()],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
     reads = 0
     while proc.poll() is None:
         con = connect_published(settings)
@@ -116,7 +119,7 @@ def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
         con.close()
         reads += 1
         time.sleep(0.5)
-    output = proc.stdout.read()
+    output = log.read_text()
     assert proc.returncode == 0, output
     assert reads > 5
     assert held.execute("select count(*) from staging.stg_orders").fetchone()[0] > 0

@@ -16,6 +16,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    BackfillPolicy,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -59,6 +60,7 @@ def build_ingest_asset(contract: Feed):
     @asset(
         key=raw_asset_key(contract.name),
         partitions_def=DAILY,
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
         deps=[raw_asset_key(up) for up in contract.upstream_feeds],
         group_name="ingestion",
         description=f"{contract.description} Landing file parsed and validated against the feed contract.",

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from lifecycle.assets.dbt_project import dbt_project, ensure_manifest
@@ -31,6 +31,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     partitions_def=DAILY,
+    # one night per run: nights are stateful, never one dbt call over a date range
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
     dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
 )
 def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, lifecycle: LifecycleHome):
@@ -49,6 +51,7 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, lifecy
 @asset(
     key=AssetKey("published_warehouse"),
     partitions_def=DAILY,
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
     deps=list(warehouse_models.keys),
     group_name="publish",
     description="The audited build swapped into warehouse.duckdb: what finance opens read-only.",

@@ -25,27 +25,74 @@ BAD_ROW_RATE = 1 / 200
 
 #: The rules planted per feed (each one breaks this rule and no other).
 RULES_BY_FEED: dict[str, tuple[str, ...]] = {
-    "orders": ("invalid_date", "invalid_timestamp", "unknown_reference", "below_minimum", "duplicate_id",
-               "invalid_boolean", "missing_value", "after_recorded_date", "not_allowed", "invalid_country"),
-    "payments": ("invalid_timestamp", "unknown_reference", "below_minimum", "unsupported_currency", "duplicate_id",
-                 "after_recorded_date", "not_allowed", "too_many_decimals", "invalid_decimal"),
-    "cancellations": ("invalid_date", "invalid_timestamp", "unknown_reference", "missing_value", "not_allowed",
-                      "duplicate_id", "after_recorded_date"),
+    "orders": (
+        "invalid_date",
+        "invalid_timestamp",
+        "unknown_reference",
+        "below_minimum",
+        "duplicate_id",
+        "invalid_boolean",
+        "missing_value",
+        "after_recorded_date",
+        "not_allowed",
+        "invalid_country",
+    ),
+    "payments": (
+        "invalid_timestamp",
+        "unknown_reference",
+        "below_minimum",
+        "unsupported_currency",
+        "duplicate_id",
+        "after_recorded_date",
+        "not_allowed",
+        "too_many_decimals",
+        "invalid_decimal",
+    ),
+    "cancellations": (
+        "invalid_date",
+        "invalid_timestamp",
+        "unknown_reference",
+        "missing_value",
+        "not_allowed",
+        "duplicate_id",
+        "after_recorded_date",
+    ),
     "suspensions": ("invalid_date", "unknown_reference", "duplicate_id", "invalid_row"),
     "interactions": ("invalid_timestamp", "unknown_reference", "not_allowed", "duplicate_id", "after_recorded_date"),
-    "inventory_receipts": ("invalid_date", "below_minimum", "invalid_integer", "duplicate_id", "missing_value",
-                           "after_recorded_date"),
+    "inventory_receipts": (
+        "invalid_date",
+        "below_minimum",
+        "invalid_integer",
+        "duplicate_id",
+        "missing_value",
+        "after_recorded_date",
+    ),
 }
-DATE_COLUMN = {"orders": "service_start", "cancellations": "effective_date", "suspensions": "hold_from",
-               "inventory_receipts": "received_date"}
+DATE_COLUMN = {
+    "orders": "service_start",
+    "cancellations": "effective_date",
+    "suspensions": "hold_from",
+    "inventory_receipts": "received_date",
+}
 MISSING_COLUMN = {"orders": "service_start", "cancellations": "effective_date", "inventory_receipts": "sku"}
-NOT_ALLOWED = {"orders": ("payment_terms", "net_45"), "payments": ("method", "cash"),
-               "cancellations": ("reason", "unhappy"), "interactions": ("channel", "fax")}
+NOT_ALLOWED = {
+    "orders": ("payment_terms", "net_45"),
+    "payments": ("method", "cash"),
+    "cancellations": ("reason", "unhappy"),
+    "interactions": ("channel", "fax"),
+}
 
 
 class Planter:
-    def __init__(self, rng: np.random.Generator, clock: Clock, cutover: int, end: int, customer_width: int,
-                 feeds: dict[str, FeedRows]) -> None:
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        clock: Clock,
+        cutover: int,
+        end: int,
+        customer_width: int,
+        feeds: dict[str, FeedRows],
+    ) -> None:
         self.rng, self.clock, self.cutover, self.end = rng, clock, cutover, end
         self.unknown_customer = "C" + "9" * customer_width
         self.next_id = {name: int(feeds[name].k2.max(initial=0)) + 1 for name in TRANSACTIONAL}
@@ -67,8 +114,11 @@ class Planter:
 
     def bad_date(self, valid: str) -> str:
         year = valid[:4] if valid else "2026"
-        return str(self.rng.choice([f"{year}-02-30", f"{year}-04-31", f"{year}-06-31", f"{year}-09-31",
-                                    f"{year}-11-31", f"{year}-13-01"]))
+        return str(
+            self.rng.choice(
+                [f"{year}-02-30", f"{year}-04-31", f"{year}-06-31", f"{year}-09-31", f"{year}-11-31", f"{year}-13-01"]
+            )
+        )
 
     def plant(self) -> list[BadRow]:
         bad: list[BadRow] = []
@@ -79,6 +129,8 @@ class Planter:
                 count = int(np.floor(len(candidates) * BAD_ROW_RATE + 0.5))
                 if daily and name in ("orders", "payments") and len(candidates):
                     count = max(count, 1)  # the daily files carry bad rows even in a small sample
+                if not daily and len(candidates) >= 20:
+                    count = max(count, 1)  # every feed's quarantine sees at least one (receipts are few)
                 count = min(count, len(candidates))
                 if count == 0:
                     continue

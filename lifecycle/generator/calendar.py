@@ -53,12 +53,8 @@ class Clock:
         days = np.arange(first_day, last_day + 1, dtype=np.int64)
         self.date_text = pa.array(np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist())
         zone = ZoneInfo(timezone)
-        self.offset_text = pa.array(
-            [_offset_text(datetime.combine(from_day(n), time(12), tzinfo=zone)) for n in days]
-        )
-        self.hms_text = pa.array(
-            [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(SECONDS_PER_DAY)]
-        )
+        self.offset_text = pa.array([_offset_text(datetime.combine(from_day(n), time(12), tzinfo=zone)) for n in days])
+        self.hms_text = pa.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(SECONDS_PER_DAY)])
 
     def _index(self, days: np.ndarray) -> pa.Array:
         idx = np.asarray(days, dtype=np.int64) - self.base

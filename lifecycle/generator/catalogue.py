@@ -39,12 +39,28 @@ class Product:
 
 
 PRODUCTS = (
-    Product(MAGAZINE, "The Meridian Review (print)", "print_publication", "per_issue", "ship", 4900,
-            issues_per_year="12"),
-    Product("MAG-DIGITAL", "The Meridian Review Digital", "digital_publication", "ratable_daily",
-            "digital_access", 7900, issues_per_year="12"),
-    Product("BOOK-CLASSICS", "Meridian Classics Library, one volume a month", "continuity_series",
-            "per_shipment", "ship", 11940, sku=BOOK_SKU, shipment_interval_months="1"),
+    Product(
+        MAGAZINE, "The Meridian Review (print)", "print_publication", "per_issue", "ship", 4900, issues_per_year="12"
+    ),
+    Product(
+        "MAG-DIGITAL",
+        "The Meridian Review Digital",
+        "digital_publication",
+        "ratable_daily",
+        "digital_access",
+        7900,
+        issues_per_year="12",
+    ),
+    Product(
+        "BOOK-CLASSICS",
+        "Meridian Classics Library, one volume a month",
+        "continuity_series",
+        "per_shipment",
+        "ship",
+        11940,
+        sku=BOOK_SKU,
+        shipment_interval_months="1",
+    ),
     Product("MEMBER-GOLD", "Meridian Society — Gold", "membership", "ratable_daily", "none", 25000),
     Product("MEMBER-SILVER", "Meridian Society — Silver", "membership", "ratable_daily", "none", 12000),
     Product("MEMBER-BRONZE", "Meridian Society — Bronze", "membership", "ratable_daily", "none", 6000),
@@ -97,39 +113,219 @@ class Plan:
 
 
 PLANS = (
-    Plan("PRT12", "The Meridian Review — 12 issues, print", ISSUES, 12, 4900, (MAGAZINE,), "CP-STANDARD",
-         "PRT12", cancel_p=0.06, upgrade_to="BND12", upgrade_p=0.04, hold_p=0.05),
-    Plan("PRTINTRO", "The Meridian Review — first year half price", ISSUES, 12, 2450, (MAGAZINE,),
-         "CP-STANDARD", "PRT12", cancel_p=0.07, renew_first=0.45, upgrade_to="BND12", upgrade_p=0.03,
-         hold_p=0.05),
-    Plan("PRT24", "The Meridian Review — 24 issues, print", ISSUES, 24, 8900, (MAGAZINE,), "CP-STANDARD",
-         "PRT24", cancel_p=0.05, renew_first=0.6, renew_later=0.8, hold_p=0.08),
-    Plan("DIGINTRO", "Meridian Digital — first month for 1", MONTHS, 1, 100, ("MAG-DIGITAL",), "CP-NOREFUND",
-         "DIGM", cancel_p=0.22, renew_first=0.3, renew_later=0.3),
-    Plan("DIGM", "Meridian Digital, monthly", MONTHS, 1, 999, ("MAG-DIGITAL",), "CP-NOREFUND", "DIGM",
-         cancel_p=0.045, renew_first=0.8, renew_later=0.8, upgrade_to="DIG12", upgrade_p=0.015),
-    Plan("DIG12", "Meridian Digital, annual", MONTHS, 12, 7900, ("MAG-DIGITAL",), "CP-STANDARD", "DIG12",
-         cancel_p=0.06, renew_first=0.5, renew_later=0.7),
-    Plan("DIG24", "Meridian Digital, two years", MONTHS, 24, 13900, ("MAG-DIGITAL",), "CP-STANDARD", "DIG24",
-         cancel_p=0.05, renew_first=0.5, renew_later=0.7, launched_after_cutover=True),
-    Plan("BND12", "The Meridian Review, print + digital — 12 issues", ISSUES, 12, 9900,
-         (MAGAZINE, "MAG-DIGITAL"), "CP-STANDARD", "BND12", cancel_p=0.05, renew_first=0.6, renew_later=0.8,
-         hold_p=0.05),
-    Plan("BOOK6", "Meridian Classics Library — 6 monthly volumes", SHIPMENTS, 6, 11940, ("BOOK-CLASSICS",),
-         "CP-CONTINUITY", "BOOK6", cancel_p=0.12, renew_first=0.5, renew_later=0.7),
-    Plan("MEMB", "Meridian Society Bronze, annual", MONTHS, 12, 6000, ("MEMBER-BRONZE",), "CP-MEMBERSHIP", "MEMB",
-         tier="bronze", cancel_p=0.04, renew_first=0.65, renew_later=0.85, upgrade_to="MEMS", upgrade_p=0.05),
-    Plan("MEMS", "Meridian Society Silver, annual", MONTHS, 12, 12000, ("MEMBER-SILVER",), "CP-MEMBERSHIP", "MEMS",
-         tier="silver", cancel_p=0.04, renew_first=0.65, renew_later=0.85, upgrade_to="MEMG", upgrade_p=0.03),
-    Plan("MEMG", "Meridian Society Gold, annual", MONTHS, 12, 25000, ("MEMBER-GOLD",), "CP-MEMBERSHIP", "MEMG",
-         tier="gold", cancel_p=0.03, renew_first=0.7, renew_later=0.9),
-    Plan("STUDIG12", "Meridian Digital, student annual", MONTHS, 12, 3900, ("MAG-DIGITAL",), "CP-STANDARD",
-         "STUDIG12", segment="student", cancel_p=0.05, renew_first=0.5, renew_later=0.6),
-    Plan("INSTBND12", "The Meridian Review, institutional print + digital, 12 issues", ISSUES, 12, 14900,
-         (MAGAZINE, "MAG-DIGITAL"), "CP-INSTITUTION", "INSTBND12", segment="institution", cancel_p=0.03,
-         renew_first=0.8, renew_later=0.9),
-    Plan("TOTE", "Meridian canvas tote", SHIPMENTS, 1, 2500, ("TOTE-BAG",), "CP-GOODS", None,
-         autorenew_allowed=False, cancel_p=0.02, renew_first=0.0, renew_later=0.0),
+    Plan(
+        "PRT12",
+        "The Meridian Review — 12 issues, print",
+        ISSUES,
+        12,
+        4900,
+        (MAGAZINE,),
+        "CP-STANDARD",
+        "PRT12",
+        cancel_p=0.06,
+        upgrade_to="BND12",
+        upgrade_p=0.04,
+        hold_p=0.05,
+    ),
+    Plan(
+        "PRTINTRO",
+        "The Meridian Review — first year half price",
+        ISSUES,
+        12,
+        2450,
+        (MAGAZINE,),
+        "CP-STANDARD",
+        "PRT12",
+        cancel_p=0.07,
+        renew_first=0.45,
+        upgrade_to="BND12",
+        upgrade_p=0.03,
+        hold_p=0.05,
+    ),
+    Plan(
+        "PRT24",
+        "The Meridian Review — 24 issues, print",
+        ISSUES,
+        24,
+        8900,
+        (MAGAZINE,),
+        "CP-STANDARD",
+        "PRT24",
+        cancel_p=0.05,
+        renew_first=0.6,
+        renew_later=0.8,
+        hold_p=0.08,
+    ),
+    Plan(
+        "DIGINTRO",
+        "Meridian Digital — first month for 1",
+        MONTHS,
+        1,
+        100,
+        ("MAG-DIGITAL",),
+        "CP-NOREFUND",
+        "DIGM",
+        cancel_p=0.22,
+        renew_first=0.3,
+        renew_later=0.3,
+    ),
+    Plan(
+        "DIGM",
+        "Meridian Digital, monthly",
+        MONTHS,
+        1,
+        999,
+        ("MAG-DIGITAL",),
+        "CP-NOREFUND",
+        "DIGM",
+        cancel_p=0.045,
+        renew_first=0.8,
+        renew_later=0.8,
+        upgrade_to="DIG12",
+        upgrade_p=0.015,
+    ),
+    Plan(
+        "DIG12",
+        "Meridian Digital, annual",
+        MONTHS,
+        12,
+        7900,
+        ("MAG-DIGITAL",),
+        "CP-STANDARD",
+        "DIG12",
+        cancel_p=0.06,
+        renew_first=0.5,
+        renew_later=0.7,
+    ),
+    Plan(
+        "DIG24",
+        "Meridian Digital, two years",
+        MONTHS,
+        24,
+        13900,
+        ("MAG-DIGITAL",),
+        "CP-STANDARD",
+        "DIG24",
+        cancel_p=0.05,
+        renew_first=0.5,
+        renew_later=0.7,
+        launched_after_cutover=True,
+    ),
+    Plan(
+        "BND12",
+        "The Meridian Review, print + digital — 12 issues",
+        ISSUES,
+        12,
+        9900,
+        (MAGAZINE, "MAG-DIGITAL"),
+        "CP-STANDARD",
+        "BND12",
+        cancel_p=0.05,
+        renew_first=0.6,
+        renew_later=0.8,
+        hold_p=0.05,
+    ),
+    Plan(
+        "BOOK6",
+        "Meridian Classics Library — 6 monthly volumes",
+        SHIPMENTS,
+        6,
+        11940,
+        ("BOOK-CLASSICS",),
+        "CP-CONTINUITY",
+        "BOOK6",
+        cancel_p=0.12,
+        renew_first=0.5,
+        renew_later=0.7,
+    ),
+    Plan(
+        "MEMB",
+        "Meridian Society Bronze, annual",
+        MONTHS,
+        12,
+        6000,
+        ("MEMBER-BRONZE",),
+        "CP-MEMBERSHIP",
+        "MEMB",
+        tier="bronze",
+        cancel_p=0.04,
+        renew_first=0.65,
+        renew_later=0.85,
+        upgrade_to="MEMS",
+        upgrade_p=0.05,
+    ),
+    Plan(
+        "MEMS",
+        "Meridian Society Silver, annual",
+        MONTHS,
+        12,
+        12000,
+        ("MEMBER-SILVER",),
+        "CP-MEMBERSHIP",
+        "MEMS",
+        tier="silver",
+        cancel_p=0.04,
+        renew_first=0.65,
+        renew_later=0.85,
+        upgrade_to="MEMG",
+        upgrade_p=0.03,
+    ),
+    Plan(
+        "MEMG",
+        "Meridian Society Gold, annual",
+        MONTHS,
+        12,
+        25000,
+        ("MEMBER-GOLD",),
+        "CP-MEMBERSHIP",
+        "MEMG",
+        tier="gold",
+        cancel_p=0.03,
+        renew_first=0.7,
+        renew_later=0.9,
+    ),
+    Plan(
+        "STUDIG12",
+        "Meridian Digital, student annual",
+        MONTHS,
+        12,
+        3900,
+        ("MAG-DIGITAL",),
+        "CP-STANDARD",
+        "STUDIG12",
+        segment="student",
+        cancel_p=0.05,
+        renew_first=0.5,
+        renew_later=0.6,
+    ),
+    Plan(
+        "INSTBND12",
+        "The Meridian Review, institutional print + digital, 12 issues",
+        ISSUES,
+        12,
+        14900,
+        (MAGAZINE, "MAG-DIGITAL"),
+        "CP-INSTITUTION",
+        "INSTBND12",
+        segment="institution",
+        cancel_p=0.03,
+        renew_first=0.8,
+        renew_later=0.9,
+    ),
+    Plan(
+        "TOTE",
+        "Meridian canvas tote",
+        SHIPMENTS,
+        1,
+        2500,
+        ("TOTE-BAG",),
+        "CP-GOODS",
+        None,
+        autorenew_allowed=False,
+        cancel_p=0.02,
+        renew_first=0.0,
+        renew_later=0.0,
+    ),
 )
 PLAN_INDEX = {p.code: i for i, p in enumerate(PLANS)}
 #: The one price change of the history: the tote's price from the launch day on (USD cents).
@@ -190,7 +386,9 @@ class Catalogue:
     def plan_array(self, attribute: str) -> np.ndarray:
         return np.array([getattr(p, attribute) for p in PLANS])[self.offer_plan]
 
-    def term_end(self, offer: np.ndarray, start: np.ndarray, anchor: np.ndarray, months_before: np.ndarray) -> np.ndarray:
+    def term_end(
+        self, offer: np.ndarray, start: np.ndarray, anchor: np.ndarray, months_before: np.ndarray
+    ) -> np.ndarray:
         """Exclusive end of a term: months/shipments from the chain's anchor, issues by ship date."""
         unit = self.offer_unit[offer]
         length = self.offer_length[offer]
@@ -201,8 +399,9 @@ class Catalogue:
         return np.where(unit == ISSUES, by_issues, by_months)
 
 
-def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[str]], customers: int,
-                    start: int, end: int, cutover: int) -> Catalogue:
+def build_catalogue(
+    rng: np.random.Generator, contract_columns: dict[str, list[str]], customers: int, start: int, end: int, cutover: int
+) -> Catalogue:
     feeds = {name: Rows(cols) for name, cols in contract_columns.items()}
     daily = end - cutover
     launch_day = cutover + max(1, daily // 3) if daily >= 1 else None
@@ -214,18 +413,34 @@ def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[s
         elif p.sku == TOTE_SKU:
             reorder = str(max(10, customers // 400))
         feeds["products"].add(
-            cutover, product_id=p.product_id, product_name=p.name, kind=p.kind, revenue_method=p.revenue_method,
-            fulfillment_channel=p.channel, sku=p.sku, reorder_point=reorder,
-            shipment_interval_months=p.shipment_interval_months, issues_per_year=p.issues_per_year)
+            cutover,
+            product_id=p.product_id,
+            product_name=p.name,
+            kind=p.kind,
+            revenue_method=p.revenue_method,
+            fulfillment_channel=p.channel,
+            sku=p.sku,
+            reorder_point=reorder,
+            shipment_interval_months=p.shipment_interval_months,
+            issues_per_year=p.issues_per_year,
+        )
     for p in PRODUCTS:
         for cur in CURRENCIES:
-            feeds["product_ssp"].add(cutover, product_id=p.product_id, currency=cur,
-                                     standalone_selling_price=_money(local_price(p.usd_ssp_cents, cur)))
+            feeds["product_ssp"].add(
+                cutover,
+                product_id=p.product_id,
+                currency=cur,
+                standalone_selling_price=_money(local_price(p.usd_ssp_cents, cur)),
+            )
     for cp in CREDIT_POLICIES:
         feeds["credit_policies"].add(
-            cutover, credit_policy_id=cp.policy_id, full_refund_days=str(cp.full_refund_days),
-            no_refund_after_days=str(cp.no_refund_after_days), cancellation_fee_type=cp.fee_type,
-            cancellation_fee=cp.fee)
+            cutover,
+            credit_policy_id=cp.policy_id,
+            full_refund_days=str(cp.full_refund_days),
+            no_refund_after_days=str(cp.no_refund_after_days),
+            cancellation_fee_type=cp.fee_type,
+            cancellation_fee=cp.fee,
+        )
 
     # --- the rate card -------------------------------------------------------------------
     countries_of = {cur: ";".join(c for c in COUNTRIES if COUNTRY_CURRENCY[c] == cur) for cur in CURRENCIES}
@@ -241,9 +456,22 @@ def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[s
     offer_ids = [f"{plan.code}-{cur}" for plan, cur in records]
     n = len(records)
     never = np.iinfo(np.int64).max // 4
-    arrays = {k: np.zeros(n, dtype=np.int64) for k in (
-        "plan", "cur", "unit", "length", "price", "change_day", "change_price", "renewal", "upgrade",
-        "full_refund", "valid_from")}
+    arrays = {
+        k: np.zeros(n, dtype=np.int64)
+        for k in (
+            "plan",
+            "cur",
+            "unit",
+            "length",
+            "price",
+            "change_day",
+            "change_price",
+            "renewal",
+            "upgrade",
+            "full_refund",
+            "valid_from",
+        )
+    }
     for i, (plan, cur) in enumerate(records):
         price = local_price(plan.usd_cents, cur)
         arrays["plan"][i] = PLAN_INDEX[plan.code]
@@ -264,19 +492,30 @@ def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[s
     def offer_row(i: int, price: int, recorded: int) -> None:
         plan, cur = records[i]
         feeds["offers"].add(
-            recorded, offer_id=offer_ids[i], offer_name=plan.name, term_length=str(plan.length),
-            term_unit=UNITS[plan.unit], price=_money(price), currency=cur, countries=countries_of[cur],
-            segment=plan.segment, tier=plan.tier, autorenew_allowed="true" if plan.autorenew_allowed else "false",
+            recorded,
+            offer_id=offer_ids[i],
+            offer_name=plan.name,
+            term_length=str(plan.length),
+            term_unit=UNITS[plan.unit],
+            price=_money(price),
+            currency=cur,
+            countries=countries_of[cur],
+            segment=plan.segment,
+            tier=plan.tier,
+            autorenew_allowed="true" if plan.autorenew_allowed else "false",
             credit_policy_id=plan.policy,
             renewal_offer_id=offer_ids[arrays["renewal"][i]] if arrays["renewal"][i] >= 0 else "",
-            valid_from=from_day(int(arrays["valid_from"][i])).isoformat(), valid_to="")
+            available_from=from_day(int(arrays["valid_from"][i])).isoformat(),
+            available_to="",
+        )
 
-    for i, (plan, cur) in enumerate(records):
+    for i, (plan, _cur) in enumerate(records):
         recorded = launch_day if plan.launched_after_cutover else cutover
         offer_row(i, int(arrays["price"][i]), recorded)
         for seq, product in enumerate(plan.components, start=1):
-            feeds["offer_components"].add(recorded, offer_id=offer_ids[i], component_seq=str(seq),
-                                          product_id=product, quantity="1")
+            feeds["offer_components"].add(
+                recorded, offer_id=offer_ids[i], component_seq=str(seq), product_id=product, quantity="1"
+            )
     if launch_day is not None:  # the tote's price change: a new version of its offer rows
         for cur in CURRENCIES:
             i = offer_of[("TOTE", cur)]
@@ -292,8 +531,13 @@ def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[s
     for cover, ship_day, close_day in zip(covers.tolist(), ship.tolist(), close.tolist(), strict=True):
         c = from_day(cover)
         feeds["issue_schedules"].add(
-            cutover, issue_id=f"MR-{c.year}-{c.month:02d}", product_id=MAGAZINE, cover_date=c.isoformat(),
-            list_close_date=from_day(close_day).isoformat(), ship_date=from_day(ship_day).isoformat())
+            cutover,
+            issue_id=f"MR-{c.year}-{c.month:02d}",
+            product_id=MAGAZINE,
+            cover_date=c.isoformat(),
+            list_close_date=from_day(close_day).isoformat(),
+            ship_date=from_day(ship_day).isoformat(),
+        )
 
     # --- shippers and routing ------------------------------------------------------------
     for sid, name, role, spoilage in (
@@ -324,13 +568,28 @@ def build_catalogue(rng: np.random.Generator, contract_columns: dict[str, list[s
     for i, day in enumerate(days.tolist()):
         for cur, micro in walks.items():
             rate = micro[i]
-            feeds["fx_rates"].add(max(day, cutover), currency=cur, rate_date=from_day(day).isoformat(),
-                                  rate=f"{rate // 1_000_000}.{rate % 1_000_000:06d}")
+            feeds["fx_rates"].add(
+                max(day, cutover),
+                currency=cur,
+                rate_date=from_day(day).isoformat(),
+                rate=f"{rate // 1_000_000}.{rate % 1_000_000:06d}",
+            )
 
     return Catalogue(
-        feeds=feeds, offer_ids=offer_ids, offer_plan=arrays["plan"], offer_currency=arrays["cur"],
-        offer_unit=arrays["unit"], offer_length=arrays["length"], offer_price=arrays["price"],
-        offer_change_day=arrays["change_day"], offer_change_price=arrays["change_price"],
-        offer_renewal=arrays["renewal"], offer_upgrade=arrays["upgrade"],
-        offer_full_refund_days=arrays["full_refund"], offer_valid_from=arrays["valid_from"], offer_of=offer_of,
-        issue_ship_days=np.sort(ship.astype(np.int64)), launch_day=launch_day)
+        feeds=feeds,
+        offer_ids=offer_ids,
+        offer_plan=arrays["plan"],
+        offer_currency=arrays["cur"],
+        offer_unit=arrays["unit"],
+        offer_length=arrays["length"],
+        offer_price=arrays["price"],
+        offer_change_day=arrays["change_day"],
+        offer_change_price=arrays["change_price"],
+        offer_renewal=arrays["renewal"],
+        offer_upgrade=arrays["upgrade"],
+        offer_full_refund_days=arrays["full_refund"],
+        offer_valid_from=arrays["valid_from"],
+        offer_of=offer_of,
+        issue_ship_days=np.sort(ship.astype(np.int64)),
+        launch_day=launch_day,
+    )

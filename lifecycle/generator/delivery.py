@@ -9,7 +9,6 @@ only on dates when something changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -45,14 +44,30 @@ from lifecycle.generator.simulation import (
 
 TRANSACTIONAL = tuple(f.name for f in FEEDS if f.is_event)
 #: Column holding each event feed's id, and the column dated by the event (checked against the file date).
-EVENT_ID = {"orders": "order_id", "payments": "payment_id", "cancellations": "cancellation_id",
-            "suspensions": "suspension_id", "interactions": "interaction_id", "inventory_receipts": "receipt_id"}
-EVENT_TIME = {"orders": "ordered_at", "payments": "paid_at", "cancellations": "requested_at",
-              "interactions": "occurred_at", "inventory_receipts": "received_date"}
-ID_FORMAT = {"orders": ("O", 9), "payments": ("P", 9), "cancellations": ("X", 7), "suspensions": ("H", 7),
-             "interactions": ("I", 8), "inventory_receipts": ("R", 6)}
+EVENT_ID = {
+    "orders": "order_id",
+    "payments": "payment_id",
+    "cancellations": "cancellation_id",
+    "suspensions": "suspension_id",
+    "interactions": "interaction_id",
+    "inventory_receipts": "receipt_id",
+}
+EVENT_TIME = {
+    "orders": "ordered_at",
+    "payments": "paid_at",
+    "cancellations": "requested_at",
+    "interactions": "occurred_at",
+    "inventory_receipts": "received_date",
+}
+ID_FORMAT = {
+    "orders": ("O", 9),
+    "payments": ("P", 9),
+    "cancellations": ("X", 7),
+    "suspensions": ("H", 7),
+    "interactions": ("I", 8),
+    "inventory_receipts": ("R", 6),
+}
 SUBSCRIPTION_FORMAT = ("S", 8)
-BAD_ROW_RATE = 1 / 200
 ADDRESS_CHANGE_RATE = 0.0003  # per customer and day after the cut-over
 
 
@@ -102,8 +117,17 @@ def _number(keep: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 
 
 class Builder:
-    def __init__(self, rng: np.random.Generator, cat: Catalogue, people: Customers, acquisition: np.ndarray,
-                 history: History, clock: Clock, cutover: int, end: int) -> None:
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        cat: Catalogue,
+        people: Customers,
+        acquisition: np.ndarray,
+        history: History,
+        clock: Clock,
+        cutover: int,
+        end: int,
+    ) -> None:
         self.rng, self.cat, self.people, self.h, self.clock = rng, cat, people, history, clock
         self.cutover, self.end = cutover, end
         self.acq = acquisition
@@ -116,7 +140,7 @@ class Builder:
 
     # --- customers and their address changes -------------------------------------------------
     def address_changes(self) -> tuple[np.ndarray, np.ndarray]:
-        rng, n = self.rng, self.people.n
+        rng = self.rng
         cust_parts, day_parts = [], []
         for d in range(self.cutover + 1, self.end + 1):
             eligible = int(np.searchsorted(self.cust_rec, d, side="left"))  # recorded in an earlier file
@@ -130,7 +154,6 @@ class Builder:
             day_parts.append(np.full(len(who), d))
         if not cust_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        del n
         return np.concatenate(cust_parts).astype(np.int64), np.concatenate(day_parts).astype(np.int64)
 
     def customers(self, moved: np.ndarray, moved_day: np.ndarray) -> None:
@@ -139,16 +162,22 @@ class Builder:
         new = addresses(self.rng, people.country[moved])
         take = pa.array(moved)
         columns = {"customer_id": pa.concat_arrays([self.customer_ids(np.arange(n)), self.customer_ids(moved)])}
-        replaced = {"address_line1": new.address_line1, "address_line2": new.address_line2, "city": new.city,
-                    "region": new.region, "postal_code": new.postal_code,
-                    "undeliverable": text.repeat("false", len(moved))}
+        replaced = {
+            "address_line1": new.address_line1,
+            "address_line2": new.address_line2,
+            "city": new.city,
+            "region": new.region,
+            "postal_code": new.postal_code,
+            "undeliverable": text.repeat("false", len(moved)),
+        }
         for name in feed("customers").column_names[1:]:
             original = people.text[name]
             columns[name] = pa.concat_arrays([original, replaced.get(name, original.take(take))])
         recorded = np.concatenate([self.cust_rec, moved_day])
         version = np.concatenate([np.zeros(n, dtype=np.int64), np.arange(1, len(moved) + 1)])
-        self.feeds["customers"] = FeedRows("customers", columns, recorded,
-                                           np.concatenate([np.arange(n), moved]), version)
+        self.feeds["customers"] = FeedRows(
+            "customers", columns, recorded, np.concatenate([np.arange(n), moved]), version
+        )
 
     # --- events ------------------------------------------------------------------------------
     def orders(self) -> None:
@@ -198,7 +227,9 @@ class Builder:
             "currency": text.choose(CURRENCIES, cat.offer_currency[g["offer"]]),
             "service_start": self.clock.dates(g["svc"]),
             "autorenew": text.booleans(g["autorenew"]),
-            "payment_method_token": text.where(g["token"] >= 0, self.tokens().take(pa.array(np.maximum(g["token"], 0)))),
+            "payment_method_token": text.where(
+                g["token"] >= 0, self.tokens().take(pa.array(np.maximum(g["token"], 0)))
+            ),
             "payment_terms": text.choose(PAYMENT_TERMS, g["terms"]),
             "ship_to_name": ship_to(recip["name"]),
             "ship_to_address_line1": ship_to(recip["address_line1"]),
@@ -210,8 +241,8 @@ class Builder:
             "promotion_code": text.choose((*PROMOS, ""), np.where(g["promo"] >= 0, g["promo"], len(PROMOS))),
         }
         self.feeds["orders"] = FeedRows(
-            "orders", columns, rec[k], g["day"] * SECONDS_PER_DAY + g["sec"], number[k],
-            meta={"otype": g["otype"]})
+            "orders", columns, rec[k], g["day"] * SECONDS_PER_DAY + g["sec"], number[k], meta={"otype": g["otype"]}
+        )
 
     def recipients(self) -> dict[str, pa.Array]:
         if not hasattr(self, "_recipients"):
@@ -223,9 +254,15 @@ class Builder:
             country[self.h.orders["recip"][gifts]] = self.people.country[self.h.orders["cust"][gifts]]
             first, last = names(self.rng, count)
             a = addresses(self.rng, country)
-            self._recipients = {"name": full_names(first, last), "address_line1": a.address_line1,
-                                "address_line2": a.address_line2, "city": a.city, "region": a.region,
-                                "postal_code": a.postal_code, "country": a.country}
+            self._recipients = {
+                "name": full_names(first, last),
+                "address_line1": a.address_line1,
+                "address_line2": a.address_line2,
+                "city": a.city,
+                "region": a.region,
+                "postal_code": a.postal_code,
+                "country": a.country,
+            }
         return self._recipients
 
     def tokens(self) -> pa.Array:
@@ -236,7 +273,7 @@ class Builder:
     def payments(self) -> None:
         p, rng, cut, end = self.h.payments, self.rng, self.cutover, self.end
         n = len(p["day"])
-        lag = np.where(p["mailed"], _lag(rng, n, (0.6, 0.2, 0.15, 0.05)), 0)
+        lag = np.where(p["mailed"], _lag(rng, n, (0.7, 0.2, 0.1)), 0)  # checks arrive by mail
         rec = _recorded(p["day"], lag, cut)
         rec = np.maximum(rec, self.cust_rec[p["cust"]])
         has_order = p["order"] >= 0
@@ -270,8 +307,7 @@ class Builder:
             "payment_id": payment_ids.take(pa.array(k)),
             "customer_id": self.customer_ids(g["cust"]),
             "invoice_id": text.empty(m),
-            "order_id": text.where(g["order"] >= 0,
-                                   text.padded("O", self.order_number[np.maximum(g["order"], 0)], 9)),
+            "order_id": text.where(g["order"] >= 0, text.padded("O", self.order_number[np.maximum(g["order"], 0)], 9)),
             "paid_at": self.clock.timestamps(g["day"], g["sec"]),
             "amount": text.money(g["amount"]),
             "currency": text.choose(CURRENCIES, g["cur"]),
@@ -281,25 +317,27 @@ class Builder:
             "processor_reference": reference,
             "autocharge_request_key": key_col,
         }
-        self.feeds["payments"] = FeedRows("payments", columns, rec[k], g["day"] * SECONDS_PER_DAY + g["sec"],
-                                          number[k])
+        self.feeds["payments"] = FeedRows("payments", columns, rec[k], g["day"] * SECONDS_PER_DAY + g["sec"], number[k])
 
     def autocharge_keys(self, chain: np.ndarray, term: np.ndarray, attempt: np.ndarray) -> pa.Array:
         """``keys.autocharge_request_key`` for many rows at once (same sha256 recipe, computed by DuckDB)."""
-        table = pa.table({"i": np.arange(len(chain)), "sub": self.sub_ids.take(pa.array(chain)),
-                          "term": term, "attempt": attempt})
+        table = pa.table(
+            {"i": np.arange(len(chain)), "sub": self.sub_ids.take(pa.array(chain)), "term": term, "attempt": attempt}
+        )
         with duckdb.connect() as con:
             con.register("requests", table)
             out = con.sql(
                 "select 'AC-' || upper(substr(sha256('autocharge|' || sub || '|' || term::varchar || '|' "
-                "|| attempt::varchar), 1, 20)) as k from requests order by i").to_arrow_table()
+                "|| attempt::varchar), 1, 20)) as k from requests order by i"
+            ).to_arrow_table()
         return out.column("k").combine_chunks().cast(pa.string())
 
     def cancellations(self) -> None:
         c, rng, end = self.h.cancellations, self.rng, self.end
         n = len(c["day"])
-        rec = np.maximum(_recorded(c["day"], _lag(rng, n, (0.93, 0.05, 0.02)), self.cutover),
-                         self.chain_rec[c["chain"]])
+        rec = np.maximum(
+            _recorded(c["day"], _lag(rng, n, (0.93, 0.05, 0.02)), self.cutover), self.chain_rec[c["chain"]]
+        )
         keep = rec <= end
         number = _number(keep, c["day"], c["sec"], np.arange(n))
         k = np.flatnonzero(keep)
@@ -310,8 +348,9 @@ class Builder:
             "effective_date": self.clock.dates(c["eff"][k]),
             "reason": text.choose(REASONS, c["reason"][k]),
         }
-        self.feeds["cancellations"] = FeedRows("cancellations", columns, rec[k],
-                                               c["day"][k] * SECONDS_PER_DAY + c["sec"][k], number[k])
+        self.feeds["cancellations"] = FeedRows(
+            "cancellations", columns, rec[k], c["day"][k] * SECONDS_PER_DAY + c["sec"][k], number[k]
+        )
 
     def suspensions(self) -> None:
         s, end = self.h.suspensions, self.end
@@ -326,21 +365,25 @@ class Builder:
             "hold_from": self.clock.dates(s["hold_from"][k]),
             "hold_to": self.clock.dates(s["hold_to"][k]),
         }
-        self.feeds["suspensions"] = FeedRows("suspensions", columns, rec[k], s["day"][k] * SECONDS_PER_DAY,
-                                             number[k])
+        self.feeds["suspensions"] = FeedRows("suspensions", columns, rec[k], s["day"][k] * SECONDS_PER_DAY, number[k])
 
     def interactions(self, moved: np.ndarray, moved_day: np.ndarray) -> None:
         i, rng, end = self.h.interactions, self.rng, self.end
         told = rng.random(len(moved)) < 0.5  # half the movers tell customer service
-        extra = {"cust": moved[told], "chain": np.full(int(told.sum()), -1), "day": moved_day[told],
-                 "sec": rng.integers(8 * 3600, 21 * 3600, size=int(told.sum())),
-                 "channel": rng.choice(len(CHANNELS), size=int(told.sum())),
-                 "topic": np.full(int(told.sum()), TOPICS.index("address_change")),
-                 "note": np.zeros(int(told.sum()), dtype=np.int64)}
+        extra = {
+            "cust": moved[told],
+            "chain": np.full(int(told.sum()), -1),
+            "day": moved_day[told],
+            "sec": rng.integers(8 * 3600, 21 * 3600, size=int(told.sum())),
+            "channel": rng.choice(len(CHANNELS), size=int(told.sum())),
+            "topic": np.full(int(told.sum()), TOPICS.index("address_change")),
+            "note": np.zeros(int(told.sum()), dtype=np.int64),
+        }
         i = {key: np.concatenate([v, extra[key]]).astype(np.int64) for key, v in i.items()}
         n = len(i["day"])
-        lag = np.concatenate([_lag(rng, n - len(extra["day"]), (0.9, 0.07, 0.03)),
-                              np.zeros(len(extra["day"]), dtype=np.int64)])
+        lag = np.concatenate(
+            [_lag(rng, n - len(extra["day"]), (0.9, 0.07, 0.03)), np.zeros(len(extra["day"]), dtype=np.int64)]
+        )
         rec = np.maximum(_recorded(i["day"], lag, self.cutover), self.cust_rec[i["cust"]])
         linked = i["chain"] >= 0
         rec[linked] = np.maximum(rec[linked], self.chain_rec[i["chain"][linked]])
@@ -357,8 +400,9 @@ class Builder:
             "topic": text.choose(TOPICS, i["topic"][k]),
             "note": text.choose(NOTES, i["note"][k]),
         }
-        self.feeds["interactions"] = FeedRows("interactions", columns, rec[k],
-                                              i["day"][k] * SECONDS_PER_DAY + i["sec"][k], number[k])
+        self.feeds["interactions"] = FeedRows(
+            "interactions", columns, rec[k], i["day"][k] * SECONDS_PER_DAY + i["sec"][k], number[k]
+        )
 
     def receipts(self) -> None:
         r = self.h.receipts
@@ -371,15 +415,21 @@ class Builder:
             "received_date": self.clock.dates(r["day"]),
             "quantity": text.integers(r["qty"]),
         }
-        self.feeds["inventory_receipts"] = FeedRows("inventory_receipts", columns, rec, r["day"] * SECONDS_PER_DAY,
-                                                    number)
+        self.feeds["inventory_receipts"] = FeedRows(
+            "inventory_receipts", columns, rec, r["day"] * SECONDS_PER_DAY, number
+        )
 
     def reference(self) -> None:
         for name, rows in self.cat.feeds.items():
             columns = {c: pa.array([r[c] for r in rows.rows], pa.string()) for c in rows.columns}
             n = len(rows.rows)
-            self.feeds[name] = FeedRows(name, columns, np.array(rows.recorded, dtype=np.int64),
-                                        np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64))
+            self.feeds[name] = FeedRows(
+                name,
+                columns,
+                np.array(rows.recorded, dtype=np.int64),
+                np.zeros(n, dtype=np.int64),
+                np.arange(n, dtype=np.int64),
+            )
 
     def build(self) -> dict[str, FeedRows]:
         moved, moved_day = self.address_changes()
@@ -398,5 +448,3 @@ def _rates(e4: np.ndarray) -> pa.Array:
     distinct, inverse = np.unique(e4, return_inverse=True)
     labels = [f"{v // 10000}.{v % 10000:04d}" for v in distinct.tolist()]
     return text.choose(labels, inverse)
-
-

@@ -15,8 +15,9 @@ from lifecycle.generator.delivery import BadRow, FeedRows
 BAD_ROWS_HEADER = ("feed", "file", "line", "column", "rule", "event_id")
 
 
-def write_landing(home: Path, feeds: dict[str, FeedRows], bad: list[BadRow], cutover: int, end: int
-                  ) -> tuple[int, dict[str, int], list[dict[str, object]]]:
+def write_landing(
+    home: Path, feeds: dict[str, FeedRows], bad: list[BadRow], cutover: int, end: int
+) -> tuple[int, dict[str, int], list[dict[str, object]]]:
     """Write every feed's files; returns files written, data lines per feed, and where each bad row landed."""
     files = 0
     lines_per_feed: dict[str, int] = {}
@@ -27,8 +28,7 @@ def write_landing(home: Path, feeds: dict[str, FeedRows], bad: list[BadRow], cut
         text_columns = {c.name for c in contract.columns if c.type == "text"}
         good = text.csv_lines([text.quote(rows.columns[c]) if c in text_columns else rows.columns[c] for c in names])
         mine = [b for b in bad if b.feed == contract.name]
-        extra = pa.array([",".join(text.quote_one(b.values[c]) for c in names) + "\n" for b in mine],
-                         pa.large_string())
+        extra = pa.array([",".join(text.quote_one(b.values[c]) for c in names) + "\n" for b in mine], pa.large_string())
         lines = pa.concat_arrays([good, extra])
         recorded = np.concatenate([rows.recorded, np.array([b.recorded for b in mine], dtype=np.int64)])
         k1 = np.concatenate([rows.k1, np.array([b.k1 for b in mine], dtype=np.int64)])
@@ -58,15 +58,21 @@ def write_landing(home: Path, feeds: dict[str, FeedRows], bad: list[BadRow], cut
             with open(folder / f"{from_day(d).isoformat()}.csv", "wb") as fh:
                 fh.write(header)
                 if b > a:
-                    fh.write(data[int(offsets[a]):int(offsets[b])])
+                    fh.write(data[int(offsets[a]) : int(offsets[b])])
             files += 1
         lines_per_feed[contract.name] = len(order)
         for i, b in enumerate(mine):
             pos = int(position[len(rows) + i])
-            located.append({
-                "feed": b.feed, "file": f"landing/{b.feed}/{from_day(b.recorded).isoformat()}.csv",
-                "line": pos - starts[b.recorded] + 2, "column": b.column, "rule": b.rule, "event_id": b.event_id,
-            })
+            located.append(
+                {
+                    "feed": b.feed,
+                    "file": f"landing/{b.feed}/{from_day(b.recorded).isoformat()}.csv",
+                    "line": pos - starts[b.recorded] + 2,
+                    "column": b.column,
+                    "rule": b.rule,
+                    "event_id": b.event_id,
+                }
+            )
     located.sort(key=lambda r: (r["feed"], r["file"], r["line"]))
     out = home / "generator"
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ def set_cutover(home: Path, cutover: date) -> None:
     toml = home / "lifecycle.toml"
     content = toml.read_text(encoding="utf-8")
     if _CUTOVER_LINE.search(content):
+
         def replace(m: re.Match) -> str:
             value = f'"{cutover.isoformat()}"'
             # keep a trailing comment in its column when there is room
@@ -36,8 +37,13 @@ def set_cutover(home: Path, cutover: date) -> None:
 
         content = _CUTOVER_LINE.sub(replace, content, count=1)
     elif re.search(r"^\[business\]\s*$", content, re.MULTILINE):
-        content = re.sub(r"^\[business\]\s*$", f'[business]\ncutover_date = "{cutover.isoformat()}"', content,
-                         count=1, flags=re.MULTILINE)
+        content = re.sub(
+            r"^\[business\]\s*$",
+            f'[business]\ncutover_date = "{cutover.isoformat()}"',
+            content,
+            count=1,
+            flags=re.MULTILINE,
+        )
     else:
         content = content.rstrip("\n") + f'\n\n[business]\ncutover_date = "{cutover.isoformat()}"\n'
     toml.write_text(content, encoding="utf-8")
@@ -48,7 +54,8 @@ def generate(home: Path, customers: int, seed: int, start: date, end: date, cuto
     """Publish a deterministic sample history into ``home``: a migration load on ``cutover``, then daily files.
 
     Same arguments → byte-identical files (``numpy.random.default_rng(seed)``, no clock). Returns a
-    summary: rows per feed, planted bad rows per rule and per feed, files written, seconds.
+    summary: ``rows`` (data lines per feed), ``bad_rows`` (planted per rule), ``bad_rows_per_feed``,
+    ``files`` (written, bad_rows.csv included), ``seconds``, and the arguments.
     """
     started = time.perf_counter()
     home = Path(home)
@@ -60,17 +67,31 @@ def generate(home: Path, customers: int, seed: int, start: date, end: date, cuto
     settings_module.init_home(home)
     existing = sorted((home / "landing").glob("*/*.csv"))
     if existing:
-        raise FileExistsError(f"{home / 'landing'} already holds landing files (e.g. {existing[0]}); "
-                              "generate into an empty home")
+        raise FileExistsError(
+            f"{home / 'landing'} already holds landing files (e.g. {existing[0]}); generate into an empty home"
+        )
     set_cutover(home, cutover)
     timezone = settings_module.get_settings(home).timezone
 
     s, c, e = day_number(start), day_number(cutover), day_number(end)
     streams = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(6)]
     clock = Clock(timezone, s - 800, e + 1600)
-    reference = {f.name: f.column_names for f in FEEDS if f.name in (
-        "products", "product_ssp", "credit_policies", "offers", "offer_components", "issue_schedules", "shippers",
-        "shipper_routing", "fx_rates")}
+    reference = {
+        f.name: f.column_names
+        for f in FEEDS
+        if f.name
+        in (
+            "products",
+            "product_ssp",
+            "credit_policies",
+            "offers",
+            "offer_components",
+            "issue_schedules",
+            "shippers",
+            "shipper_routing",
+            "fx_rates",
+        )
+    }
     catalogue = build_catalogue(streams[0], reference, customers, s, e, c)
     acquisition = acquisition_days(streams[1], customers, s, e)
     width = max(7, len(str(customers)) + 1)
@@ -89,10 +110,9 @@ def generate(home: Path, customers: int, seed: int, start: date, end: date, cuto
         "cutover": cutover.isoformat(),
         "customers": customers,
         "seed": seed,
-        "rows_per_feed": lines,
-        "bad_rows_per_rule": dict(sorted(Counter(r["rule"] for r in located).items())),
+        "rows": lines,  # data lines written per feed (planted bad rows included)
+        "bad_rows": dict(sorted(Counter(r["rule"] for r in located).items())),  # planted per rule
         "bad_rows_per_feed": dict(sorted(Counter(r["feed"] for r in located).items())),
-        "bad_rows": len(located),
-        "files_written": files + 1,  # + generator/bad_rows.csv
+        "files": files + 1,  # landing files + generator/bad_rows.csv
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -7,7 +7,7 @@ seconds, money is integer cents. Ids are assigned later, in event order (see ``d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,35 +42,101 @@ SKUS = (BOOK_SKU, TOTE_SKU)
 NOTICE, AUTOCHARGE, AUTOBILL = 0, 1, 2
 
 PROMOS = (
-    "WEB-ORGANIC", "WEB-SEARCH", "DM-SPRING", "DM-FALL", "EMAIL-NEWSLETTER", "SOCIAL-FB", "INSERT-CARD",
-    "PARTNER-PODCAST", "GIFT-HOLIDAY", "GIFT-WEB", "AGENT-EBSCO", "AGENT-HARRASSOWITZ",
-    "SAVE10", "SAVE15", "SAVE20", "SAVE25", "RNW-NOTICE", "RNW-EARLY", "RNW-LOYAL10", "UPSELL-BUNDLE",
-    "UPSELL-TIER", "WINBACK", "AC-RESCUE",
+    "WEB-ORGANIC",
+    "WEB-SEARCH",
+    "DM-SPRING",
+    "DM-FALL",
+    "EMAIL-NEWSLETTER",
+    "SOCIAL-FB",
+    "INSERT-CARD",
+    "PARTNER-PODCAST",
+    "GIFT-HOLIDAY",
+    "GIFT-WEB",
+    "AGENT-EBSCO",
+    "AGENT-HARRASSOWITZ",
+    "SAVE10",
+    "SAVE15",
+    "SAVE20",
+    "SAVE25",
+    "RNW-NOTICE",
+    "RNW-EARLY",
+    "RNW-LOYAL10",
+    "UPSELL-BUNDLE",
+    "UPSELL-TIER",
+    "WINBACK",
+    "AC-RESCUE",
 )
 _P = {code: i for i, code in enumerate(PROMOS)}
 NOTES = (
-    "", "", "", "Asked when the next issue ships", "Updated card on file", 'Said the issue "never arrived"; reshipped',
-    "Wants the invoice re-sent, by e-mail", "Question about the student rate", "Complained about price increase",
-    "Thanked us for the book club selection", "Asked to pause delivery while travelling",
-    "Called re: renewal notice, will renew online", "Billing address corrected", "Prefers letters, not e-mail",
-    "Damaged copy — replacement sent", "Asked for a receipt for tax purposes",
+    "",
+    "",
+    "",
+    "Asked when the next issue ships",
+    "Updated card on file",
+    'Said the issue "never arrived"; reshipped',
+    "Wants the invoice re-sent, by e-mail",
+    "Question about the student rate",
+    "Complained about price increase",
+    "Thanked us for the book club selection",
+    "Asked to pause delivery while travelling",
+    "Called re: renewal notice, will renew online",
+    "Billing address corrected",
+    "Prefers letters, not e-mail",
+    "Damaged copy — replacement sent",
+    "Asked for a receipt for tax purposes",
 )
 
 #: Acquisition mix by segment (family → weight). "GIFT" is a gift of the print or bundle offer.
 FIRST_FAMILIES = (
-    {"PRT12": 14, "PRTINTRO": 8, "PRT24": 4, "DIGINTRO": 16, "DIGM": 6, "DIG12": 9, "BND12": 10, "BOOK6": 6,
-     "MEMB": 5, "MEMS": 3, "MEMG": 1.5, "TOTE": 3, "GIFT": 6},
+    {
+        "PRT12": 14,
+        "PRTINTRO": 8,
+        "PRT24": 4,
+        "DIGINTRO": 16,
+        "DIGM": 6,
+        "DIG12": 9,
+        "BND12": 10,
+        "BOOK6": 6,
+        "MEMB": 5,
+        "MEMS": 3,
+        "MEMG": 1.5,
+        "TOTE": 3,
+        "GIFT": 6,
+    },
     {"STUDIG12": 70, "DIGINTRO": 15, "PRT12": 5, "TOTE": 10},
     {"INSTBND12": 85, "PRT24": 10, "MEMG": 5},
 )
 SECOND_FAMILIES = {"TOTE": 30, "GIFT": 25, "MEMB": 10, "BOOK6": 10, "DIG12": 10, "PRT12": 15}
 #: (probability of autocharge, probability of autorenew without a stored method) per family.
-MODE_P = {"PRT12": (0.15, 0.0), "PRTINTRO": (0.2, 0.0), "PRT24": (0.1, 0.0), "DIGINTRO": (1.0, 0.0),
-          "DIGM": (1.0, 0.0), "DIG12": (0.6, 0.0), "BND12": (0.3, 0.0), "BOOK6": (0.6, 0.0), "MEMB": (0.5, 0.0),
-          "MEMS": (0.5, 0.0), "MEMG": (0.5, 0.0), "STUDIG12": (0.5, 0.0), "INSTBND12": (0.0, 0.4)}
+MODE_P = {
+    "PRT12": (0.15, 0.0),
+    "PRTINTRO": (0.2, 0.0),
+    "PRT24": (0.1, 0.0),
+    "DIGINTRO": (1.0, 0.0),
+    "DIGM": (1.0, 0.0),
+    "DIG12": (0.6, 0.0),
+    "BND12": (0.3, 0.0),
+    "BOOK6": (0.6, 0.0),
+    "MEMB": (0.5, 0.0),
+    "MEMS": (0.5, 0.0),
+    "MEMG": (0.5, 0.0),
+    "STUDIG12": (0.5, 0.0),
+    "INSTBND12": (0.0, 0.4),
+}
 #: Probability that a by-notice chain is invoiced (bill me later) rather than prepaid.
-INVOICE_P = {"PRT12": 0.4, "PRTINTRO": 0.3, "PRT24": 0.3, "DIG12": 0.1, "BND12": 0.25, "BOOK6": 0.1,
-             "MEMB": 0.2, "MEMS": 0.2, "MEMG": 0.2, "INSTBND12": 1.0, "GIFT": 0.3}
+INVOICE_P = {
+    "PRT12": 0.4,
+    "PRTINTRO": 0.3,
+    "PRT24": 0.3,
+    "DIG12": 0.1,
+    "BND12": 0.25,
+    "BOOK6": 0.1,
+    "MEMB": 0.2,
+    "MEMS": 0.2,
+    "MEMG": 0.2,
+    "INSTBND12": 1.0,
+    "GIFT": 0.3,
+}
 AUTOCHARGE_FAILURE_P = 0.08
 AUTOCHARGE_OFFSETS = (0, 3, 7)  # attempt k's day from attempt 1 (settings: autocharge_retry_offsets)
 AUTOCHARGE_LEAD_DAYS = 5
@@ -110,15 +176,44 @@ I64 = np.int64
 
 
 def _orders_table() -> Table:
-    return Table(chain=I64(-1), cust=I64(-1), offer=I64(-1), otype=I64(0), qty=I64(1), unit=I64(0), disc=I64(0),
-                 tax_e4=I64(0), tax=I64(0), svc=I64(0), day=I64(0), sec=I64(0), autorenew=False, token=I64(-1),
-                 terms=I64(0), recip=I64(-1), promo=I64(-1), lag_ok=False)
+    return Table(
+        chain=I64(-1),
+        cust=I64(-1),
+        offer=I64(-1),
+        otype=I64(0),
+        qty=I64(1),
+        unit=I64(0),
+        disc=I64(0),
+        tax_e4=I64(0),
+        tax=I64(0),
+        svc=I64(0),
+        day=I64(0),
+        sec=I64(0),
+        autorenew=False,
+        token=I64(-1),
+        terms=I64(0),
+        recip=I64(-1),
+        promo=I64(-1),
+        lag_ok=False,
+    )
 
 
 def _payments_table() -> Table:
-    return Table(cust=I64(-1), order=I64(-1), day=I64(0), sec=I64(0), amount=I64(0), cur=I64(0),
-                 method=I64(CARD), status=I64(SETTLED), orig=I64(-1), ac_chain=I64(-1), ac_term=I64(0),
-                 ac_attempt=I64(0), mailed=False)
+    return Table(
+        cust=I64(-1),
+        order=I64(-1),
+        day=I64(0),
+        sec=I64(0),
+        amount=I64(0),
+        cur=I64(0),
+        method=I64(CARD),
+        status=I64(SETTLED),
+        orig=I64(-1),
+        ac_chain=I64(-1),
+        ac_term=I64(0),
+        ac_attempt=I64(0),
+        mailed=False,
+    )
 
 
 @dataclass
@@ -136,12 +231,12 @@ class History:
     tokens: int
     recipients: int
     terms: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Simulation:
-    def __init__(self, rng: np.random.Generator, cat: Catalogue, people: Customers, acquisition: np.ndarray,
-                 start: int, end: int) -> None:
+    def __init__(
+        self, rng: np.random.Generator, cat: Catalogue, people: Customers, acquisition: np.ndarray, start: int, end: int
+    ) -> None:
         self.rng = rng
         self.cat = cat
         self.people = people
@@ -213,8 +308,9 @@ class Simulation:
         mode = np.where(r < auto_p, AUTOCHARGE, np.where(r < auto_p + bill_p, AUTOBILL, NOTICE))
         invoiced = (mode != AUTOCHARGE) & (rng.random(S) < _lookup(family, INVOICE_P, 0.0))
         institution = people.segment[self.chain_cust] == 2
-        terms = np.where(institution, np.where(rng.random(S) < 0.6, 2, 3),
-                         rng.choice([1, 2, 3], size=S, p=(0.2, 0.7, 0.1)))
+        terms = np.where(
+            institution, np.where(rng.random(S) < 0.6, 2, 3), rng.choice([1, 2, 3], size=S, p=(0.2, 0.7, 0.1))
+        )
         self.chain_mode = mode.astype(I64)
         self.chain_invoiced = invoiced
         self.chain_terms = np.where(invoiced, terms, 0).astype(I64)
@@ -247,25 +343,54 @@ class Simulation:
         pay_idx, pay_amt, pay_method, paid = self.pay_order(chains, order_idx, offer, first_day, sec, total)
 
         self.state = {
-            "offer": offer, "s": svc.astype(I64), "anchor": svc.astype(I64), "cum": np.zeros(S, dtype=I64),
-            "k": np.ones(S, dtype=I64), "ord_day": first_day.astype(I64), "pay_idx": pay_idx,
-            "pay_amt": pay_amt, "pay_method": pay_method, "unpaid": ~paid,
+            "offer": offer,
+            "s": svc.astype(I64),
+            "anchor": svc.astype(I64),
+            "cum": np.zeros(S, dtype=I64),
+            "k": np.ones(S, dtype=I64),
+            "ord_day": first_day.astype(I64),
+            "pay_idx": pay_idx,
+            "pay_amt": pay_amt,
+            "pay_method": pay_method,
+            "unpaid": ~paid,
         }
         self.state["e"] = cat.term_end(offer, self.state["s"], self.state["anchor"], self.state["cum"])
 
     def first_promos(self, family: np.ndarray, institution: np.ndarray) -> np.ndarray:
         rng = self.rng
         n = len(family)
-        general = rng.choice([_P[c] for c in ("WEB-ORGANIC", "WEB-SEARCH", "DM-SPRING", "DM-FALL",
-                                               "EMAIL-NEWSLETTER", "SOCIAL-FB", "INSERT-CARD", "PARTNER-PODCAST")],
-                             size=n)
+        general = rng.choice(
+            [
+                _P[c]
+                for c in (
+                    "WEB-ORGANIC",
+                    "WEB-SEARCH",
+                    "DM-SPRING",
+                    "DM-FALL",
+                    "EMAIL-NEWSLETTER",
+                    "SOCIAL-FB",
+                    "INSERT-CARD",
+                    "PARTNER-PODCAST",
+                )
+            ],
+            size=n,
+        )
         promo = np.where(family == "GIFT", rng.choice([_P["GIFT-HOLIDAY"], _P["GIFT-WEB"]], size=n), general)
         promo = np.where(institution, rng.choice([_P["AGENT-EBSCO"], _P["AGENT-HARRASSOWITZ"]], size=n), promo)
         return np.where(rng.random(n) < 0.15, -1, promo)
 
     # --- events -------------------------------------------------------------------------
-    def order(self, chains: np.ndarray, otype: np.ndarray, offer: np.ndarray, day: np.ndarray, sec: np.ndarray,
-              svc: np.ndarray, promo: np.ndarray, disc: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def order(
+        self,
+        chains: np.ndarray,
+        otype: np.ndarray,
+        offer: np.ndarray,
+        day: np.ndarray,
+        sec: np.ndarray,
+        svc: np.ndarray,
+        promo: np.ndarray,
+        disc: np.ndarray | int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
         cat = self.cat
         unit = cat.price_at(offer, day)
         qty = self.chain_qty[chains]
@@ -274,16 +399,37 @@ class Simulation:
         tax = (net * tax_e4 + 5000) // 10000  # half away from zero on non-negative amounts, exact
         mode = self.chain_mode[chains]
         idx = self.orders.add(
-            chain=chains, cust=self.chain_cust[chains], offer=offer, otype=otype, qty=qty, unit=unit, disc=disc,
-            tax_e4=tax_e4, tax=tax, svc=svc, day=day, sec=sec, autorenew=mode != NOTICE,
+            chain=chains,
+            cust=self.chain_cust[chains],
+            offer=offer,
+            otype=otype,
+            qty=qty,
+            unit=unit,
+            disc=disc,
+            tax_e4=tax_e4,
+            tax=tax,
+            svc=svc,
+            day=day,
+            sec=sec,
+            autorenew=mode != NOTICE,
             token=np.where(mode == AUTOCHARGE, self.chain_token[chains], -1),
             terms=np.where(self.chain_invoiced[chains], self.chain_terms[chains], 0),
-            recip=self.chain_recip[chains], promo=promo, lag_ok=cat.offer_unit[offer] != ISSUES)
+            recip=self.chain_recip[chains],
+            promo=promo,
+            lag_ok=cat.offer_unit[offer] != ISSUES,
+        )
         self.terms += len(chains)
         return idx, net + tax
 
-    def pay_order(self, chains: np.ndarray, order_idx: np.ndarray, offer: np.ndarray, day: np.ndarray,
-                  sec: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def pay_order(
+        self,
+        chains: np.ndarray,
+        order_idx: np.ndarray,
+        offer: np.ndarray,
+        day: np.ndarray,
+        sec: np.ndarray,
+        total: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Payments of newly placed orders: prepaid at once; invoices by check/ACH, late, partial or never.
 
         Returns per order: the prepaid payment (or -1), its amount and method, and whether the order
@@ -301,19 +447,42 @@ class Simulation:
         pre = np.flatnonzero(~invoiced)
         method = np.where((self.chain_mode[chains[pre]] == AUTOCHARGE) | (rng.random(len(pre)) < 0.85), CARD, PAYPAL)
         pay_idx[pre] = self.payments.add(
-            cust=cust[pre], order=order_idx[pre], day=day[pre], sec=np.minimum(sec[pre] + rng.integers(5, 120, len(pre)),
-                                                                               86_399),
-            amount=total[pre], cur=cur[pre], method=method, status=SETTLED)
+            cust=cust[pre],
+            order=order_idx[pre],
+            day=day[pre],
+            sec=np.minimum(sec[pre] + rng.integers(5, 120, len(pre)), 86_399),
+            amount=total[pre],
+            cur=cur[pre],
+            method=method,
+            status=SETTLED,
+        )
         pay_method[pre] = method
 
         inv = np.flatnonzero(invoiced)
         if len(inv):
-            self.pay_invoices(cust[inv], order_idx[inv], day[inv], total[inv], cur[inv],
-                              NET_DAYS[self.chain_terms[chains[inv]]], paid, inv)
+            self.pay_invoices(
+                cust[inv],
+                order_idx[inv],
+                day[inv],
+                total[inv],
+                cur[inv],
+                NET_DAYS[self.chain_terms[chains[inv]]],
+                paid,
+                inv,
+            )
         return pay_idx, np.where(pay_idx >= 0, total, 0), pay_method, paid
 
-    def pay_invoices(self, cust: np.ndarray, order_idx: np.ndarray, day: np.ndarray, total: np.ndarray,
-                     cur: np.ndarray, net_days: np.ndarray, paid: np.ndarray, rows: np.ndarray) -> None:
+    def pay_invoices(
+        self,
+        cust: np.ndarray,
+        order_idx: np.ndarray,
+        day: np.ndarray,
+        total: np.ndarray,
+        cur: np.ndarray,
+        net_days: np.ndarray,
+        paid: np.ndarray,
+        rows: np.ndarray,
+    ) -> None:
         rng = self.rng
         m = len(cust)
         behaviour = rng.choice(7, size=m, p=(0.55, 0.18, 0.06, 0.03, 0.03, 0.05, 0.10))
@@ -328,14 +497,29 @@ class Simulation:
         method = rng.choice([CHECK, ACH, BANK_TRANSFER], size=m, p=(0.6, 0.3, 0.1))
         sec = self.clock(m, 9, 17)
         first = (behaviour != 6) & (amount > 0)
-        self.payments.add(cust=cust[first], order=np.where(behaviour == 5, -1, order_idx)[first], day=when[first],
-                          sec=sec[first], amount=amount[first], cur=cur[first], method=method[first],
-                          status=SETTLED, mailed=method[first] != CARD)
+        self.payments.add(
+            cust=cust[first],
+            order=np.where(behaviour == 5, -1, order_idx)[first],
+            day=when[first],
+            sec=sec[first],
+            amount=amount[first],
+            cur=cur[first],
+            method=method[first],
+            status=SETTLED,
+            mailed=method[first] != CARD,
+        )
         rest = (behaviour == 2) & (total - part > 0)
-        self.payments.add(cust=cust[rest], order=order_idx[rest],
-                          day=when[rest] + rng.integers(10, 41, size=int(rest.sum())),
-                          sec=self.clock(int(rest.sum()), 9, 17), amount=(total - part)[rest], cur=cur[rest],
-                          method=method[rest], status=SETTLED, mailed=True)
+        self.payments.add(
+            cust=cust[rest],
+            order=order_idx[rest],
+            day=when[rest] + rng.integers(10, 41, size=int(rest.sum())),
+            sec=self.clock(int(rest.sum()), 9, 17),
+            amount=(total - part)[rest],
+            cur=cur[rest],
+            method=method[rest],
+            status=SETTLED,
+            mailed=True,
+        )
         paid[rows] = ~np.isin(behaviour, (3, 6))
 
     # --- the term loop ------------------------------------------------------------------
@@ -381,13 +565,16 @@ class Simulation:
             hold_from = self.between(s, e - 1)
             asked = np.maximum(hold_from - rng.integers(3, 22, size=n), self.chain_first_day[ch])
             hold &= (asked <= end) & (asked < asked_before) & (e - s > 30)
-            self.suspensions.add(chain=ch[hold], day=asked[hold], hold_from=hold_from[hold],
-                                 hold_to=hold_from[hold] + rng.integers(14, 36, size=int(hold.sum())))
+            self.suspensions.add(
+                chain=ch[hold],
+                day=asked[hold],
+                hold_from=hold_from[hold],
+                hold_to=hold_from[hold] + rng.integers(14, 36, size=int(hold.sum())),
+            )
 
             # upgrades part-way through a term
             target = cat.offer_upgrade[o]
-            up = (~cancel & (target >= 0) & (rng.random(n) < upgrade_p[plan]) & (e - s > 40)
-                  & ~self.chain_gift[ch])
+            up = ~cancel & (target >= 0) & (rng.random(n) < upgrade_p[plan]) & (e - s > 40) & ~self.chain_gift[ch]
             when = self.between(s + 14, e - 14)
             up &= when <= end
             stop = np.where(up, when, stop)
@@ -410,8 +597,15 @@ class Simulation:
             if len(u):
                 sec = self.clock(len(u), 8, 21)
                 tier = np.isin(plan[u], [PLAN_INDEX["MEMB"], PLAN_INDEX["MEMS"]])
-                idx, total = self.order(ch[u], np.full(len(u), UPGRADE), target[u], when[u], sec, when[u],
-                                        np.where(tier, _P["UPSELL-TIER"], _P["UPSELL-BUNDLE"]))
+                idx, total = self.order(
+                    ch[u],
+                    np.full(len(u), UPGRADE),
+                    target[u],
+                    when[u],
+                    sec,
+                    when[u],
+                    np.where(tier, _P["UPSELL-TIER"], _P["UPSELL-BUNDLE"]),
+                )
                 p, a, mth, ok = self.pay_order(ch[u], idx, target[u], when[u], sec, total)
                 next_day[u], next_kind[u], next_offer[u] = when[u], 2, target[u]
                 next_pay[u], next_amt[u], next_method[u], next_unpaid[u] = p, a, mth, ~ok
@@ -431,8 +625,9 @@ class Simulation:
                     rows = a[rs]
                     self.chain_token[ch[rows]] = self.new_tokens(len(rs))
                     sec = self.clock(len(rs), 8, 21)
-                    idx, total = self.order(ch[rows], np.full(len(rs), RENEWAL), renew_to[rows], rescued[rs], sec,
-                                            e[rows], _P["AC-RESCUE"])
+                    idx, total = self.order(
+                        ch[rows], np.full(len(rs), RENEWAL), renew_to[rows], rescued[rs], sec, e[rows], _P["AC-RESCUE"]
+                    )
                     p, amt, mth, ok = self.pay_order(ch[rows], idx, renew_to[rows], rescued[rs], sec, total)
                     next_day[rows], next_kind[rows] = rescued[rs], 1
                     next_pay[rows], next_amt[rows], next_method[rows], next_unpaid[rows] = p, amt, mth, ~ok
@@ -448,10 +643,16 @@ class Simulation:
                 total = price + (price * self.chain_tax[ch[b]] + 5000) // 10000
                 pays = rng.random(len(b)) < 0.85
                 when_paid = bill_day + rng.integers(10, 61, size=len(b))
-                self.payments.add(cust=self.chain_cust[ch[b]][pays], day=when_paid[pays],
-                                  sec=self.clock(int(pays.sum()), 9, 17), amount=total[pays],
-                                  cur=cat.offer_currency[renew_to[b]][pays],
-                                  method=rng.choice([CHECK, ACH], size=int(pays.sum())), status=SETTLED, mailed=True)
+                self.payments.add(
+                    cust=self.chain_cust[ch[b]][pays],
+                    day=when_paid[pays],
+                    sec=self.clock(int(pays.sum()), 9, 17),
+                    amount=total[pays],
+                    cur=cat.offer_currency[renew_to[b]][pays],
+                    method=rng.choice([CHECK, ACH], size=int(pays.sum())),
+                    status=SETTLED,
+                    mailed=True,
+                )
                 next_day[b], next_kind[b], next_unpaid[b] = bill_day, 1, ~pays
                 self.terms += len(b)
 
@@ -464,9 +665,15 @@ class Simulation:
                 r = rng.random(len(nt))
                 issues = cat.offer_unit[o[nt]] == ISSUES
                 late_max = np.where(issues, 20, 40)  # an issue term is renewed before its second issue ships
-                offset = np.where(r < 0.65, -self.between(np.ones(len(nt), dtype=I64), np.full(len(nt), 60)),
-                                  np.where(r < 0.95, self.between(np.zeros(len(nt), dtype=I64), np.full(len(nt), 14)),
-                                           self.between(np.full(len(nt), 15), late_max)))
+                offset = np.where(
+                    r < 0.65,
+                    -self.between(np.ones(len(nt), dtype=I64), np.full(len(nt), 60)),
+                    np.where(
+                        r < 0.95,
+                        self.between(np.zeros(len(nt), dtype=I64), np.full(len(nt), 14)),
+                        self.between(np.full(len(nt), 15), late_max),
+                    ),
+                )
                 day = np.maximum(e[nt] + offset, np.maximum(s[nt], ord_day[nt]) + 1)
                 go = renews & (day <= end)
                 rows = nt[go]
@@ -477,8 +684,9 @@ class Simulation:
                     disc = np.where(loyal, base // 10, 0)
                     promo = np.where(loyal, _P["RNW-LOYAL10"], promo)
                     sec = self.clock(len(rows), 7, 22)
-                    idx, total = self.order(ch[rows], np.full(len(rows), RENEWAL), renew_to[rows], day[go], sec,
-                                            e[rows], promo, disc)
+                    idx, total = self.order(
+                        ch[rows], np.full(len(rows), RENEWAL), renew_to[rows], day[go], sec, e[rows], promo, disc
+                    )
                     p, amt, mth, ok = self.pay_order(ch[rows], idx, renew_to[rows], day[go], sec, total)
                     next_day[rows], next_kind[rows] = day[go], 1
                     next_pay[rows], next_amt[rows], next_method[rows], next_unpaid[rows] = p, amt, mth, ~ok
@@ -500,8 +708,9 @@ class Simulation:
                 auto = self.chain_mode[ch[back]] == AUTOCHARGE
                 self.chain_token[ch[back[auto]]] = self.new_tokens(int(auto.sum()))
                 sec = self.clock(len(back), 7, 22)
-                idx, total = self.order(ch[back], np.full(len(back), REACTIVATION), renew_to[back], day, sec, day,
-                                        _P["WINBACK"])
+                idx, total = self.order(
+                    ch[back], np.full(len(back), REACTIVATION), renew_to[back], day, sec, day, _P["WINBACK"]
+                )
                 p, amt, mth, ok = self.pay_order(ch[back], idx, renew_to[back], day, sec, total)
                 next_day[back], next_kind[back] = day, 2
                 next_pay[back], next_amt[back], next_method[back], next_unpaid[back] = p, amt, mth, ~ok
@@ -542,10 +751,17 @@ class Simulation:
             made = (attempt <= success_at) & (day <= end)
             settled = made & (success_at == attempt)
             idx = self.payments.add(
-                cust=self.chain_cust[chains[made]], day=day[made], sec=self.clock(int(made.sum()), 6, 7),
-                amount=amount[made], cur=cat.offer_currency[renew_to[made]], method=CARD,
-                status=np.where(settled[made], SETTLED, FAILED), ac_chain=chains[made], ac_term=term[made],
-                ac_attempt=attempt + 1)
+                cust=self.chain_cust[chains[made]],
+                day=day[made],
+                sec=self.clock(int(made.sum()), 6, 7),
+                amount=amount[made],
+                cur=cat.offer_currency[renew_to[made]],
+                method=CARD,
+                status=np.where(settled[made], SETTLED, FAILED),
+                ac_chain=chains[made],
+                ac_term=term[made],
+                ac_attempt=attempt + 1,
+            )
             pos = np.flatnonzero(made)
             ok_day[pos[settled[made]]] = day[settled]
             ok_pay[pos[settled[made]]] = idx[settled[made]]
@@ -553,7 +769,13 @@ class Simulation:
         all_failed = (success_at == 3) & (last_fail <= end)
         rescue_day = last_fail + rng.integers(1, 21, size=n)
         rescued = all_failed & (rng.random(n) < 0.35) & (rescue_day <= end)
-        return ok_day, ok_pay, np.where(ok_day >= 0, amount, 0), np.where(rescued, rescue_day, -1), all_failed & ~rescued
+        return (
+            ok_day,
+            ok_pay,
+            np.where(ok_day >= 0, amount, 0),
+            np.where(rescued, rescue_day, -1),
+            all_failed & ~rescued,
+        )
 
     def cancel(self, chains: np.ndarray, day: np.ndarray, eff: np.ndarray) -> None:
         rng = self.rng
@@ -569,9 +791,16 @@ class Simulation:
         when = day + self.rng.integers(3, 7, size=m)  # after the cancellation is recorded (at most 2 days late)
         ok = when <= self.end
         orig = st["pay_idx"][chains][ok]
-        self.payments.add(cust=self.chain_cust[chains[ok]], day=when[ok], sec=self.clock(int(ok.sum()), 8, 20),
-                          amount=st["pay_amt"][chains][ok], cur=self.cat.offer_currency[st["offer"][chains[ok]]],
-                          method=st["pay_method"][chains][ok], status=REFUNDED, orig=orig)
+        self.payments.add(
+            cust=self.chain_cust[chains[ok]],
+            day=when[ok],
+            sec=self.clock(int(ok.sum()), 8, 20),
+            amount=st["pay_amt"][chains][ok],
+            cur=self.cat.offer_currency[st["offer"][chains[ok]]],
+            method=st["pay_method"][chains][ok],
+            status=REFUNDED,
+            orig=orig,
+        )
         st["pay_idx"][chains] = -1  # never refunded twice, never charged back after a refund
 
     def ship(self, offer: np.ndarray, s: np.ndarray, anchor: np.ndarray, cum: np.ndarray, stop: np.ndarray) -> None:
@@ -597,8 +826,16 @@ class Simulation:
         hit = card[rng.random(len(card)) < 0.005]
         day = pay["day"][hit] + rng.integers(20, 76, size=len(hit))
         hit, day = hit[day <= self.end], day[day <= self.end]
-        self.payments.add(cust=pay["cust"][hit], day=day, sec=self.clock(len(hit), 8, 20), amount=pay["amount"][hit],
-                          cur=pay["cur"][hit], method=CARD, status=CHARGEBACK, orig=hit)
+        self.payments.add(
+            cust=pay["cust"][hit],
+            day=day,
+            sec=self.clock(len(hit), 8, 20),
+            amount=pay["amount"][hit],
+            cur=pay["cur"][hit],
+            method=CARD,
+            status=CHARGEBACK,
+            orig=hit,
+        )
 
     def unapplied_cash(self) -> None:
         """Checks that name no order: the pipeline applies them to open invoices or holds them as credit."""
@@ -606,30 +843,47 @@ class Simulation:
         cust = np.flatnonzero(rng.random(self.people.n) < 0.004)
         day = self.between(self.acq[cust], np.full(len(cust), self.end))
         cur = np.array([CURRENCIES.index(_currency(c)) for c in COUNTRIES])[self.people.country[cust]]
-        self.payments.add(cust=cust, day=day, sec=self.clock(len(cust), 9, 17),
-                          amount=rng.integers(5, 151, size=len(cust)) * 100, cur=cur, method=CHECK, status=SETTLED,
-                          mailed=True)
+        self.payments.add(
+            cust=cust,
+            day=day,
+            sec=self.clock(len(cust), 9, 17),
+            amount=rng.integers(5, 151, size=len(cust)) * 100,
+            cur=cur,
+            method=CHECK,
+            status=SETTLED,
+            mailed=True,
+        )
 
     def interactions(self, cancellations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rng, end = self.rng, self.end
-        table = Table(cust=I64(-1), chain=I64(-1), day=I64(0), sec=I64(0), channel=I64(0), topic=I64(0),
-                      note=I64(0))
+        table = Table(cust=I64(-1), chain=I64(-1), day=I64(0), sec=I64(0), channel=I64(0), topic=I64(0), note=I64(0))
         # a contact behind half of the cancellations
         with_call = rng.random(len(cancellations["chain"])) < 0.5
         ch = cancellations["chain"][with_call]
-        table.add(cust=self.chain_cust[ch], chain=ch, day=cancellations["day"][with_call],
-                  sec=cancellations["sec"][with_call], channel=rng.choice(4, size=len(ch), p=(0.5, 0.3, 0.15, 0.05)),
-                  topic=3, note=rng.integers(0, len(NOTES), size=len(ch)))
+        table.add(
+            cust=self.chain_cust[ch],
+            chain=ch,
+            day=cancellations["day"][with_call],
+            sec=cancellations["sec"][with_call],
+            channel=rng.choice(4, size=len(ch), p=(0.5, 0.3, 0.15, 0.05)),
+            topic=3,
+            note=rng.integers(0, len(NOTES), size=len(ch)),
+        )
         # everyday contacts: ~0.3 a year per customer
         years = (end - self.acq + 1) / 365.25
         count = rng.poisson(0.3 * years)
         cust = np.repeat(np.arange(self.people.n), count)
         day = self.between(self.acq[cust], np.full(len(cust), end))
         linked = rng.random(len(cust)) < 0.5
-        table.add(cust=cust, chain=np.where(linked, cust, -1), day=day, sec=self.clock(len(cust), 8, 21),
-                  channel=rng.choice(4, size=len(cust), p=(0.45, 0.35, 0.15, 0.05)),
-                  topic=rng.choice([0, 1, 2, 5, 6], size=len(cust), p=(0.3, 0.25, 0.2, 0.1, 0.15)),
-                  note=rng.integers(0, len(NOTES), size=len(cust)))
+        table.add(
+            cust=cust,
+            chain=np.where(linked, cust, -1),
+            day=day,
+            sec=self.clock(len(cust), 8, 21),
+            channel=rng.choice(4, size=len(cust), p=(0.45, 0.35, 0.15, 0.05)),
+            topic=rng.choice([0, 1, 2, 5, 6], size=len(cust), p=(0.3, 0.25, 0.2, 0.1, 0.15)),
+            note=rng.integers(0, len(NOTES), size=len(cust)),
+        )
         return table.arrays()
 
     def receipts(self) -> dict[str, np.ndarray]:
@@ -647,7 +901,7 @@ class Simulation:
             for i, month in enumerate(months.tolist()):
                 if sku == 1 and i % 3:
                     continue  # totes arrive quarterly
-                horizon = demand[i:i + (3 if sku == 1 else 1)].sum() + (demand[i + 1] if i == 0 else 0)
+                horizon = demand[i : i + (3 if sku == 1 else 1)].sum() + (demand[i + 1] if i == 0 else 0)
                 qty = int(np.ceil(max(horizon, 1) * rng.uniform(1.0, 1.25) / 50.0) * 50)
                 day = max(month, start) if i == 0 else month + int(rng.integers(0, 5))
                 if i and rng.random() < 0.1:
@@ -661,10 +915,18 @@ class Simulation:
         self.unapplied_cash()
         cancellations = self.cancellations.arrays()
         return History(
-            orders=self.orders.arrays(), payments=self.payments.arrays(), cancellations=cancellations,
-            suspensions=self.suspensions.arrays(), interactions=self.interactions(cancellations),
-            receipts=self.receipts(), chain_cust=self.chain_cust, chain_first_day=self.chain_first_day,
-            tokens=self.tokens, recipients=self.recipients, terms=self.terms)
+            orders=self.orders.arrays(),
+            payments=self.payments.arrays(),
+            cancellations=cancellations,
+            suspensions=self.suspensions.arrays(),
+            interactions=self.interactions(cancellations),
+            receipts=self.receipts(),
+            chain_cust=self.chain_cust,
+            chain_first_day=self.chain_first_day,
+            tokens=self.tokens,
+            recipients=self.recipients,
+            terms=self.terms,
+        )
 
 
 def _lookup(values: np.ndarray, mapping: dict, default: object) -> np.ndarray:

@@ -25,13 +25,21 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle.contract import CSV_ERROR_RULES, RULES, SUPPORTED_CURRENCIES, TYPES, Column, Feed, feed
+from lifecycle.contract import CSV_ERROR_RULES, RULES, SUPPORTED_CURRENCIES, TYPES, Feed, feed
 from lifecycle.settings import Settings
 
 QUARANTINE_COLUMNS = (
     "feed", "recorded_date", "file", "line", "column_name", "rule", "message", "original_text",
     "other_failures",
 )
+#: The exact text formats of the file format (contract docstring), per column type.
+TEXT_FORMATS: dict[str, tuple[str, str]] = {
+    "integer": ("invalid_integer", r"-?[0-9]+"),
+    "decimal": ("invalid_decimal", r"-?[0-9]+(\.[0-9]+)?"),
+    "money": ("invalid_decimal", r"-?[0-9]+(\.[0-9]+)?"),
+    "boolean": ("invalid_boolean", r"true|false"),
+    "date": ("invalid_date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+}
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)$"
 
 
@@ -110,6 +118,16 @@ def _read_csv_sql(path: Path, columns: dict[str, str]) -> str:
     )
 
 
+def text_format_hint(type_: str) -> str:
+    return {
+        "integer": "a whole number is written with digits only (e.g. 12)",
+        "decimal": "a decimal is written with digits and an optional '.' (e.g. 1234.50)",
+        "money": "an amount is written with digits and an optional '.' (e.g. 1234.50)",
+        "boolean": "a boolean is written true or false",
+        "date": "a date is written YYYY-MM-DD",
+    }[type_]
+
+
 def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list[str]:
     """One SQL expression per (rule, column), in RULES order; each yields 'rule|column|message' or NULL."""
     d = _sql_str(recorded_date.isoformat())
@@ -124,6 +142,11 @@ def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list
     currencies = ", ".join(_sql_str(c) for c in SUPPORTED_CURRENCIES)
     for col in contract.columns:
         c = f't."{col.name}"'
+        if col.type in TEXT_FORMATS:
+            rule, pattern = TEXT_FORMATS[col.type]
+            text = f't."_text_{col.name}"'
+            add(rule, col.name, f"{text} is not null and not regexp_full_match({text}, {_sql_str(pattern)})",
+                f"{text_format_hint(col.type)}")
         if col.type == "timestamp":
             add("invalid_timestamp", col.name,
                 f"{c} is not null and (not regexp_full_match({c}, {_sql_str(TIMESTAMP_PATTERN)}) "
@@ -228,9 +251,14 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
 def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, path: Path | None,
            recorded_date: date, rel_file: str | None) -> None:
     names = contract.column_names
+    # DuckDB's typed read is lenient ('yes' is a boolean, '12.5' a BIGINT, '1e3' a DECIMAL): the
+    # text of every typed column is also checked against the contract's exact format.
+    strict = [c.name for c in contract.columns if c.type in TEXT_FORMATS]
     if path is None:
-        con.execute(f"create table lines as select 0::bigint as _record, ''::varchar as original_text where false")
-        con.execute("create table typed as select 0::bigint as _record, * from (" + _empty_relation(contract, "read") + ")")
+        con.execute("create table lines as select 0::bigint as _record, ''::varchar as original_text where false")
+        texts = "".join(f', null::varchar as "_text_{c}"' for c in strict)
+        con.execute(f"create table typed as select 0::bigint as _record, *{texts} from ("
+                    + _empty_relation(contract, "read") + ")")
         con.execute("create table reader_rejects (_record bigint, column_name varchar, rule varchar, message varchar, "
                     "original_text varchar, idx bigint)")
     else:
@@ -275,7 +303,9 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                 where _record not in (select _record from typed_rejects)
             ), n as (select _record, row_number() over (order by _record) as rn from recs),
             rows as (select *, row_number() over () as rn from typed_read)
-            select n._record, {", ".join(f'rows."{c}"' for c in names)} from rows join n using (rn)
+            select n._record, {", ".join(f'rows."{c}"' for c in names)},
+                   {", ".join(f'x."{c}" as "_text_{c}"' for c in strict)}
+            from rows join n using (rn) left join text_numbered x on x._record = n._record
         """)
         cast_rules = {col.name: f"invalid_{'decimal' if col.type in ('money', 'decimal') else col.type}"
                       for col in contract.columns}

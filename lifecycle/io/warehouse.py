@@ -30,10 +30,10 @@ def connect_published(settings: Settings | Path) -> duckdb.DuckDBPyConnection:
     path = settings.warehouse if isinstance(settings, Settings) else Path(settings)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no night has been published yet (run `lifecycle nightly`)")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
-    return con
+    # Given at open time: connections to one file in one process share a database instance,
+    # whose configuration is locked once set.
+    return duckdb.connect(str(path), read_only=True,
+                          config={"enable_external_access": False, "lock_configuration": True})
 
 
 def _published_record(settings: Settings) -> Path:

@@ -23,8 +23,8 @@ renamed as (
         autorenew_allowed,
         credit_policy_id,
         renewal_offer_id,
-        valid_from,
-        valid_to,
+        available_from,
+        available_to,
         _recorded_date as recorded_date,
         _source_file as source_file,
         _source_line as source_line
