@@ -58,7 +58,11 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     os.environ["LIFECYCLE_HOME"] = str(settings.home)
     job = build_definitions(str(settings.home)).resolve_job_def("nightly")
     instance = instance or _instance(settings, ephemeral)
-    result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
+    level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
+    result = job.execute_in_process(
+        partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+    )
     failures = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":

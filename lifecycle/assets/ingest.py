@@ -53,7 +53,9 @@ def _accepted_frame(path: str) -> pd.DataFrame:
         table = con.sql(f"select * from read_parquet('{path}', hive_partitioning = false)").to_arrow_table()
     finally:
         con.close()
-    return table.to_pandas(types_mapper=pd.ArrowDtype)  # decimals stay decimals
+    # Default conversion: decimals become Python Decimals (never floats). GX on Arrow-backed
+    # columns was 8x slower (34 s against 4 s for 390,000 payments).
+    return table.to_pandas()
 
 
 def build_ingest_asset(contract: Feed):
