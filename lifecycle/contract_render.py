@@ -74,12 +74,6 @@ def staging_sql(f: Feed) -> str:
         if derived:
             cols.append(f"        {{{{ to_business_date('{c.name}') }}}} as {derived},")
     key = ", ".join(f.key)
-    out_cols = []
-    for c in f.columns:
-        out_cols.append(c.name)
-        if derived_date_column(c):
-            out_cols.append(derived_date_column(c))
-    out_cols += ["recorded_date", "source_file", "source_line"]
     header = [
         f"-- stg_{f.name}: {f.description}",
         f"-- {GENERATED_NOTE}",
@@ -107,22 +101,13 @@ def staging_sql(f: Feed) -> str:
         body = [
             "deduplicated as (",
             "",
-            "    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives",
-            "    select * from (",
-            "        select renamed.*,",
-            f"            row_number() over (partition by {key} order by recorded_date, source_line) as occurrence",
-            "        from renamed",
-            "    ) numbered",
-            "    where occurrence = 1",
+            f"    {{{{ keep_first_occurrence('renamed', '{f.key[0]}') }}}}",
             "",
             "),",
             "",
             "final as (",
             "",
-            "    select",
-            *[f"        {name}," for name in out_cols[:-1]],
-            f"        {out_cols[-1]}",
-            "    from deduplicated",
+            "    select * from deduplicated",
             "",
             ")",
         ]

@@ -55,3 +55,10 @@ def test_docs_list_every_column_and_rule():
             assert re.search(rf"\| `{col.name}` \| {col.type} \|", section), (f.name, col.name)
     for rule in RULES:
         assert f"`{rule}`" in doc
+
+
+def test_events_have_a_single_column_id():
+    """Staging's keep_first_occurrence and the duplicate_id rule key events on one id column."""
+    for f in FEEDS:
+        if f.is_event:
+            assert len(f.key) == 1, f.name

@@ -10,15 +10,7 @@ final as (
 
     select
         feed || ':' || file || ':' || cast(line as varchar) as quarantined_row_id,
-        feed,
-        recorded_date,
-        file,
-        line,
-        column_name,
-        rule,
-        message,
-        original_text,
-        other_failures
+        quarantined.*
     from quarantined
 
 )

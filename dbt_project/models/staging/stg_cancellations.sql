@@ -26,29 +26,13 @@ renamed as (
 
 deduplicated as (
 
-    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
-    select * from (
-        select renamed.*,
-            row_number() over (partition by cancellation_id order by recorded_date, source_line) as occurrence
-        from renamed
-    ) numbered
-    where occurrence = 1
+    {{ keep_first_occurrence('renamed', 'cancellation_id') }}
 
 ),
 
 final as (
 
-    select
-        cancellation_id,
-        subscription_id,
-        requested_at,
-        requested_date,
-        effective_date,
-        reason,
-        recorded_date,
-        source_file,
-        source_line
-    from deduplicated
+    select * from deduplicated
 
 )
 

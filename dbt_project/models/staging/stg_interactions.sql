@@ -28,31 +28,13 @@ renamed as (
 
 deduplicated as (
 
-    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
-    select * from (
-        select renamed.*,
-            row_number() over (partition by interaction_id order by recorded_date, source_line) as occurrence
-        from renamed
-    ) numbered
-    where occurrence = 1
+    {{ keep_first_occurrence('renamed', 'interaction_id') }}
 
 ),
 
 final as (
 
-    select
-        interaction_id,
-        customer_id,
-        subscription_id,
-        occurred_at,
-        occurred_date,
-        channel,
-        topic,
-        note,
-        recorded_date,
-        source_file,
-        source_line
-    from deduplicated
+    select * from deduplicated
 
 )
 

@@ -45,48 +45,13 @@ renamed as (
 
 deduplicated as (
 
-    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
-    select * from (
-        select renamed.*,
-            row_number() over (partition by order_id order by recorded_date, source_line) as occurrence
-        from renamed
-    ) numbered
-    where occurrence = 1
+    {{ keep_first_occurrence('renamed', 'order_id') }}
 
 ),
 
 final as (
 
-    select
-        order_id,
-        customer_id,
-        subscription_id,
-        ordered_at,
-        ordered_date,
-        order_type,
-        offer_id,
-        quantity,
-        unit_price,
-        discount,
-        tax_rate,
-        tax_amount,
-        currency,
-        service_start,
-        autorenew,
-        payment_method_token,
-        payment_terms,
-        ship_to_name,
-        ship_to_address_line1,
-        ship_to_address_line2,
-        ship_to_city,
-        ship_to_region,
-        ship_to_postal_code,
-        ship_to_country,
-        promotion_code,
-        recorded_date,
-        source_file,
-        source_line
-    from deduplicated
+    select * from deduplicated
 
 )
 

@@ -33,36 +33,13 @@ renamed as (
 
 deduplicated as (
 
-    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
-    select * from (
-        select renamed.*,
-            row_number() over (partition by payment_id order by recorded_date, source_line) as occurrence
-        from renamed
-    ) numbered
-    where occurrence = 1
+    {{ keep_first_occurrence('renamed', 'payment_id') }}
 
 ),
 
 final as (
 
-    select
-        payment_id,
-        customer_id,
-        invoice_id,
-        order_id,
-        paid_at,
-        paid_date,
-        amount,
-        currency,
-        method,
-        status,
-        original_payment_id,
-        processor_reference,
-        autocharge_request_key,
-        recorded_date,
-        source_file,
-        source_line
-    from deduplicated
+    select * from deduplicated
 
 )
 

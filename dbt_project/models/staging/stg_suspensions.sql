@@ -24,27 +24,13 @@ renamed as (
 
 deduplicated as (
 
-    -- ingestion quarantines repeated ids; this keeps the model's key unique whatever arrives
-    select * from (
-        select renamed.*,
-            row_number() over (partition by suspension_id order by recorded_date, source_line) as occurrence
-        from renamed
-    ) numbered
-    where occurrence = 1
+    {{ keep_first_occurrence('renamed', 'suspension_id') }}
 
 ),
 
 final as (
 
-    select
-        suspension_id,
-        subscription_id,
-        hold_from,
-        hold_to,
-        recorded_date,
-        source_file,
-        source_line
-    from deduplicated
+    select * from deduplicated
 
 )
 
