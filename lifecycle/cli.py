@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -59,10 +60,16 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     job = build_definitions(str(settings.home)).resolve_job_def("nightly")
     instance = instance or _instance(settings, ephemeral)
     level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
-    result = job.execute_in_process(
-        partition_key=day.isoformat(), instance=instance, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-    )
+    log_path = settings.state / "logs" / f"nightly-{day.isoformat()}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dagster-dbt echoes every dbt event to stdout: keep that in the night's log file, not the terminal.
+    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(
+        log if level == "WARNING" else sys.stdout
+    ):
+        result = job.execute_in_process(
+            partition_key=day.isoformat(), instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
     failures = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -128,7 +135,8 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     print(f"Raw:         {settings.raw}/<feed>/recorded_date=<date>/data.parquet")
     print(f"Quarantine:  {settings.quarantine}/<feed>/recorded_date=<date>/data.parquet "
           "(also marts.fct_quarantined_rows)")
-    print(f"Query:       duckdb -readonly {settings.warehouse} \"select * from marts.rpt_feed_quality\"")
+    print(f"Run logs:    {settings.state}/logs/nightly-<date>.log (dbt's output; `make ui` shows every event)")
+    print(f"Query:       .venv/bin/lifecycle --home {settings.home} sql \"select * from marts.rpt_feed_quality\"")
 
 
 def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False) -> list[NightOutcome]:
@@ -204,6 +212,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if outcomes and all(o.success for o in outcomes) else 1
 
 
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Run one query on the published warehouse, read-only (no host files, no writes)."""
+    import duckdb
+
+    from lifecycle.io.warehouse import connect_published
+
+    con = connect_published(get_settings(args.home))
+    try:
+        con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+    except duckdb.Error as exc:
+        print(f"query refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from lifecycle.contract_render import rendered_files, write_rendered
 
@@ -245,11 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="wipe the home's data and generate again")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("sql", help="query the published warehouse read-only")
+    p.add_argument("query")
+    p.add_argument("--max-rows", type=int, default=40)
+    p.set_defaults(func=cmd_sql)
+
     p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo"):
+    for name in ("generate", "nightly", "backfill", "demo", "sql"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
 
     args = parser.parse_args(argv)

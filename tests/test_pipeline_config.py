@@ -58,3 +58,17 @@ def test_every_asset_of_a_night_is_in_the_job():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"raw/orders", "raw/payments", "staging/stg_orders", "marts/fct_quarantined_rows", "published_warehouse"} <= keys
     assert defs.resolve_job_def("nightly").partitions_def.start.date() == date(2020, 1, 1)
+
+
+def test_sql_command_reads_the_published_warehouse_only(home, capsys):
+    import duckdb
+
+    from lifecycle.cli import main
+
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("create schema marts; create table marts.t as select 12.34::decimal(18,2) as amount")
+    con.close()
+    assert main(["sql", "--home", str(home.home), "select amount from marts.t"]) == 0
+    assert "12.34" in capsys.readouterr().out
+    assert main(["sql", "--home", str(home.home), "select * from read_csv('/etc/hostname')"]) == 1
+    assert "query refused" in capsys.readouterr().err
