@@ -106,6 +106,7 @@ class Feed:
     description: str
     columns: tuple[Column, ...]
     row_rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    lookups: tuple[str, ...] = ()  # other feeds the row rules read (as ref_<feed>)
 
     @property
     def is_event(self) -> bool:
@@ -124,7 +125,7 @@ class Feed:
     @property
     def upstream_feeds(self) -> list[str]:
         """Other feeds this feed references: they are ingested first on the same night."""
-        feeds = {c.references.split(".")[0] for c in self.columns if c.references}
+        feeds = {c.references.split(".")[0] for c in self.columns if c.references} | set(self.lookups)
         feeds.discard(self.name)
         return sorted(feeds)
 
@@ -355,6 +356,9 @@ FEEDS: tuple[Feed, ...] = (
             _opt("promotion_code", "text", "Promotion (source) code: campaign and channel."),
         ),
         row_rules=(
+            RowRule("offer_id",
+                    "not exists (select 1 from ref_offer_components c where c.offer_id = t.offer_id)",
+                    "the offer has no components: nothing to deliver or invoice"),
             RowRule("currency",
                     "not exists (select 1 from ref_offers o where o.offer_id = t.offer_id "
                     "and o.currency = t.currency)",
@@ -376,6 +380,7 @@ FEEDS: tuple[Feed, ...] = (
                     "and c.order_type in ('new', 'gift') and c._record < t._record))",
                     "a new or gift order must start a new subscription", rule="duplicate_id"),
         ),
+        lookups=("offers", "offer_components"),
     ),
     Feed(
         "payments", "transactional", ("payment_id",),

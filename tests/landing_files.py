@@ -46,7 +46,14 @@ def order(**overrides) -> dict:
     return row
 
 
+PRODUCT = {"product_id": "MAG-PRINT", "product_name": "The Magazine", "kind": "print_publication",
+           "revenue_method": "per_issue", "fulfillment_channel": "ship", "issues_per_year": 12}
+
+
 def write_reference(settings: Settings, day: date = DAY) -> None:
+    write_feed(settings, "products", day, [PRODUCT])
     write_feed(settings, "credit_policies", day, [CREDIT_POLICY])
     write_feed(settings, "offers", day, [OFFER])
+    write_feed(settings, "offer_components", day, [
+        {"offer_id": "OF-PRINT-USD", "component_seq": 1, "product_id": "MAG-PRINT", "quantity": 1}])
     write_feed(settings, "customers", day, [CUSTOMER])

@@ -14,7 +14,7 @@ from tests.landing_files import DAY, order, write_feed, write_reference
 def test_suite_passes_on_ingested_rows_and_catches_what_slips_through(home):
     write_reference(home)
     write_feed(home, "orders", DAY, [order(), order(order_id="O-2", subscription_id="S-2")])
-    for name in ("products", "credit_policies", "offers", "customers"):
+    for name in ("products", "credit_policies", "offers", "offer_components", "customers"):
         ingest_file(home, name, DAY)
     result = ingest_file(home, "orders", DAY)
     frame = _accepted_frame(result.raw_path)

@@ -132,7 +132,7 @@ def test_missing_column_breaks_the_file(home):
     write_reference(home)
     header = [c for c in order() if c != "currency"]
     path = write_feed(home, "orders", DAY, [order()], header=header + ["ship_to_name"])
-    for name in ("products", "credit_policies", "offers", "customers"):
+    for name in ("products", "credit_policies", "offers", "offer_components", "customers"):
         ingest_file(home, name, DAY)
     with pytest.raises(BrokenFeedFile) as err:
         ingest_file(home, "orders", DAY)

@@ -99,6 +99,32 @@ def test_staging_is_as_of_the_business_date(published_home):
     assert {"stg_orders", "stg_payments", "stg_customers", "fct_quarantined_rows", "rpt_feed_quality"} <= tables
 
 
+def test_invoices_one_per_order_numbered_gap_free_and_to_the_cent(published_home):
+    from decimal import Decimal
+
+    settings, _ = published_home
+    con = connect_published(settings)
+    orders = con.execute(
+        "select order_id, quantity, unit_price, discount, tax_amount from staging.stg_orders").fetchall()
+    invoices = {r[0]: r[1:] for r in con.execute(
+        "select order_id, invoice_id, total_amount from marts.fct_invoices").fetchall()}
+    lines = dict(con.execute(
+        "select invoice_id, sum(net_amount + tax_amount) from marts.fct_invoice_lines group by 1").fetchall())
+    con.close()
+    assert set(invoices) == {o[0] for o in orders}
+    for order_id, quantity, unit_price, discount, tax in orders:
+        invoice_id, total = invoices[order_id]
+        assert total == quantity * unit_price - discount + tax
+        assert lines[invoice_id] == total
+        assert isinstance(total, Decimal)
+    by_year: dict[str, list[int]] = {}
+    for invoice_id, _ in invoices.values():
+        _, year, number = invoice_id.split("-")
+        by_year.setdefault(year, []).append(int(number))
+    for numbers in by_year.values():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
 def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
     """Run both nights again in another process while finance keeps reading the published warehouse."""
     settings, _ = published_home

@@ -328,9 +328,7 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
     # Lookup relations for references and duplicates.
     con.execute(f"create or replace view prior as {_ref_relation(con, settings, contract.name, recorded_date, False)}")
     con.execute("create or replace view cur as select * from typed")
-    refs = {c.references.split(".")[0] for c in contract.columns if c.references}
-    if contract.name == "orders":
-        refs.add("offers")
+    refs = {c.references.split(".")[0] for c in contract.columns if c.references} | set(contract.lookups)
     for ref in sorted(refs):
         if ref == contract.name:
             own_cols = ", ".join(f'"{c}"' for c in names)
