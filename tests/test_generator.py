@@ -25,14 +25,7 @@ CUTOVER = END - timedelta(days=30)  # a month of daily files after the migration
 CUSTOMERS = 400
 SEED = 11
 TZ = ZoneInfo("America/New_York")
-EVENT_ID = {
-    "orders": "order_id",
-    "payments": "payment_id",
-    "cancellations": "cancellation_id",
-    "suspensions": "suspension_id",
-    "interactions": "interaction_id",
-    "inventory_receipts": "receipt_id",
-}
+EVENT_ID = {f.name: f.key[0] for f in FEEDS if f.is_event}
 MONEY = re.compile(r"^\d+\.\d{2}$")
 
 

@@ -44,14 +44,7 @@ from lifecycle.generator.simulation import (
 
 TRANSACTIONAL = tuple(f.name for f in FEEDS if f.is_event)
 #: Column holding each event feed's id, and the column dated by the event (checked against the file date).
-EVENT_ID = {
-    "orders": "order_id",
-    "payments": "payment_id",
-    "cancellations": "cancellation_id",
-    "suspensions": "suspension_id",
-    "interactions": "interaction_id",
-    "inventory_receipts": "receipt_id",
-}
+EVENT_ID = {f.name: f.key[0] for f in FEEDS if f.is_event}
 EVENT_TIME = {
     "orders": "ordered_at",
     "payments": "paid_at",

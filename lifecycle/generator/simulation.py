@@ -362,16 +362,7 @@ class Simulation:
         general = rng.choice(
             [
                 _P[c]
-                for c in (
-                    "WEB-ORGANIC",
-                    "WEB-SEARCH",
-                    "DM-SPRING",
-                    "DM-FALL",
-                    "EMAIL-NEWSLETTER",
-                    "SOCIAL-FB",
-                    "INSERT-CARD",
-                    "PARTNER-PODCAST",
-                )
+                for c in PROMOS[:8]  # the general channels, WEB-ORGANIC … PARTNER-PODCAST
             ],
             size=n,
         )
