@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v target/)
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.py' | grep -v target/)
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 install: $(VENV)/.installed dbt_project/target/manifest.json

@@ -113,12 +113,21 @@ class Settings:
     def landing_file(self, feed: str, business_date: date) -> Path:
         return self.landing / feed / f"{business_date.isoformat()}.csv"
 
-    def dbt_vars(self, business_date: date) -> dict[str, str]:
+    def dbt_vars(self, business_date: date) -> dict[str, object]:
         """Settings handed to dbt as ``--vars`` (dbt_project.yml holds the same defaults)."""
         return {
             "business_date": business_date.isoformat(),
             "business_timezone": self.timezone,
             "functional_currency": self.functional_currency,
+            "cutover_date": self.cutover_date.isoformat() if self.cutover_date else "",
+            "billing_effort_offsets": list(self.billing_effort_offsets),
+            "billing_suspension_days": self.billing_suspension_days,
+            "nonpayment_cancel_days": self.nonpayment_cancel_days,
+            "unpaid_ship_allowance_issues": self.unpaid_ship_allowance_issues,
+            "autocharge_lead_days": self.autocharge_lead_days,
+            "autocharge_retry_offsets": list(self.autocharge_retry_offsets),
+            "autocharge_access_grace_days": self.autocharge_access_grace_days,
+            "renewal_grace_issues": self.renewal_grace_issues,
         }
 
 

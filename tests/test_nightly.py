@@ -105,13 +105,15 @@ def test_invoices_one_per_order_numbered_gap_free_and_to_the_cent(published_home
     settings, _ = published_home
     con = connect_published(settings)
     orders = con.execute(
-        "select order_id, quantity, unit_price, discount, tax_amount from staging.stg_orders").fetchall()
+        "select order_id, quantity, unit_price, discount, tax_amount from intermediate.int_orders").fetchall()
     invoices = {r[0]: r[1:] for r in con.execute(
         "select order_id, invoice_id, total_amount from marts.fct_invoices").fetchall()}
+    feed_orders = {r[0] for r in con.execute("select order_id from staging.stg_orders").fetchall()}
     lines = dict(con.execute(
         "select invoice_id, sum(net_amount + tax_amount) from marts.fct_invoice_lines group by 1").fetchall())
     con.close()
     assert set(invoices) == {o[0] for o in orders}
+    assert feed_orders <= set(invoices) and len(invoices) > len(feed_orders)  # plus autocharge renewals
     for order_id, quantity, unit_price, discount, tax in orders:
         invoice_id, total = invoices[order_id]
         assert total == quantity * unit_price - discount + tax
@@ -123,6 +125,56 @@ def test_invoices_one_per_order_numbered_gap_free_and_to_the_cent(published_home
         by_year.setdefault(year, []).append(int(number))
     for numbers in by_year.values():
         assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+OVERDUE_BY_CURRENCY = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_query(marker: str) -> str:
+    """The SQL block of the README that follows ``marker``: the README's queries must keep working."""
+    text = OVERDUE_BY_CURRENCY.read_text(encoding="utf-8")
+    block = text[text.index(marker):].split("```sql", 1)[1].split("```", 1)[0]
+    return block.strip()
+
+
+def test_billing_ties_out_on_the_sample_publisher(published_home):
+    from collections import defaultdict
+    from decimal import Decimal
+
+    settings, _ = published_home
+    con = connect_published(settings)
+    q = con.execute
+    # every settled cent is applied or held as credit, per customer and currency
+    money: dict[tuple, Decimal] = defaultdict(Decimal)
+    for customer, currency, status, amount in q(
+            "select customer_id, currency, status, amount from staging.stg_payments").fetchall():
+        money[(customer, currency)] += {"settled": amount, "chargeback": -amount}.get(status, Decimal(0))
+    for customer, currency, amount in q(
+            "select customer_id, currency, applied_amount from marts.fct_payment_applications").fetchall():
+        money[(customer, currency)] -= amount
+    for customer, currency, kind, amount in q(
+            "select customer_id, currency, movement_kind, amount from marts.fct_customer_credits").fetchall():
+        money[(customer, currency)] -= 0 if kind == "refund" else amount
+    assert {k: v for k, v in money.items() if v} == {}
+    # renewals created by autocharge are invoiced and paid by the answer that created them
+    auto = q("select invoice_status, count(*) from marts.fct_invoices where order_source = 'autocharge' "
+             "group by 1").fetchall()
+    assert auto and dict(auto).keys() == {"paid"}
+    # chains are numbered 1..n and every term has a status
+    gaps = q("select subscription_id from marts.dim_subscriptions group by 1 "
+             "having max(term_number) <> count(*) or min(term_number) <> 1").fetchall()
+    assert gaps == []
+    statuses = dict(q("select status, count(*) from marts.dim_subscriptions group by 1").fetchall())
+    assert statuses.get("active", 0) > 0 and statuses.get("expired", 0) > 0
+    # one key per autocharge attempt; efforts only while a balance remains
+    assert q("select count(*) - count(distinct request_key) from marts.fct_autocharge_requests").fetchone() == (0,)
+    assert q("select count(*) from marts.fct_billing_efforts where balance_due <= 0").fetchone() == (0,)
+    # the README's question: invoices more than 30 days overdue, by currency
+    overdue = q(readme_query("more than 30 days overdue")).fetchall()
+    expected = q("select currency, count(*), sum(balance_due) from marts.fct_invoices "
+                 "where balance_due > 0 and days_overdue > 30 group by 1 order by 1").fetchall()
+    con.close()
+    assert [tuple(r[:3]) for r in overdue] == expected
 
 
 def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):

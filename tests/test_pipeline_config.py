@@ -33,8 +33,12 @@ periods = { "2026-10" = "2026-11-05" }
     assert (s.functional_currency, s.timezone, s.cutover_date) == ("EUR", "Europe/Paris", date(2026, 11, 13))
     assert s.billing_effort_offsets == (0, 30)
     assert s.period_close == {"2026-10": date(2026, 11, 5)}
-    assert s.dbt_vars(date(2026, 11, 20)) == {"business_date": "2026-11-20", "business_timezone": "Europe/Paris",
-                                              "functional_currency": "EUR"}
+    dbt_vars = s.dbt_vars(date(2026, 11, 20))
+    assert {k: dbt_vars[k] for k in ("business_date", "business_timezone", "functional_currency", "cutover_date")} == {
+        "business_date": "2026-11-20", "business_timezone": "Europe/Paris", "functional_currency": "EUR",
+        "cutover_date": "2026-11-13"}
+    assert dbt_vars["billing_effort_offsets"] == [0, 30]
+    assert dbt_vars["autocharge_retry_offsets"] == [3, 7]
 
 
 def test_unknown_section_is_refused(tmp_path):

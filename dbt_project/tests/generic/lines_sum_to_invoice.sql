@@ -7,7 +7,7 @@
     )
     select invoices.invoice_id, invoices.net_amount, lines.net_amount as lines_net,
            invoices.tax_amount, lines.tax_amount as lines_tax
-    from {{ ref('fct_invoices') }} as invoices
+    from {{ ref('int_invoices') }} as invoices
     left join lines on lines.invoice_id = invoices.invoice_id
     where lines.invoice_id is null
         or lines.net_amount <> invoices.net_amount

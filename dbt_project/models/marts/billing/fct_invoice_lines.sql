@@ -13,7 +13,7 @@ with orders as (
         quantity,
         {{ to_cents('quantity * unit_price - discount') }} as net_cents,
         {{ to_cents('tax_amount') }} as tax_cents
-    from {{ ref('stg_orders') }}
+    from {{ ref('int_orders') }}
 
 ),
 
@@ -119,7 +119,7 @@ final as (
         invoices.invoice_id,
         lines.*
     from lines
-    inner join {{ ref('fct_invoices') }} as invoices
+    inner join {{ ref('int_invoices') }} as invoices
         on invoices.order_id = lines.order_id
 
 )

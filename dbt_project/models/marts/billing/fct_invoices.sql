@@ -1,57 +1,102 @@
--- fct_invoices: one invoice per order, dated the order date, numbered gap-free per year of the
--- invoice date in the order the orders were recorded (recorded date, order timestamp, order id),
--- so that a number once published never changes when late orders arrive.
+-- fct_invoices: one invoice per order with its status and balance as of the business date.
+-- balance = total − applications − write-offs; status: paid (balance 0), partially_paid, open,
+-- written_off (cancelled for nonpayment: the remaining balance went to bad debt).
 
-with orders as (
+with invoices as (
 
-    select * from {{ ref('stg_orders') }}
+    select * from {{ ref('int_invoices') }}
 
 ),
 
-numbered as (
+records as (
+
+    select * from {{ ref('int_cash_application') }}
+
+),
+
+applied as (
+
+    select invoice_id, sum(amount_cents) as applied_cents, max(event_date) as last_applied_date
+    from records
+    where record_type = 'application'
+    group by invoice_id
+
+),
+
+collections as (
 
     select
-        orders.*,
-        extract(year from ordered_date) as invoice_year,
-        row_number() over (
-            partition by extract(year from ordered_date)
-            order by recorded_date, ordered_at, order_id
-        ) as invoice_sequence,
-        case payment_terms
-            when 'net_15' then 15
-            when 'net_30' then 30
-            when 'net_60' then 60
-            else 0
-        end as payment_days
-    from orders
+        invoice_id,
+        max(case when kind = 'reminder' then effort_number end) as efforts_sent,
+        max(case when kind = 'suspension' then event_date end) as suspended_on,
+        max(case when kind = 'reinstatement' then event_date end) as reinstated_on,
+        max(case when kind = 'write_off' then event_date end) as written_off_on,
+        coalesce(sum(case when kind = 'write_off' then amount_cents end), 0) as written_off_cents
+    from records
+    where record_type = 'collection'
+    group by invoice_id
+
+),
+
+balances as (
+
+    select
+        invoices.*,
+        {{ to_cents('invoices.total_amount') }} as total_cents,
+        coalesce(applied.applied_cents, 0) as applied_cents,
+        coalesce(collections.written_off_cents, 0) as written_off_cents,
+        applied.last_applied_date,
+        coalesce(collections.efforts_sent, 0) as efforts_sent,
+        collections.suspended_on,
+        collections.reinstated_on,
+        collections.written_off_on
+    from invoices
+    left join applied on applied.invoice_id = invoices.invoice_id
+    left join collections on collections.invoice_id = invoices.invoice_id
 
 ),
 
 final as (
 
     select
-        'INV-' || cast(invoice_year as varchar) || '-'
-            || case
-                when invoice_sequence >= 1000000 then cast(invoice_sequence as varchar)
-                else lpad(cast(invoice_sequence as varchar), 6, '0')
-            end as invoice_id,
+        invoice_id,
         order_id,
         customer_id,
         subscription_id,
         order_type,
+        order_source,
         offer_id,
-        ordered_date as invoice_date,
-        cast({{ dbt.dateadd('day', 'payment_days', 'ordered_date') }} as date) as due_date,
+        invoice_date,
+        due_date,
         payment_terms,
         currency,
-        cast(quantity * unit_price as decimal(18, 2)) as gross_amount,
-        discount as discount_amount,
-        cast(quantity * unit_price - discount as decimal(18, 2)) as net_amount,
+        gross_amount,
+        discount_amount,
+        net_amount,
         tax_rate,
         tax_amount,
-        cast(quantity * unit_price - discount + tax_amount as decimal(18, 2)) as total_amount,
+        total_amount,
+        {{ cents_to_money('applied_cents') }} as applied_amount,
+        {{ cents_to_money('written_off_cents') }} as written_off_amount,
+        {{ cents_to_money('total_cents - applied_cents - written_off_cents') }} as balance_due,
+        case
+            when written_off_cents > 0 then 'written_off'
+            when total_cents - applied_cents = 0 then 'paid'
+            when applied_cents > 0 then 'partially_paid'
+            else 'open'
+        end as invoice_status,
+        case when total_cents - applied_cents - written_off_cents = 0 then last_applied_date end as paid_date,
+        efforts_sent,
+        suspended_on,
+        case when reinstated_on >= suspended_on then reinstated_on end as reinstated_on,
+        written_off_on,
+        case
+            when total_cents - applied_cents - written_off_cents > 0 and due_date < {{ business_date() }}
+                then {{ dbt.datediff('due_date', business_date(), 'day') }}
+            else 0
+        end as days_overdue,
         recorded_date
-    from numbered
+    from balances
 
 )
 

@@ -1,0 +1,20 @@
+"""int_cash_application: applications, customer-credit movements and collection events (lifecycle.billing.cash).
+
+A dbt Python model: cash application is sequential (a payment pays what is open when it arrives;
+a chargeback reopens what its payment paid), so it is a tested Python function over integer cents.
+One row per record; record_type says which: application, credit or collection.
+"""
+
+from lifecycle.billing.dbt_models import cash_application
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    knobs = {
+        "business_date": dbt.config.meta_get("business_date"),
+        "cutover_date": dbt.config.meta_get("cutover_date"),
+        "billing_effort_offsets": dbt.config.meta_get("billing_effort_offsets"),
+        "billing_suspension_days": dbt.config.meta_get("billing_suspension_days"),
+        "nonpayment_cancel_days": dbt.config.meta_get("nonpayment_cancel_days"),
+    }
+    return cash_application(knobs, invoices=dbt.ref("int_invoices"), payments=dbt.ref("int_payments"))

@@ -1,0 +1,215 @@
+-- dim_subscriptions: one row per subscription term, chained across renewals, with its status as of the
+-- business date (DOMAIN "Subscriptions"):
+--   cancelled             service ended by a cancellation (S = later of effective and recorded dates)
+--                         or by nonpayment (the invoice was written off)
+--   pending               starts later
+--   suspended_nonpayment  the invoice is past its last reminder + suspension days and still unpaid
+--   on_hold               a vacation hold covers the date (print deliveries paused)
+--   active                in term
+--   grace                 ended, renewal pending: print terms until renewal_grace_issues more issues have
+--                         shipped; autocharge terms while an attempt is outstanding, for
+--                         autocharge_access_grace_days
+--   expired               ended and not renewed (or renewed: the chain continues in the next term)
+
+with terms as (
+
+    select * from {{ ref('int_subscription_terms') }}
+
+),
+
+next_terms as (
+
+    select
+        terms.*,
+        lead(start_date) over (partition by subscription_id order by term_number) as next_term_start,
+        lead(ordered_date) over (partition by subscription_id order by term_number) as next_term_ordered_date
+    from terms
+
+),
+
+cancellations as (
+
+    select
+        cancellation_id,
+        subscription_id,
+        requested_date,
+        reason,
+        -- S = the later of the effective and recorded dates; a migrated cancellation (recorded on the
+        -- cut-over date) was known to the legacy system when it was requested
+        greatest(
+            effective_date,
+            {% if var('cutover_date') %}
+            case when recorded_date = cast('{{ var("cutover_date") }}' as date) then requested_date
+                else recorded_date end
+            {% else %}
+            recorded_date
+            {% endif %}
+        ) as service_end
+    from {{ ref('stg_cancellations') }}
+
+),
+
+term_cancellations as (
+
+    -- a cancellation ends the terms ordered before it was requested and not over by its service end
+    -- (a prepaid future term is cancelled whole); one requested before a term's end and effective
+    -- at or after it only says: do not renew
+    select
+        next_terms.subscription_id,
+        next_terms.term_number,
+        min(case when cancellations.service_end < coalesce(next_terms.end_date, date '9999-12-31')
+            then cancellations.service_end end) as service_end,
+        max(case when cancellations.service_end >= next_terms.end_date
+            and cancellations.requested_date < next_terms.end_date then 1 else 0 end) = 1 as do_not_renew,
+        min(cancellations.cancellation_id) as cancellation_id,
+        min(cancellations.reason) as cancellation_reason
+    from next_terms
+    inner join cancellations
+        on cancellations.subscription_id = next_terms.subscription_id
+        and cancellations.requested_date >= next_terms.ordered_date
+    group by next_terms.subscription_id, next_terms.term_number
+
+),
+
+holds as (
+
+    select distinct subscription_id
+    from {{ ref('stg_suspensions') }}
+    where hold_from <= {{ business_date() }} and {{ business_date() }} < hold_to
+
+),
+
+issues as (
+
+    select
+        product_id,
+        ship_date,
+        row_number() over (partition by product_id order by ship_date, issue_id) as issue_number
+    from {{ ref('stg_issue_schedules') }}
+    where is_current
+
+),
+
+grace_ends as (
+
+    -- print terms: grace lasts until renewal_grace_issues more issues have shipped after the end
+    select
+        terms.subscription_id,
+        terms.term_number,
+        min(after_grace.ship_date) as grace_end
+    from terms
+    inner join issues as first_after
+        on first_after.product_id = terms.schedule_product_id
+        and first_after.ship_date >= terms.end_date
+    inner join issues as after_grace
+        on after_grace.product_id = first_after.product_id
+        and after_grace.issue_number = first_after.issue_number + {{ var('renewal_grace_issues') }}
+    where terms.term_unit = 'issues'
+    group by terms.subscription_id, terms.term_number
+
+),
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+
+),
+
+joined as (
+
+    select
+        next_terms.*,
+        term_cancellations.service_end,
+        coalesce(term_cancellations.do_not_renew, false) as cancelled_at_term_end,
+        term_cancellations.cancellation_id,
+        term_cancellations.cancellation_reason,
+        grace_ends.grace_end,
+        holds.subscription_id is not null as on_hold_today,
+        invoices.invoice_id,
+        invoices.invoice_status,
+        invoices.balance_due,
+        invoices.suspended_on,
+        invoices.reinstated_on,
+        invoices.written_off_on
+    from next_terms
+    left join term_cancellations
+        on term_cancellations.subscription_id = next_terms.subscription_id
+        and term_cancellations.term_number = next_terms.term_number
+    left join grace_ends
+        on grace_ends.subscription_id = next_terms.subscription_id
+        and grace_ends.term_number = next_terms.term_number
+    left join holds on holds.subscription_id = next_terms.subscription_id
+    left join invoices on invoices.order_id = next_terms.order_id
+
+),
+
+final as (
+
+    select
+        subscription_id || ':' || cast(term_number as varchar) as subscription_term_id,
+        subscription_id,
+        term_number,
+        term_number as tenure,
+        order_id,
+        term_source,
+        customer_id,
+        order_type,
+        offer_id,
+        term_unit,
+        term_length,
+        start_date,
+        end_date,
+        anchor_date,
+        issue_ids,
+        issue_count,
+        schedule_product_id,
+        quantity,
+        currency,
+        case
+            when renewal_offer_id is null or cancelled_at_term_end or service_end is not null then 'do_not_renew'
+            when autorenew and payment_method_token is not null then 'autorenew_autocharge'
+            when autorenew then 'autorenew'
+            else 'renew_by_notice'
+        end as renewal_flag,
+        renewal_offer_id,
+        autocharge_outcome,
+        invoice_id,
+        case invoice_status
+            when 'partially_paid' then 'partially_paid'
+            when 'open' then 'unpaid'
+            else invoice_status
+        end as billing_status,
+        balance_due,
+        case
+            when service_end is not null and service_end <= {{ business_date() }} then 'cancelled'
+            when written_off_on is not null then 'cancelled'
+            when {{ business_date() }} < start_date then 'pending'
+            when suspended_on is not null and reinstated_on is null
+                and (end_date is null or {{ business_date() }} < end_date) then 'suspended_nonpayment'
+            when end_date is null or {{ business_date() }} < end_date then
+                case when on_hold_today and term_unit = 'issues' then 'on_hold' else 'active' end
+            when next_term_start is not null then 'expired'
+            when cancelled_at_term_end or renewal_offer_id is null then 'expired'
+            when term_unit = 'issues' and grace_end is not null and {{ business_date() }} < grace_end then 'grace'
+            when autocharge_outcome = 'pending'
+                and {{ business_date() }} < {{ dbt.dateadd('day', var('autocharge_access_grace_days'), 'end_date') }}
+                then 'grace'
+            else 'expired'
+        end as status,
+        case
+            when service_end is not null then service_end
+            when written_off_on is not null then written_off_on
+        end as cancelled_on,
+        case
+            when service_end is not null then cancellation_reason
+            when written_off_on is not null then 'nonpayment'
+        end as cancellation_reason,
+        suspended_on,
+        next_term_start is not null as is_renewed,
+        ordered_date,
+        recorded_date
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,57 @@
+-- Cash application identity (DOMAIN "Billing"), per customer and currency:
+--   applications from payments + unused payment credit = settled − charged back − refunds of credit.
+-- Returns the (customer, currency) pairs where it does not hold.
+
+with payments as (
+
+    select
+        customer_id,
+        currency,
+        sum(case when status = 'settled' then amount else 0 end) as settled,
+        sum(case when status = 'chargeback' then amount else 0 end) as charged_back
+    from {{ ref('stg_payments') }}
+    group by customer_id, currency
+
+),
+
+applications as (
+
+    select customer_id, currency, sum(applied_amount) as applied
+    from {{ ref('fct_payment_applications') }}
+    group by customer_id, currency
+
+),
+
+credits as (
+
+    select
+        customer_id,
+        currency,
+        sum(amount) as unused_credit,
+        -sum(case when movement_kind = 'refund' then amount else 0 end) as refunded_credit
+    from {{ ref('fct_customer_credits') }}
+    group by customer_id, currency
+
+),
+
+compared as (
+
+    select
+        payments.customer_id,
+        payments.currency,
+        payments.settled,
+        payments.charged_back,
+        coalesce(applications.applied, 0) as applied,
+        coalesce(credits.unused_credit, 0) as unused_credit,
+        coalesce(credits.refunded_credit, 0) as refunded_credit
+    from payments
+    left join applications
+        on applications.customer_id = payments.customer_id and applications.currency = payments.currency
+    left join credits
+        on credits.customer_id = payments.customer_id and credits.currency = payments.currency
+
+)
+
+select *
+from compared
+where applied + unused_credit <> settled - charged_back - refunded_credit

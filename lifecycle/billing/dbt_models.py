@@ -1,0 +1,288 @@
+"""The glue between dbt Python models and the billing engine: read relations, run, return Arrow tables.
+
+Amounts cross the boundary as integer cents (``to_cents`` in SQL, never DOUBLE) and come back as
+integer cents; the SQL models downstream turn them into DECIMAL(18,2).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+
+import pyarrow as pa
+
+from lifecycle.billing import cash, terms
+
+
+def _rows(relation, sql: str) -> list[tuple]:
+    return relation.query("t", sql).fetchall()
+
+
+def _date(value: str) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _known_from(recorded: str, event: str, cutover: date | None) -> str:
+    if cutover is None:
+        return recorded
+    return f"case when {recorded} = date '{cutover.isoformat()}' then least({event}, {recorded}) else {recorded} end"
+
+
+def _ints(value) -> tuple[int, ...]:
+    """A list knob: a list, or its JSON/str rendering from a dbt var."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return tuple(int(x) for x in value)
+
+
+def subscription_terms(knobs: dict, orders, offers, components, products, issues, payments, cancellations):
+    """(terms, requests) as Arrow tables."""
+    business_date = date.fromisoformat(knobs["business_date"])
+    cat = terms.Catalogue(
+        versions=[
+            terms.OfferVersion(
+                offer_id=r[0],
+                valid_from=r[1],
+                valid_to=r[2],
+                term_unit=r[3],
+                term_length=r[4],
+                price_cents=r[5],
+                renewal_offer_id=r[6],
+                schedule_product_id=None,
+                shipment_interval_months=1,
+            )
+            for r in _rows(
+                offers,
+                "select offer_id, valid_from, valid_to, term_unit, term_length, "
+                "cast(round(price * 100) as bigint), nullif(renewal_offer_id, '') from t",
+            )
+        ],
+        issues=_rows(issues, "select product_id, issue_id, ship_date from t where is_current"),
+    )
+    # the offer's structure, as of tonight: which publication an issue term counts, and the months
+    # per volume of a continuity series
+    product_info = {
+        r[0]: (r[1] is not None, r[2])
+        for r in _rows(products, "select product_id, issues_per_year, shipment_interval_months from t where is_current")
+    }
+    structure: dict[str, tuple[str | None, int]] = {}
+    for offer_id, product_id in _rows(
+        components, "select offer_id, product_id from t where is_current order by offer_id, component_seq"
+    ):
+        has_issues, interval = product_info.get(product_id, (False, None))
+        schedule, months = structure.get(offer_id, (None, 1))
+        structure[offer_id] = (schedule or (product_id if has_issues else None), max(months, interval or 1))
+    for versions in cat._versions.values():
+        for i, v in enumerate(versions):
+            schedule, interval = structure.get(v.offer_id, (None, 1))
+            versions[i] = terms.OfferVersion(
+                **{**asdict(v), "schedule_product_id": schedule, "shipment_interval_months": int(interval)}
+            )
+    chains = terms.build_chains(
+        orders=[
+            terms.Order(
+                order_id=r[0],
+                customer_id=r[1],
+                subscription_id=r[2],
+                order_type=r[3],
+                offer_id=r[4],
+                ordered_at=r[5],
+                ordered_date=r[6],
+                recorded_date=r[7],
+                service_start=r[8],
+                quantity=r[9],
+                tax_rate=Decimal(r[10]),
+                currency=r[11],
+                autorenew=r[12],
+                payment_method_token=r[13],
+            )
+            for r in _rows(
+                orders,
+                "select order_id, customer_id, subscription_id, order_type, offer_id, ordered_at, ordered_date, "
+                "recorded_date, service_start, quantity, cast(tax_rate as varchar), currency, autorenew, "
+                "nullif(payment_method_token, '') from t",
+            )
+        ],
+        answers=[
+            terms.Answer(
+                payment_id=r[0],
+                customer_id=r[1],
+                paid_at=r[2],
+                paid_date=r[3],
+                recorded_date=r[4],
+                status=r[5],
+                request_key=r[6],
+            )
+            for r in _rows(
+                payments,
+                "select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key "
+                "from t where autocharge_request_key is not null and status in ('settled', 'failed')",
+            )
+        ],
+        cancellations=[
+            terms.Cancellation(subscription_id=r[0], requested_date=r[1], recorded_date=r[2])
+            for r in _rows(cancellations, "select subscription_id, requested_date, recorded_date from t")
+        ],
+        catalogue=cat,
+        knobs=terms.Knobs(
+            business_date=business_date,
+            cutover_date=_date(knobs.get("cutover_date", "")),
+            autocharge_lead_days=int(knobs["autocharge_lead_days"]),
+            autocharge_retry_offsets=_ints(knobs["autocharge_retry_offsets"]),
+        ),
+    )
+    return _terms_table(chains.terms), _requests_table(chains.requests)
+
+
+def _terms_table(rows: list[terms.Term]) -> pa.Table:
+    return pa.table(
+        {
+            "subscription_id": pa.array([t.subscription_id for t in rows], pa.string()),
+            "term_number": pa.array([t.term_number for t in rows], pa.int32()),
+            "order_id": pa.array([t.order_id for t in rows], pa.string()),
+            "term_source": pa.array([t.source for t in rows], pa.string()),
+            "source_order_id": pa.array([t.source_order_id for t in rows], pa.string()),
+            "customer_id": pa.array([t.customer_id for t in rows], pa.string()),
+            "order_type": pa.array([t.order_type for t in rows], pa.string()),
+            "offer_id": pa.array([t.offer_id for t in rows], pa.string()),
+            "term_unit": pa.array([t.term_unit for t in rows], pa.string()),
+            "term_length": pa.array([t.term_length for t in rows], pa.int32()),
+            "ordered_at": pa.array([t.ordered_at for t in rows], pa.timestamp("us", tz="UTC")),
+            "ordered_date": pa.array([t.ordered_date for t in rows], pa.date32()),
+            "recorded_date": pa.array([t.recorded_date for t in rows], pa.date32()),
+            "start_date": pa.array([t.start_date for t in rows], pa.date32()),
+            "end_date": pa.array([t.end_date for t in rows], pa.date32()),
+            "anchor_date": pa.array([t.anchor_date for t in rows], pa.date32()),
+            "issue_ids": pa.array([t.issue_ids for t in rows], pa.list_(pa.string())),
+            "issue_count": pa.array([len(t.issue_ids) for t in rows], pa.int32()),
+            "schedule_product_id": pa.array([t.schedule_product_id for t in rows], pa.string()),
+            "quantity": pa.array([t.quantity for t in rows], pa.int32()),
+            "currency": pa.array([t.currency for t in rows], pa.string()),
+            "tax_rate": pa.array([str(t.tax_rate) for t in rows], pa.string()),
+            "unit_price_cents": pa.array([t.unit_price_cents for t in rows], pa.int64()),
+            "autorenew": pa.array([t.autorenew for t in rows], pa.bool_()),
+            "payment_method_token": pa.array([t.payment_method_token for t in rows], pa.string()),
+            "renewal_offer_id": pa.array([t.renewal_offer_id for t in rows], pa.string()),
+            "settling_payment_id": pa.array([t.settling_payment_id for t in rows], pa.string()),
+            "autocharge_outcome": pa.array([t.autocharge_outcome for t in rows], pa.string()),
+        }
+    )
+
+
+def _requests_table(rows: list[terms.Request]) -> pa.Table:
+    return pa.table(
+        {
+            "request_key": pa.array([r.request_key for r in rows], pa.string()),
+            "subscription_id": pa.array([r.subscription_id for r in rows], pa.string()),
+            "term_number": pa.array([r.term_number for r in rows], pa.int32()),
+            "attempt": pa.array([r.attempt for r in rows], pa.int32()),
+            "request_date": pa.array([r.request_date for r in rows], pa.date32()),
+            "customer_id": pa.array([r.customer_id for r in rows], pa.string()),
+            "currency": pa.array([r.currency for r in rows], pa.string()),
+            "amount_cents": pa.array([r.amount_cents for r in rows], pa.int64()),
+            "renewal_offer_id": pa.array([r.renewal_offer_id for r in rows], pa.string()),
+            "payment_method_token": pa.array([r.payment_method_token for r in rows], pa.string()),
+            "answer_payment_id": pa.array([r.answer_payment_id for r in rows], pa.string()),
+            "answer_status": pa.array([r.answer_status for r in rows], pa.string()),
+            "answer_recorded_date": pa.array([r.answer_recorded_date for r in rows], pa.date32()),
+        }
+    )
+
+
+def cash_application(knobs: dict, invoices, payments):
+    """Applications, credit movements and collection events, as one Arrow table (``record_type``).
+
+    What the engine calls a row's recorded date is the first night it was known. For the migration
+    load (recorded on the cut-over date) that is the event's own date: the legacy system knew it then.
+    """
+    cutover = _date(knobs.get("cutover_date", ""))
+    result = cash.apply_cash(
+        invoices=[
+            cash.Invoice(*r)
+            for r in _rows(
+                invoices,
+                "select invoice_id, customer_id, currency, invoice_date, due_date, "
+                f"{_known_from('recorded_date', 'invoice_date', cutover)}, "
+                "cast(round(total_amount * 100) as bigint) from t",
+            )
+        ],
+        payments=[
+            cash.Payment(*r)
+            for r in _rows(
+                payments,
+                "select payment_id, customer_id, currency, paid_at, paid_date, "
+                f"{_known_from('recorded_date', 'paid_date', cutover)}, amount_cents, "
+                "status, target_invoice_id, original_payment_id from t",
+            )
+        ],
+        knobs=cash.Knobs(
+            business_date=date.fromisoformat(knobs["business_date"]),
+            effort_offsets=_ints(knobs["billing_effort_offsets"]),
+            suspension_days=int(knobs["billing_suspension_days"]),
+            cancel_days=int(knobs["nonpayment_cancel_days"]),
+        ),
+    )
+    rows: list[tuple] = []
+    for a in result.applications:
+        rows.append(
+            (
+                "application",
+                a.payment_id,
+                a.invoice_id,
+                a.customer_id,
+                a.currency,
+                a.applied_date,
+                a.known_date,
+                a.amount_cents,
+                a.kind,
+                None,
+            )
+        )
+    for c in result.credits:
+        rows.append(
+            (
+                "credit",
+                c.payment_id,
+                c.invoice_id,
+                c.customer_id,
+                c.currency,
+                c.movement_date,
+                c.movement_date,
+                c.amount_cents,
+                c.kind,
+                None,
+            )
+        )
+    for c in result.collections:
+        rows.append(
+            (
+                "collection",
+                None,
+                c.invoice_id,
+                None,
+                None,
+                c.event_date,
+                c.event_date,
+                c.balance_cents,
+                c.kind,
+                c.effort_number,
+            )
+        )
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(10)]
+    return pa.table(
+        {
+            "record_number": pa.array(range(1, len(rows) + 1), pa.int64()),
+            "record_type": pa.array(columns[0], pa.string()),
+            "payment_id": pa.array(columns[1], pa.string()),
+            "invoice_id": pa.array(columns[2], pa.string()),
+            "customer_id": pa.array(columns[3], pa.string()),
+            "currency": pa.array(columns[4], pa.string()),
+            "event_date": pa.array(columns[5], pa.date32()),
+            "known_date": pa.array(columns[6], pa.date32()),
+            "amount_cents": pa.array(columns[7], pa.int64()),
+            "kind": pa.array(columns[8], pa.string()),
+            "effort_number": pa.array(columns[9], pa.int32()),
+        }
+    )

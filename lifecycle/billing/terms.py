@@ -1,0 +1,436 @@
+"""Subscription chains: one term per order, chained across renewals, and the autocharge flow.
+
+A subscription is a chain of terms. Its first order (new or gift) starts it; every later order of
+the same subscription (renewal, upgrade, reactivation) and every settled autocharge answer adds the
+next term. The rules (DOMAIN.md, "Conventions" and "Subscriptions", "Autocharge"):
+
+* A renewal term starts at the previous term's end, however late it was ordered or paid. An upgrade
+  or a reactivation starts at its own service start and becomes the chain's new anchor.
+* Month terms end at the anchor + the months of all terms since the anchor, clamped to the month's
+  last day; continuity terms are months too (volumes × the product's shipment interval).
+* Issue terms hold N issues in ship-date order from the first shipping on or after the start; an
+  issue shipped before the term was recorded is skipped, unless the term is a migrated one (recorded
+  on the cut-over date). The end is the ship date of the issue after the last one.
+* Autocharge (autorenew with a stored payment method): attempt 1 is requested at end − lead days,
+  attempt k + 1 at attempt 1 + retry_offset_k once attempt k's failure is recorded; each attempt's
+  key is ``keys.autocharge_request_key(subscription, term number, attempt)``. A settled answer
+  creates the next term, priced from the renewal offer and taxed at the previous order's rate.
+
+Everything is integer cents and ``datetime.date``; no floats.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from lifecycle.keys import autocharge_request_key
+
+#: Order types that start a chain segment at their own service start.
+ANCHOR_TYPES = frozenset({"new", "gift", "upgrade", "reactivation"})
+
+
+def add_months(anchor: date, months: int) -> date:
+    """``anchor`` + ``months``, clamped to the last day of the month (31 Jan + 1 = 29 Feb 2024)."""
+    index = anchor.year * 12 + anchor.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for day in (anchor.day, 30, 29, 28):
+        try:
+            return date(year, month, min(anchor.day, day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def tax_cents(net_cents: int, rate: Decimal) -> int:
+    """Tax on a net amount, half away from zero, to the cent."""
+    return int((Decimal(net_cents) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class OfferVersion:
+    offer_id: str
+    valid_from: date
+    valid_to: date | None
+    term_unit: str  # months, issues, shipments
+    term_length: int
+    price_cents: int
+    renewal_offer_id: str | None
+    schedule_product_id: str | None  # the publication whose issues an issue term counts
+    shipment_interval_months: int  # months per volume for shipment terms (1 when not given)
+
+
+class Catalogue:
+    """Offer versions (read as of a date) and issue schedules."""
+
+    def __init__(self, versions: Iterable[OfferVersion], issues: Iterable[tuple[str, str, date]]):
+        self._versions: dict[str, list[OfferVersion]] = defaultdict(list)
+        for v in versions:
+            self._versions[v.offer_id].append(v)
+        for vs in self._versions.values():
+            vs.sort(key=lambda v: v.valid_from)
+        by_product: dict[str, list[tuple[date, str]]] = defaultdict(list)
+        for product_id, issue_id, ship_date in issues:
+            by_product[product_id].append((ship_date, issue_id))
+        self._ships = {p: sorted(v) for p, v in by_product.items()}
+        self._ship_dates = {p: [s for s, _ in v] for p, v in self._ships.items()}
+
+    def offer(self, offer_id: str, as_of: date) -> OfferVersion | None:
+        """The version in force on ``as_of`` (the first one if ``as_of`` is before them all)."""
+        versions = self._versions.get(offer_id)
+        if not versions:
+            return None
+        chosen = versions[0]
+        for v in versions:
+            if v.valid_from <= as_of:
+                chosen = v
+        return chosen
+
+    def issues_from(self, product_id: str | None, not_before: date, count: int) -> tuple[list[str], date | None]:
+        """The ``count`` issues shipping on or after ``not_before``, and the ship date of the next one.
+
+        The end is ``None`` when the schedule does not reach that far yet.
+        """
+        ships = self._ships.get(product_id or "", [])
+        dates = self._ship_dates.get(product_id or "", [])
+        first = bisect.bisect_left(dates, not_before)
+        chosen = [issue for _, issue in ships[first : first + count]]
+        after = first + count
+        end = dates[after] if after < len(dates) and len(chosen) == count else None
+        return chosen, end
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    customer_id: str
+    subscription_id: str
+    order_type: str
+    offer_id: str
+    ordered_at: datetime
+    ordered_date: date
+    recorded_date: date
+    service_start: date
+    quantity: int
+    tax_rate: Decimal
+    currency: str
+    autorenew: bool
+    payment_method_token: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A payment row answering an autocharge request."""
+
+    payment_id: str
+    customer_id: str
+    paid_at: datetime
+    paid_date: date
+    recorded_date: date
+    status: str
+    request_key: str
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    subscription_id: str
+    requested_date: date
+    recorded_date: date
+
+
+@dataclass
+class Term:
+    subscription_id: str
+    term_number: int
+    order_id: str
+    source: str  # 'order' (from the orders feed) or 'autocharge' (created by a settled answer)
+    source_order_id: str  # the feed order whose customer, ship-to, tax rate and method it carries
+    customer_id: str
+    order_type: str
+    offer_id: str
+    term_unit: str
+    term_length: int
+    ordered_at: datetime
+    ordered_date: date
+    recorded_date: date
+    start_date: date
+    end_date: date | None
+    anchor_date: date
+    months_since_anchor: int
+    issue_ids: list[str]
+    schedule_product_id: str | None
+    quantity: int
+    currency: str
+    tax_rate: Decimal
+    unit_price_cents: int | None  # derived orders only: the renewal offer's price
+    autorenew: bool
+    payment_method_token: str | None
+    renewal_offer_id: str | None
+    settling_payment_id: str | None = None  # derived orders: the autocharge answer that created it
+    autocharge_outcome: str | None = None  # renewed, failed, pending, not_requested (autocharge terms)
+
+
+@dataclass
+class Request:
+    subscription_id: str
+    term_number: int
+    attempt: int
+    request_key: str
+    request_date: date
+    customer_id: str
+    currency: str
+    amount_cents: int
+    renewal_offer_id: str
+    payment_method_token: str
+    answer_payment_id: str | None
+    answer_status: str | None
+    answer_recorded_date: date | None
+
+
+@dataclass
+class Chains:
+    terms: list[Term] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Knobs:
+    business_date: date
+    cutover_date: date | None
+    autocharge_lead_days: int = 5
+    autocharge_retry_offsets: tuple[int, ...] = (3, 7)
+
+
+def build_chains(
+    orders: Iterable[Order],
+    answers: Iterable[Answer],
+    cancellations: Iterable[Cancellation],
+    catalogue: Catalogue,
+    knobs: Knobs,
+) -> Chains:
+    """Every subscription's terms and autocharge requests as of ``knobs.business_date``."""
+    by_sub: dict[str, list[Order]] = defaultdict(list)
+    for o in orders:
+        by_sub[o.subscription_id].append(o)
+    answer_by_key: dict[str, Answer] = {}
+    for a in sorted(answers, key=lambda a: (a.paid_at, a.payment_id)):
+        answer_by_key.setdefault(a.request_key, a)  # a replayed key: the first answer counts
+    cancels: dict[str, list[Cancellation]] = defaultdict(list)
+    for c in cancellations:
+        cancels[c.subscription_id].append(c)
+
+    out = Chains()
+    for sub in sorted(by_sub):
+        feed = sorted(by_sub[sub], key=lambda o: (o.ordered_at, o.order_id))
+        _chain(sub, feed, answer_by_key, cancels.get(sub, []), catalogue, knobs, out)
+    return out
+
+
+def _term_window(
+    order_type: str,
+    offer: OfferVersion,
+    start: date,
+    recorded: date,
+    prev: Term | None,
+    catalogue: Catalogue,
+    knobs: Knobs,
+) -> tuple[date | None, date, int, list[str]]:
+    """(end, anchor, months since anchor, issues) of a term starting at ``start``."""
+    if offer.term_unit == "issues":
+        migrated = knobs.cutover_date is not None and recorded == knobs.cutover_date
+        not_before = start if migrated else max(start, recorded)
+        issues, end = catalogue.issues_from(offer.schedule_product_id, not_before, offer.term_length)
+        return end, start, 0, issues
+    months = offer.term_length * (offer.shipment_interval_months if offer.term_unit == "shipments" else 1)
+    continues = (
+        prev is not None and order_type not in ANCHOR_TYPES and prev.term_unit != "issues" and prev.end_date == start
+    )
+    anchor = prev.anchor_date if continues else start
+    so_far = (prev.months_since_anchor if continues else 0) + months
+    return add_months(anchor, so_far), anchor, so_far, []
+
+
+def _chain(
+    sub: str,
+    feed: list[Order],
+    answer_by_key: dict[str, Answer],
+    cancels: list[Cancellation],
+    catalogue: Catalogue,
+    knobs: Knobs,
+    out: Chains,
+) -> None:
+    attempts = 1 + len(knobs.autocharge_retry_offsets)
+    prev: Term | None = None
+    source_order: Order | None = None
+    i = 0  # next feed order
+    while True:
+        nxt = feed[i] if i < len(feed) else None
+        answer = None
+        if prev is not None and prev.autorenew and prev.payment_method_token and prev.renewal_offer_id:
+            answer = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
+        if answer is not None:
+            term = _derived_term(prev, source_order, answer, catalogue, knobs)
+        elif nxt is not None:
+            term = _feed_term(nxt, prev, catalogue, knobs)
+            source_order = nxt
+            i += 1
+        else:
+            return
+        out.terms.append(term)
+        prev = term
+
+
+def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs) -> Term:
+    offer = catalogue.offer(o.offer_id, o.recorded_date)
+    if offer is None:  # the contract refuses orders for unknown offers; kept total for safety
+        raise ValueError(f"order {o.order_id}: offer {o.offer_id} unknown")
+    renews = o.order_type not in ANCHOR_TYPES and prev is not None and prev.end_date is not None
+    start = prev.end_date if renews else o.service_start
+    end, anchor, months, issues = _term_window(o.order_type, offer, start, o.recorded_date, prev, catalogue, knobs)
+    return Term(
+        subscription_id=o.subscription_id,
+        term_number=1 if prev is None else prev.term_number + 1,
+        order_id=o.order_id,
+        source="order",
+        source_order_id=o.order_id,
+        customer_id=o.customer_id,
+        order_type=o.order_type,
+        offer_id=o.offer_id,
+        term_unit=offer.term_unit,
+        term_length=offer.term_length,
+        ordered_at=o.ordered_at,
+        ordered_date=o.ordered_date,
+        recorded_date=o.recorded_date,
+        start_date=start,
+        end_date=end,
+        anchor_date=anchor,
+        months_since_anchor=months,
+        issue_ids=issues,
+        schedule_product_id=offer.schedule_product_id,
+        quantity=o.quantity,
+        currency=o.currency,
+        tax_rate=o.tax_rate,
+        unit_price_cents=None,
+        autorenew=o.autorenew,
+        payment_method_token=o.payment_method_token,
+        renewal_offer_id=offer.renewal_offer_id,
+    )
+
+
+def _derived_term(prev: Term, source: Order | None, answer: Answer, catalogue: Catalogue, knobs: Knobs) -> Term:
+    assert prev.end_date is not None and prev.renewal_offer_id is not None
+    first_request = prev.end_date - timedelta(days=knobs.autocharge_lead_days)
+    offer = catalogue.offer(prev.renewal_offer_id, first_request)
+    if offer is None:
+        raise ValueError(f"subscription {prev.subscription_id}: renewal offer {prev.renewal_offer_id} unknown")
+    start = prev.end_date
+    end, anchor, months, issues = _term_window("renewal", offer, start, answer.recorded_date, prev, catalogue, knobs)
+    number = prev.term_number + 1
+    return Term(
+        subscription_id=prev.subscription_id,
+        term_number=number,
+        order_id=f"AUTO-{prev.subscription_id}-{number}",
+        source="autocharge",
+        source_order_id=source.order_id if source else prev.source_order_id,
+        customer_id=prev.customer_id,
+        order_type="renewal",
+        offer_id=offer.offer_id,
+        term_unit=offer.term_unit,
+        term_length=offer.term_length,
+        ordered_at=answer.paid_at,
+        ordered_date=answer.paid_date,
+        recorded_date=answer.recorded_date,
+        start_date=start,
+        end_date=end,
+        anchor_date=anchor,
+        months_since_anchor=months,
+        issue_ids=issues,
+        schedule_product_id=offer.schedule_product_id,
+        quantity=prev.quantity,
+        currency=prev.currency,
+        tax_rate=prev.tax_rate,
+        unit_price_cents=offer.price_cents,
+        autorenew=prev.autorenew,
+        payment_method_token=prev.payment_method_token,
+        renewal_offer_id=offer.renewal_offer_id,
+        settling_payment_id=answer.payment_id,
+    )
+
+
+def _autocharge(
+    prev: Term,
+    nxt: Order | None,
+    answer_by_key: dict[str, Answer],
+    cancels: list[Cancellation],
+    catalogue: Catalogue,
+    knobs: Knobs,
+    attempts: int,
+    out: Chains,
+) -> Answer | None:
+    """Request the attempts renewing ``prev``; the settled answer that renews it, if any."""
+    if prev.end_date is None:
+        prev.autocharge_outcome = "not_requested"
+        return None
+    first = prev.end_date - timedelta(days=knobs.autocharge_lead_days)
+    offer = catalogue.offer(prev.renewal_offer_id, first)
+    if offer is None:
+        prev.autocharge_outcome = "not_requested"
+        return None
+    net = offer.price_cents * prev.quantity
+    amount = net + tax_cents(net, prev.tax_rate)
+    request_date = first
+    failure_recorded = first
+    for attempt in range(1, attempts + 1):
+        if attempt > 1:  # a retry waits for its offset and for the previous failure to be recorded
+            request_date = max(first + timedelta(days=knobs.autocharge_retry_offsets[attempt - 2]), failure_recorded)
+        if request_date > knobs.business_date:
+            prev.autocharge_outcome = "pending"
+            return None
+        # no request for a term cancelled, or renewed by an order, before the request is due
+        if any(prev.ordered_date <= c.requested_date and c.recorded_date <= request_date for c in cancels):
+            prev.autocharge_outcome = prev.autocharge_outcome or "not_requested"
+            return None
+        if nxt is not None and nxt.ordered_date <= request_date:
+            prev.autocharge_outcome = prev.autocharge_outcome or "not_requested"
+            return None
+        key = autocharge_request_key(prev.subscription_id, prev.term_number, attempt)
+        answer = answer_by_key.get(key)
+        if answer is not None and answer.customer_id != prev.customer_id:
+            answer = None  # a key is only honoured from the customer it was sent for
+        out.requests.append(
+            Request(
+                subscription_id=prev.subscription_id,
+                term_number=prev.term_number,
+                attempt=attempt,
+                request_key=key,
+                request_date=request_date,
+                customer_id=prev.customer_id,
+                currency=prev.currency,
+                amount_cents=amount,
+                renewal_offer_id=offer.offer_id,
+                payment_method_token=prev.payment_method_token or "",
+                answer_payment_id=answer.payment_id if answer else None,
+                answer_status=answer.status if answer else None,
+                answer_recorded_date=answer.recorded_date if answer else None,
+            )
+        )
+        if answer is None:
+            prev.autocharge_outcome = "pending"
+            return None
+        if answer.status == "settled":
+            if nxt is not None and nxt.ordered_at <= answer.paid_at:
+                prev.autocharge_outcome = "not_requested"
+                return None  # renewed by an order first: the charge is a payment like any other
+            prev.autocharge_outcome = "renewed"
+            return answer
+        if answer.status != "failed":
+            prev.autocharge_outcome = "pending"
+            return None
+        failure_recorded = answer.recorded_date
+    prev.autocharge_outcome = "failed"
+    return None

@@ -1,0 +1,293 @@
+"""Hand-computed cases for the billing engine (lifecycle/billing): cash application, collections, chains."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from lifecycle.billing import cash, terms
+from lifecycle.keys import autocharge_request_key
+
+D = date
+
+
+def inv(invoice_id, day, total, due=None, customer="C1"):
+    return cash.Invoice(invoice_id, customer, "USD", day, due or day, day, total)
+
+
+def pay(payment_id, day, amount, target=None, status="settled", original=None, customer="C1", recorded=None):
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return cash.Payment(payment_id, customer, "USD", at, day, recorded or day, amount, status, target, original)
+
+
+YEAR_END = date(2026, 12, 31)
+FEB_10 = date(2026, 2, 10)
+
+
+def run(invoices, payments, business_date=YEAR_END):
+    return cash.apply_cash(invoices, payments, cash.Knobs(business_date=business_date))
+
+
+def balances(result, invoices):
+    out = {i.invoice_id: i.total_cents for i in invoices}
+    for a in result.applications:
+        out[a.invoice_id] -= a.amount_cents
+    for c in result.collections:
+        if c.kind == "write_off":
+            out[c.invoice_id] -= c.balance_cents
+    return out
+
+
+def test_prepaid_order_is_paid_at_once_and_never_reminded():
+    invoices = [inv("INV-1", D(2026, 1, 5), 2603)]
+    r = run(invoices, [pay("P1", D(2026, 1, 5), 2603, target="INV-1")])
+    assert [(a.invoice_id, a.amount_cents, a.kind) for a in r.applications] == [("INV-1", 2603, "payment")]
+    assert balances(r, invoices) == {"INV-1": 0}
+    assert r.collections == [] and r.credits == []
+
+
+def test_invoiced_order_paid_late_in_two_parts_gets_every_reminder_until_paid():
+    invoices = [inv("INV-1", D(2026, 1, 5), 5000, due=D(2026, 2, 4))]
+    payments = [pay("P1", D(2026, 2, 20), 2000, target="INV-1"), pay("P2", D(2026, 3, 10), 3000, target="INV-1")]
+    r = run(invoices, payments)
+    reminders = [(c.effort_number, c.event_date, c.balance_cents) for c in r.collections if c.kind == "reminder"]
+    # offsets 0, 21, 42, 63 days: the fourth (9 March) still sees the 30.00 left after the first payment
+    assert reminders == [
+        (1, D(2026, 1, 5), 5000),
+        (2, D(2026, 1, 26), 5000),
+        (3, D(2026, 2, 16), 5000),
+        (4, D(2026, 3, 9), 3000),
+    ]
+    assert [c.kind for c in r.collections if c.kind != "reminder"] == []  # paid before 23 March: no suspension
+    assert balances(r, invoices) == {"INV-1": 0}
+
+
+def test_overpayment_becomes_credit_and_pays_the_next_invoice_on_its_date():
+    invoices = [inv("INV-A", D(2026, 1, 1), 3000), inv("INV-B", D(2026, 2, 1), 2500)]
+    r = run(invoices, [pay("P1", D(2026, 1, 2), 4000, target="INV-A")], business_date=D(2026, 2, 10))
+    assert [(a.invoice_id, a.applied_date, a.amount_cents, a.kind) for a in r.applications] == [
+        ("INV-A", D(2026, 1, 2), 3000, "payment"),
+        ("INV-B", D(2026, 2, 1), 1000, "credit"),
+    ]
+    assert [(c.kind, c.amount_cents) for c in r.credits] == [("excess", 1000), ("applied", -1000)]
+    assert balances(r, invoices) == {"INV-A": 0, "INV-B": 1500}
+
+
+def test_payment_without_reference_pays_the_oldest_due_invoice_first():
+    invoices = [inv("INV-A", D(2026, 1, 1), 2000, due=D(2026, 1, 31)), inv("INV-B", D(2026, 1, 10), 1500)]
+    r = run(invoices, [pay("P1", D(2026, 1, 15), 2000)], business_date=D(2026, 1, 20))
+    assert [(a.invoice_id, a.amount_cents) for a in r.applications] == [("INV-B", 1500), ("INV-A", 500)]
+    assert balances(r, invoices) == {"INV-A": 1500, "INV-B": 0}
+
+
+def test_payment_in_another_currency_never_pays_a_usd_invoice():
+    invoices = [inv("INV-A", D(2026, 1, 1), 2000)]
+    eur = cash.Payment(
+        "P1", "C1", "EUR", datetime(2026, 1, 2, tzinfo=UTC), D(2026, 1, 2), D(2026, 1, 2), 2000, "settled", None, None
+    )
+    r = run(invoices, [eur], business_date=D(2026, 1, 3))
+    assert r.applications == []
+    assert [(c.currency, c.amount_cents) for c in r.credits] == [("EUR", 2000)]
+
+
+def test_chargeback_reopens_the_invoice_it_paid():
+    invoices = [inv("INV-1", D(2026, 1, 1), 5000)]
+    payments = [
+        pay("P1", D(2026, 1, 1), 5000, target="INV-1"),
+        pay("P2", D(2026, 1, 20), 5000, status="chargeback", original="P1"),
+    ]
+    r = run(invoices, payments, business_date=D(2026, 1, 25))
+    assert [(a.payment_id, a.amount_cents, a.kind, a.applied_date) for a in r.applications] == [
+        ("P1", 5000, "payment", D(2026, 1, 1)),
+        ("P1", -5000, "chargeback", D(2026, 1, 20)),
+    ]
+    assert balances(r, invoices) == {"INV-1": 5000}
+    # reopened on the 20th: the reminder due on the 22nd (offset 21) goes out
+    assert [(c.effort_number, c.event_date) for c in r.collections] == [(2, D(2026, 1, 22))]
+
+
+def test_failed_payment_changes_nothing_and_refund_takes_back_unused_credit():
+    invoices = [inv("INV-1", D(2026, 1, 1), 1000)]
+    payments = [
+        pay("P0", D(2026, 1, 1), 1000, status="failed"),
+        pay("P1", D(2026, 1, 1), 1500, target="INV-1"),
+        pay("P2", D(2026, 1, 5), 500, status="refunded", original="P1"),
+    ]
+    r = run(invoices, payments, business_date=D(2026, 1, 10))
+    assert [(a.payment_id, a.amount_cents) for a in r.applications] == [("P1", 1000)]
+    assert [(c.kind, c.amount_cents) for c in r.credits] == [("excess", 500), ("refund", -500)]
+
+
+def test_unpaid_invoice_gets_four_reminders_then_suspension_then_write_off():
+    invoices = [inv("INV-1", D(2026, 1, 1), 8000, due=D(2026, 1, 31))]
+    r = run(invoices, [], business_date=D(2026, 6, 1))
+    assert [(c.kind, c.event_date, c.effort_number, c.balance_cents) for c in r.collections] == [
+        ("reminder", D(2026, 1, 1), 1, 8000),
+        ("reminder", D(2026, 1, 22), 2, 8000),
+        ("reminder", D(2026, 2, 12), 3, 8000),
+        ("reminder", D(2026, 3, 5), 4, 8000),
+        ("suspension", D(2026, 3, 19), None, 8000),  # last reminder + 14 days
+        ("write_off", D(2026, 5, 18), None, 8000),  # suspension + 60 days
+    ]
+    assert balances(r, invoices) == {"INV-1": 0}
+
+
+def test_payment_while_suspended_reinstates_and_prevents_the_write_off():
+    invoices = [inv("INV-1", D(2026, 1, 1), 8000)]
+    r = run(invoices, [pay("P1", D(2026, 4, 1), 8000, target="INV-1")], business_date=D(2026, 6, 1))
+    kinds = [(c.kind, c.event_date) for c in r.collections if c.kind != "reminder"]
+    assert kinds == [("suspension", D(2026, 3, 19)), ("reinstatement", D(2026, 4, 1))]
+
+
+def test_a_late_recorded_check_does_not_unsend_a_reminder():
+    # paid on 20 January, recorded on 25 January: the reminder of the 22nd had gone out
+    invoices = [inv("INV-1", D(2026, 1, 1), 3000)]
+    r = run(
+        invoices,
+        [pay("P1", D(2026, 1, 20), 3000, target="INV-1", recorded=D(2026, 1, 25))],
+        business_date=D(2026, 2, 28),
+    )
+    assert [(c.effort_number, c.event_date) for c in r.collections] == [(1, D(2026, 1, 1)), (2, D(2026, 1, 22))]
+
+
+# --- subscription chains ---------------------------------------------------------------------------
+
+
+def offer(offer_id, unit, length, price, renews_to, schedule=None):
+    return terms.OfferVersion(offer_id, D(2020, 1, 1), None, unit, length, price, renews_to, schedule, 1)
+
+
+ISSUES = [("MAG", f"I-{m:02d}", D(2026, m, 10)) for m in range(1, 13)]
+CAT = terms.Catalogue(
+    [
+        offer("DIGM", "months", 1, 999, "DIGM"),
+        offer("DIG12", "months", 12, 7900, "DIG12"),
+        offer("PRT3", "issues", 3, 1500, "PRT3", schedule="MAG"),
+    ],
+    ISSUES,
+)
+
+
+def order(order_id, day, offer_id, order_type="new", token="tok_1", autorenew=True, recorded=None, start=None):
+    return terms.Order(
+        order_id,
+        "C1",
+        "S1",
+        order_type,
+        offer_id,
+        datetime(day.year, day.month, day.day, 9, tzinfo=UTC),
+        day,
+        recorded or day,
+        start or day,
+        1,
+        Decimal("0.0625"),
+        "USD",
+        autorenew,
+        token,
+    )
+
+
+def answer(attempt, term, day, status, key_sub="S1"):
+    return terms.Answer(
+        f"A{term}-{attempt}",
+        "C1",
+        datetime(day.year, day.month, day.day, 6, tzinfo=UTC),
+        day,
+        day,
+        status,
+        autocharge_request_key(key_sub, term, attempt),
+    )
+
+
+def chains(orders, answers=(), cancels=(), business_date=FEB_10, cutover=None):
+    return terms.build_chains(orders, answers, cancels, CAT, terms.Knobs(business_date, cutover))
+
+
+def test_autocharge_that_fails_twice_then_succeeds_renews_from_the_previous_end():
+    out = chains(
+        [order("O1", D(2026, 1, 1), "DIGM")],
+        [
+            answer(1, 1, D(2026, 1, 27), "failed"),
+            answer(2, 1, D(2026, 1, 30), "failed"),
+            answer(3, 1, D(2026, 2, 3), "settled"),
+        ],
+    )
+    # attempt 1 at end (1 Feb) − 5 days; retries at +3 and +7 days
+    assert [(r.attempt, r.request_date, r.amount_cents, r.answer_status) for r in out.requests] == [
+        (1, D(2026, 1, 27), 1061, "failed"),  # 9.99 + 6.25 % tax (0.62)
+        (2, D(2026, 1, 30), 1061, "failed"),
+        (3, D(2026, 2, 3), 1061, "settled"),
+    ]
+    assert len({r.request_key for r in out.requests}) == 3
+    t1, t2 = out.terms
+    assert (t1.start_date, t1.end_date, t1.autocharge_outcome) == (D(2026, 1, 1), D(2026, 2, 1), "renewed")
+    assert (t2.order_id, t2.source, t2.term_number) == ("AUTO-S1-2", "autocharge", 2)
+    assert (t2.start_date, t2.end_date, t2.ordered_date, t2.unit_price_cents) == (
+        D(2026, 2, 1),
+        D(2026, 3, 1),
+        D(2026, 2, 3),
+        999,
+    )
+    assert t2.settling_payment_id == "A1-3"
+    assert t2.autocharge_outcome == "pending"  # its own attempt 1 is due on 24 February, after tonight
+
+
+def test_autocharge_that_fails_every_retry_falls_into_the_notice_flow():
+    out = chains(
+        [order("O1", D(2026, 1, 1), "DIGM")],
+        [answer(a, 1, d, "failed") for a, d in ((1, D(2026, 1, 27)), (2, D(2026, 1, 30)), (3, D(2026, 2, 3)))],
+    )
+    assert len(out.requests) == 3
+    assert [t.term_number for t in out.terms] == [1]
+    assert out.terms[0].autocharge_outcome == "failed"
+
+
+def test_retry_waits_until_the_failure_is_recorded():
+    late = terms.Answer(
+        "A1",
+        "C1",
+        datetime(2026, 1, 27, 6, tzinfo=UTC),
+        D(2026, 1, 27),
+        D(2026, 2, 2),
+        "failed",
+        autocharge_request_key("S1", 1, 1),
+    )
+    out = chains([order("O1", D(2026, 1, 1), "DIGM")], [late])
+    assert [(r.attempt, r.request_date) for r in out.requests] == [(1, D(2026, 1, 27)), (2, D(2026, 2, 2))]
+
+
+def test_no_autocharge_request_for_a_cancelled_term():
+    cancel = terms.Cancellation("S1", D(2026, 1, 20), D(2026, 1, 20))
+    out = chains([order("O1", D(2026, 1, 1), "DIGM")], cancels=[cancel])
+    assert out.requests == [] and out.terms[0].autocharge_outcome == "not_requested"
+
+
+def test_month_terms_count_from_the_anchor_and_clamp_to_the_month_end():
+    orders = [order("O1", D(2024, 1, 31), "DIGM", token=None, autorenew=False)] + [
+        order(f"O{i}", D(2024, i, 15), "DIGM", order_type="renewal", token=None, autorenew=False) for i in (2, 3, 4)
+    ]
+    out = chains(orders, business_date=D(2024, 6, 1))
+    assert [(t.start_date, t.end_date) for t in out.terms] == [
+        (D(2024, 1, 31), D(2024, 2, 29)),
+        (D(2024, 2, 29), D(2024, 3, 31)),
+        (D(2024, 3, 31), D(2024, 4, 30)),
+        (D(2024, 4, 30), D(2024, 5, 31)),
+    ]
+    leap = chains([order("O1", D(2024, 2, 29), "DIG12", token=None)], business_date=D(2024, 3, 1))
+    assert leap.terms[0].end_date == D(2025, 2, 28)
+
+
+def test_issue_terms_skip_issues_shipped_before_the_term_was_recorded():
+    # renewal of a 3-issue term recorded late, on 12 April: April's issue (10 April) is skipped
+    orders = [
+        order("O1", D(2026, 1, 1), "PRT3", token=None, autorenew=False),
+        order("O2", D(2026, 4, 12), "PRT3", order_type="renewal", token=None, autorenew=False),
+    ]
+    out = chains(orders, business_date=D(2026, 5, 1))
+    t1, t2 = out.terms
+    assert (t1.issue_ids, t1.end_date) == (["I-01", "I-02", "I-03"], D(2026, 4, 10))
+    assert (t2.start_date, t2.issue_ids, t2.end_date) == (D(2026, 4, 10), ["I-05", "I-06", "I-07"], D(2026, 8, 10))
+
+
+def test_migrated_issue_terms_keep_issues_shipped_before_the_cutover():
+    migrated = order("O1", D(2026, 1, 1), "PRT3", token=None, autorenew=False, recorded=D(2026, 3, 1))
+    out = chains([migrated], business_date=D(2026, 3, 1), cutover=D(2026, 3, 1))
+    assert out.terms[0].issue_ids == ["I-01", "I-02", "I-03"]
