@@ -45,7 +45,9 @@ def _instance(settings: Settings, ephemeral: bool):
         return DagsterInstance.ephemeral()
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():  # a nightly batch reports to nobody
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return DagsterInstance.get()
 
@@ -104,6 +106,21 @@ def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[s
     return totals
 
 
+def export_summary(settings: Settings, days: list[date] | None = None) -> dict[str, tuple[str, str]]:
+    """Rows of each night's export files (from their control totals), by night."""
+    out: dict[str, tuple[str, str]] = {}
+    nights = sorted({p.parent.name for p in settings.exports.glob("*/*/control.json")})
+    for night in nights:
+        if days is not None and night not in {d.isoformat() for d in days}:
+            continue
+        counts = []
+        for export, field_name in (("autocharge", "requests"), ("outbox", "messages")):
+            control = settings.exports / export / night / "control.json"
+            counts.append(str(json.loads(control.read_text(encoding="utf-8"))[field_name]) if control.exists() else "-")
+        out[night] = (counts[0], counts[1])
+    return out
+
+
 def print_night(outcome: NightOutcome) -> None:
     state = "published" if outcome.published else ("built, not published" if outcome.success else "WITHHELD")
     print(f"night {outcome.business_date}: {state} in {outcome.seconds:.1f}s"
@@ -129,6 +146,13 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
         print(f"Published night {published}: {settings.warehouse} ({len(record['tables'])} tables)")
         for table, rows in record["tables"].items():
             print(f"  {table:<45}{rows:>10} rows")
+    exports = export_summary(settings, days)
+    if exports:
+        print()
+        print(f"{'exports':<12}{'autocharge requests':>21}{'outbox messages':>17}")
+        for night, (requests, messages) in exports.items():
+            print(f"{night:<12}{requests:>21}{messages:>17}")
+        print(f"  files under {settings.exports}/<autocharge|outbox>/<date>/, recorded in {settings.state}/register/")
     print()
     print(f"Home:        {settings.home}")
     print(f"Landing:     {settings.landing}/<feed>/<date>.csv")

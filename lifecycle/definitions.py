@@ -6,6 +6,7 @@ from dagster import Definitions
 from dagster_dbt import DbtCliResource
 
 from lifecycle.assets.dbt_project import dbt_executable, dbt_project
+from lifecycle.assets.exports import EXPORT_ASSETS
 from lifecycle.assets.ingest import INGEST_ASSETS
 from lifecycle.assets.warehouse import published_warehouse, warehouse_models
 from lifecycle.pipelines.nightly import build_nightly_schedule, nightly_job
@@ -16,7 +17,7 @@ from lifecycle.settings import get_settings
 def build_definitions(home: str | None = None) -> Definitions:
     settings = get_settings(home)
     return Definitions(
-        assets=[*INGEST_ASSETS, warehouse_models, published_warehouse],
+        assets=[*INGEST_ASSETS, warehouse_models, published_warehouse, *EXPORT_ASSETS],
         jobs=[nightly_job],
         schedules=[build_nightly_schedule()],
         resources={

@@ -6,7 +6,7 @@ The home is ``--home DIR``, else ``$LIFECYCLE_HOME``, else ``./var``. Its layout
     landing/<feed>/<D>.csv   files as delivered, one per feed and recorded date
     raw/<feed>/recorded_date=<D>/data.parquet         accepted rows
     quarantine/<feed>/recorded_date=<D>/data.parquet  refused rows, with file, line, column, rule
-    state/               landing checksums and the published-night record
+    state/               landing checksums, the published-night record and the export register
     build/warehouse.duckdb   tonight's warehouse while dbt builds and the checks audit it
     warehouse.duckdb     the published warehouse (read-only for finance)
     exports/             files for shippers, processors and the GL
@@ -46,6 +46,11 @@ autocharge_retry_offsets = [3, 7]            # days after the first attempt
 autocharge_access_grace_days = 10
 writeoff_account = "bad_debt_expense"
 
+[communications]
+upcoming_autocharge_days = 7         # the "we will charge your card" message, days before attempt 1
+webhook_url = ""                     # POST each day's outbox messages here ("" = no delivery)
+webhook_max_attempts = 4             # per message; retried on 408/425/429/5xx and connection errors
+
 [renewals]
 renewal_notice_offsets = [-60, -30, -7, 0, 14]   # days from the term end
 renewal_grace_issues = 1
@@ -75,6 +80,9 @@ class Settings:
     writeoff_account: str = "bad_debt_expense"
     renewal_notice_offsets: tuple[int, ...] = (-60, -30, -7, 0, 14)
     renewal_grace_issues: int = 1
+    upcoming_autocharge_days: int = 7
+    webhook_url: str = ""
+    webhook_max_attempts: int = 4
     period_close: dict[str, date] = field(default_factory=dict)
 
     # --- paths -------------------------------------------------------------------------
@@ -128,6 +136,7 @@ class Settings:
             "autocharge_retry_offsets": list(self.autocharge_retry_offsets),
             "autocharge_access_grace_days": self.autocharge_access_grace_days,
             "renewal_grace_issues": self.renewal_grace_issues,
+            "upcoming_autocharge_days": self.upcoming_autocharge_days,
         }
 
 
@@ -159,7 +168,8 @@ def parse_settings(home: Path, text: str) -> Settings:
     billing = data.get("billing", {})
     renewals = data.get("renewals", {})
     close = data.get("close", {})
-    known = {"business", "schedule", "billing", "renewals", "close"}
+    comms = data.get("communications", {})
+    known = {"business", "schedule", "billing", "communications", "renewals", "close"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
@@ -183,6 +193,9 @@ def parse_settings(home: Path, text: str) -> Settings:
         writeoff_account=billing.get("writeoff_account", base.writeoff_account),
         renewal_notice_offsets=tuple(renewals.get("renewal_notice_offsets", base.renewal_notice_offsets)),
         renewal_grace_issues=renewals.get("renewal_grace_issues", base.renewal_grace_issues),
+        upcoming_autocharge_days=comms.get("upcoming_autocharge_days", base.upcoming_autocharge_days),
+        webhook_url=comms.get("webhook_url", base.webhook_url),
+        webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
         period_close={k: _date(v) for k, v in close.get("periods", {}).items()},
     )
 

@@ -228,6 +228,10 @@ def test_autocharge_that_fails_twice_then_succeeds_renews_from_the_previous_end(
     )
     assert t2.settling_payment_id == "A1-3"
     assert t2.autocharge_outcome == "pending"  # its own attempt 1 is due on 24 February, after tonight
+    # one "we will charge your card" notice, 7 days before attempt 1; term 2's is due on 17 February
+    assert [(n.term_number, n.due_date, n.charge_date, n.amount_cents, n.request_key) for n in out.notices] == [
+        (1, D(2026, 1, 20), D(2026, 1, 27), 1061, autocharge_request_key("S1", 1, 1))
+    ]
 
 
 def test_autocharge_that_fails_every_retry_falls_into_the_notice_flow():
@@ -258,6 +262,42 @@ def test_no_autocharge_request_for_a_cancelled_term():
     cancel = terms.Cancellation("S1", D(2026, 1, 20), D(2026, 1, 20))
     out = chains([order("O1", D(2026, 1, 1), "DIGM")], cancels=[cancel])
     assert out.requests == [] and out.terms[0].autocharge_outcome == "not_requested"
+    assert out.notices == []  # cancelled (recorded 20 Jan) by the notice day, 20 Jan
+
+
+def test_autorenew_without_a_stored_method_is_billed_at_end_minus_lead_days():
+    # DIG12 from 1 Jan 2026 ends 1 Jan 2027: the pipeline bills the renewal on 27 Dec 2026
+    out = terms.build_chains(
+        [order("O1", D(2026, 1, 1), "DIG12", token=None)],
+        [],
+        [],
+        CAT,
+        terms.Knobs(D(2027, 1, 10), None, business_timezone="America/New_York"),
+    )
+    assert out.requests == []
+    t1, t2 = out.terms
+    assert (t2.order_id, t2.source, t2.term_number) == ("AUTO-S1-2", "autobill", 2)
+    assert (t2.ordered_date, t2.recorded_date, t2.start_date, t2.end_date) == (
+        D(2026, 12, 27),
+        D(2026, 12, 27),
+        D(2027, 1, 1),
+        D(2028, 1, 1),
+    )
+    # midnight in New York, so the order's business date is the bill day
+    assert t2.ordered_at == datetime(2026, 12, 27, 5, tzinfo=UTC)
+    assert (t2.unit_price_cents, t2.settling_payment_id) == (7900, None)
+
+
+def test_no_autobill_before_its_day_or_for_a_cancelled_term():
+    before = terms.build_chains(
+        [order("O1", D(2026, 1, 1), "DIG12", token=None)], [], [], CAT, terms.Knobs(D(2026, 12, 26), None)
+    )
+    assert [t.term_number for t in before.terms] == [1]
+    cancel = terms.Cancellation("S1", D(2026, 12, 1), D(2026, 12, 20))
+    cancelled = terms.build_chains(
+        [order("O1", D(2026, 1, 1), "DIG12", token=None)], [], [cancel], CAT, terms.Knobs(D(2027, 1, 10), None)
+    )
+    assert [t.term_number for t in cancelled.terms] == [1]
 
 
 def test_month_terms_count_from_the_anchor_and_clamp_to_the_month_end():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -35,8 +37,8 @@ def snapshot(settings) -> dict[str, str]:
                 "\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest()
     finally:
         con.close()
-    for root in (settings.raw, settings.quarantine):
-        for path in sorted(root.rglob("*.parquet")):
+    for root in (settings.raw, settings.quarantine, settings.exports, settings.state / "register"):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
             digests[str(path.relative_to(settings.home))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
 
@@ -175,6 +177,54 @@ def test_billing_ties_out_on_the_sample_publisher(published_home):
                  "where balance_due > 0 and days_overdue > 30 group by 1 order by 1").fetchall()
     con.close()
     assert [tuple(r[:3]) for r in overdue] == expected
+
+
+def test_export_files_send_each_request_and_message_once(published_home):
+    settings, _ = published_home
+    con = connect_published(settings)
+    sendable = con.execute(
+        "select message_id, due_date from marts.fct_outbox_messages where is_sent and channel is not null"
+    ).fetchall()
+    requests = con.execute(
+        "select request_key, request_date, amount, currency from marts.fct_autocharge_requests where is_sent"
+    ).fetchall()
+    suppressed = con.execute(
+        "select count(*) from marts.fct_outbox_messages where is_sent and channel is null"
+    ).fetchone()[0]
+    con.close()
+    sent_messages, sent_requests = {}, {}
+    for night in (CUTOVER, END):
+        folder = settings.exports / "outbox" / night.isoformat()
+        lines = [json.loads(line) for line in (folder / "messages.jsonl").read_text().splitlines()]
+        assert json.loads((folder / "control.json").read_text())["messages"] == len(lines)
+        for m in lines:
+            assert m["message_id"] not in sent_messages, "a message sent twice"
+            assert m["due_date"] == night.isoformat()  # no night was skipped: each sends what fell due that day
+            assert m["channel"] in ("email", "mail") and m["recipient"]
+            sent_messages[m["message_id"]] = m
+        folder = settings.exports / "autocharge" / night.isoformat()
+        with (folder / "requests.csv").open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        control = json.loads((folder / "control.json").read_text())
+        assert control["requests"] == len(rows)
+        by_currency = {}
+        for r in rows:
+            assert r["request_key"] not in sent_requests and r["request_date"] == night.isoformat()
+            sent_requests[r["request_key"]] = r
+            by_currency[r["currency"]] = by_currency.get(r["currency"], Decimal(0)) + Decimal(r["amount"])
+        assert control["amount_by_currency"] == {c: str(a) for c, a in sorted(by_currency.items())}
+    # the files hold exactly the sendable rows of the warehouse, and the register exactly the files
+    assert set(sent_messages) == {m for m, _ in sendable}
+    assert {k: (r["amount"], r["currency"]) for k, r in sent_requests.items()} == {
+        k: (str(a), c) for k, _, a, c in requests
+    }
+    assert sent_messages, "the sample publisher's two nights send messages"
+    assert suppressed > 0, "and some customers are not contacted (do_not_contact, deceased, no channel)"
+    from lifecycle.io.register import read_register
+
+    assert sorted(read_register(settings, "outbox_messages").column("message_id").to_pylist()) == sorted(sent_messages)
+    assert sorted(read_register(settings, "autocharge_requests").column("request_key").to_pylist()) == sorted(
+        sent_requests)
 
 
 def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):

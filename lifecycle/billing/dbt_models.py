@@ -7,7 +7,6 @@ integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 
@@ -37,32 +36,24 @@ def _ints(value) -> tuple[int, ...]:
     return tuple(int(x) for x in value)
 
 
-def subscription_terms(knobs: dict, orders, offers, components, products, issues, payments, cancellations):
-    """(terms, requests) as Arrow tables."""
-    business_date = date.fromisoformat(knobs["business_date"])
-    cat = terms.Catalogue(
-        versions=[
-            terms.OfferVersion(
-                offer_id=r[0],
-                valid_from=r[1],
-                valid_to=r[2],
-                term_unit=r[3],
-                term_length=r[4],
-                price_cents=r[5],
-                renewal_offer_id=r[6],
-                schedule_product_id=None,
-                shipment_interval_months=1,
-            )
-            for r in _rows(
-                offers,
-                "select offer_id, valid_from, valid_to, term_unit, term_length, "
-                "cast(round(price * 100) as bigint), nullif(renewal_offer_id, '') from t",
-            )
-        ],
-        issues=_rows(issues, "select product_id, issue_id, ship_date from t where is_current"),
+def billing_chains(knobs: dict, orders, offers, components, products, issues, payments, cancellations) -> pa.Table:
+    """Terms, autocharge requests and upcoming-charge notices from one chain walk, as one Arrow table
+    (``record_type`` term, request or notice)."""
+    chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations)
+    parts = {
+        "term": _terms_table(chains.terms),
+        "request": _requests_table(chains.requests),
+        "notice": _notices_table(chains.notices),
+    }
+    return pa.concat_tables(
+        [t.append_column("record_type", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts.items()],
+        promote_options="default",
     )
-    # the offer's structure, as of tonight: which publication an issue term counts, and the months
-    # per volume of a continuity series
+
+
+def _catalogue(offers, components, products, issues) -> terms.Catalogue:
+    """Offer versions with their structure as of tonight: which publication an issue term counts,
+    and the months per volume of a continuity series."""
     product_info = {
         r[0]: (r[1] is not None, r[2])
         for r in _rows(products, "select product_id, issues_per_year, shipment_interval_months from t where is_current")
@@ -74,13 +65,35 @@ def subscription_terms(knobs: dict, orders, offers, components, products, issues
         has_issues, interval = product_info.get(product_id, (False, None))
         schedule, months = structure.get(offer_id, (None, 1))
         structure[offer_id] = (schedule or (product_id if has_issues else None), max(months, interval or 1))
-    for versions in cat._versions.values():
-        for i, v in enumerate(versions):
-            schedule, interval = structure.get(v.offer_id, (None, 1))
-            versions[i] = terms.OfferVersion(
-                **{**asdict(v), "schedule_product_id": schedule, "shipment_interval_months": int(interval)}
+    return terms.Catalogue(
+        versions=[
+            terms.OfferVersion(
+                offer_id=r[0],
+                valid_from=r[1],
+                valid_to=r[2],
+                term_unit=r[3],
+                term_length=r[4],
+                price_cents=r[5],
+                renewal_offer_id=r[6],
+                schedule_product_id=structure.get(r[0], (None, 1))[0],
+                shipment_interval_months=int(structure.get(r[0], (None, 1))[1]),
             )
-    chains = terms.build_chains(
+            for r in _rows(
+                offers,
+                "select offer_id, valid_from, valid_to, term_unit, term_length, "
+                "cast(round(price * 100) as bigint), nullif(renewal_offer_id, '') from t",
+            )
+        ],
+        issues=_rows(issues, "select product_id, issue_id, ship_date from t where is_current"),
+    )
+
+
+def walk_chains(knobs: dict, orders, offers, components, products, issues, payments, cancellations) -> terms.Chains:
+    """Read the relations and walk every chain as of the business date."""
+    business_date = date.fromisoformat(knobs["business_date"])
+    cutover = _date(knobs.get("cutover_date", ""))
+    cat = _catalogue(offers, components, products, issues)
+    return terms.build_chains(
         orders=[
             terms.Order(
                 order_id=r[0],
@@ -114,26 +127,34 @@ def subscription_terms(knobs: dict, orders, offers, components, products, issues
                 recorded_date=r[4],
                 status=r[5],
                 request_key=r[6],
+                known_date=r[7],
             )
             for r in _rows(
                 payments,
-                "select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key "
+                "select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key, "
+                f"{_known_from('recorded_date', 'paid_date', cutover)} "
                 "from t where autocharge_request_key is not null and status in ('settled', 'failed')",
             )
         ],
         cancellations=[
             terms.Cancellation(subscription_id=r[0], requested_date=r[1], recorded_date=r[2])
-            for r in _rows(cancellations, "select subscription_id, requested_date, recorded_date from t")
+            # known date: a migrated cancellation was known to the legacy system when requested
+            for r in _rows(
+                cancellations,
+                f"select subscription_id, requested_date, {_known_from('recorded_date', 'requested_date', cutover)} "
+                "from t",
+            )
         ],
         catalogue=cat,
         knobs=terms.Knobs(
             business_date=business_date,
-            cutover_date=_date(knobs.get("cutover_date", "")),
+            cutover_date=cutover,
             autocharge_lead_days=int(knobs["autocharge_lead_days"]),
             autocharge_retry_offsets=_ints(knobs["autocharge_retry_offsets"]),
+            business_timezone=knobs.get("business_timezone") or "UTC",
+            upcoming_autocharge_days=int(knobs.get("upcoming_autocharge_days", 7)),
         ),
     )
-    return _terms_table(chains.terms), _requests_table(chains.requests)
 
 
 def _terms_table(rows: list[terms.Term]) -> pa.Table:
@@ -187,6 +208,23 @@ def _requests_table(rows: list[terms.Request]) -> pa.Table:
             "answer_payment_id": pa.array([r.answer_payment_id for r in rows], pa.string()),
             "answer_status": pa.array([r.answer_status for r in rows], pa.string()),
             "answer_recorded_date": pa.array([r.answer_recorded_date for r in rows], pa.date32()),
+        }
+    )
+
+
+def _notices_table(rows: list[terms.Notice]) -> pa.Table:
+    return pa.table(
+        {
+            "request_key": pa.array([n.request_key for n in rows], pa.string()),
+            "subscription_id": pa.array([n.subscription_id for n in rows], pa.string()),
+            "term_number": pa.array([n.term_number for n in rows], pa.int32()),
+            "notice_date": pa.array([n.due_date for n in rows], pa.date32()),
+            "request_date": pa.array([n.charge_date for n in rows], pa.date32()),
+            "end_date": pa.array([n.term_end for n in rows], pa.date32()),
+            "customer_id": pa.array([n.customer_id for n in rows], pa.string()),
+            "currency": pa.array([n.currency for n in rows], pa.string()),
+            "amount_cents": pa.array([n.amount_cents for n in rows], pa.int64()),
+            "renewal_offer_id": pa.array([n.renewal_offer_id for n in rows], pa.string()),
         }
     )
 

@@ -15,6 +15,9 @@ next term. The rules (DOMAIN.md, "Conventions" and "Subscriptions", "Autocharge"
   attempt k + 1 at attempt 1 + retry_offset_k once attempt k's failure is recorded; each attempt's
   key is ``keys.autocharge_request_key(subscription, term number, attempt)``. A settled answer
   creates the next term, priced from the renewal offer and taxed at the previous order's rate.
+* Autobill (autorenew without a stored method): the pipeline creates the renewal order itself at
+  end − lead days, unless the term was cancelled or renewed by an order by then; its invoice then
+  follows the ordinary billing efforts.
 
 Everything is integer cents and ``datetime.date``; no floats.
 """
@@ -25,8 +28,9 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from lifecycle.keys import autocharge_request_key
 
@@ -134,13 +138,18 @@ class Answer:
     recorded_date: date
     status: str
     request_key: str
+    known_date: date | None = None  # when it was first known, if not its recorded date (migration load)
+
+    @property
+    def known(self) -> date:
+        return self.known_date or self.recorded_date
 
 
 @dataclass(frozen=True)
 class Cancellation:
     subscription_id: str
     requested_date: date
-    recorded_date: date
+    recorded_date: date  # the night it was known (for the migration load: the requested date)
 
 
 @dataclass
@@ -148,7 +157,7 @@ class Term:
     subscription_id: str
     term_number: int
     order_id: str
-    source: str  # 'order' (from the orders feed) or 'autocharge' (created by a settled answer)
+    source: str  # 'order' (the orders feed), 'autocharge' (a settled answer) or 'autobill' (billed by us)
     source_order_id: str  # the feed order whose customer, ship-to, tax rate and method it carries
     customer_id: str
     order_type: str
@@ -171,7 +180,7 @@ class Term:
     autorenew: bool
     payment_method_token: str | None
     renewal_offer_id: str | None
-    settling_payment_id: str | None = None  # derived orders: the autocharge answer that created it
+    settling_payment_id: str | None = None  # autocharge orders: the settled answer that created it
     autocharge_outcome: str | None = None  # renewed, failed, pending, not_requested (autocharge terms)
 
 
@@ -193,9 +202,26 @@ class Request:
 
 
 @dataclass
+class Notice:
+    """The "we will charge your card" message, ``upcoming_autocharge_days`` before attempt 1."""
+
+    subscription_id: str
+    term_number: int
+    request_key: str  # attempt 1's key: the charge this notice announces
+    due_date: date
+    charge_date: date
+    term_end: date
+    customer_id: str
+    currency: str
+    amount_cents: int
+    renewal_offer_id: str
+
+
+@dataclass
 class Chains:
     terms: list[Term] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -204,6 +230,12 @@ class Knobs:
     cutover_date: date | None
     autocharge_lead_days: int = 5
     autocharge_retry_offsets: tuple[int, ...] = (3, 7)
+    business_timezone: str = "UTC"
+    upcoming_autocharge_days: int = 7
+
+    def start_of_day(self, day: date) -> datetime:
+        """Midnight of ``day`` in the business time zone, as a UTC timestamp."""
+        return datetime.combine(day, time(0), ZoneInfo(self.business_timezone)).astimezone(UTC)
 
 
 def build_chains(
@@ -270,17 +302,26 @@ def _chain(
     i = 0  # next feed order
     while True:
         nxt = feed[i] if i < len(feed) else None
-        answer = None
-        if prev is not None and prev.autorenew and prev.payment_method_token and prev.renewal_offer_id:
-            answer = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
-        if answer is not None:
-            term = _derived_term(prev, source_order, answer, catalogue, knobs)
-        elif nxt is not None:
+        term = None
+        if prev is not None and prev.autorenew and prev.renewal_offer_id:
+            if prev.payment_method_token:
+                answer = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
+                if answer is not None:
+                    term = _derived_term(prev, source_order, "autocharge", answer.paid_at, answer.paid_date,
+                                         answer.recorded_date, answer.payment_id, catalogue, knobs)
+            else:
+                bill_day = _autobill_day(prev, nxt, cancels, knobs)
+                if bill_day is not None:
+                    # billed by the pipeline that night; a bill of the migrated past, on the cut-over night
+                    recorded = max(bill_day, knobs.cutover_date) if knobs.cutover_date else bill_day
+                    term = _derived_term(prev, source_order, "autobill", knobs.start_of_day(bill_day), bill_day,
+                                         recorded, None, catalogue, knobs)
+        if term is None:
+            if nxt is None:
+                return
             term = _feed_term(nxt, prev, catalogue, knobs)
             source_order = nxt
             i += 1
-        else:
-            return
         out.terms.append(term)
         prev = term
 
@@ -322,29 +363,57 @@ def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs) 
     )
 
 
-def _derived_term(prev: Term, source: Order | None, answer: Answer, catalogue: Catalogue, knobs: Knobs) -> Term:
+def _autobill_day(prev: Term, nxt: Order | None, cancels: list[Cancellation], knobs: Knobs) -> date | None:
+    """The night the pipeline bills ``prev``'s renewal itself, if it is due by tonight."""
+    if prev.end_date is None:
+        return None
+    bill_day = prev.end_date - timedelta(days=knobs.autocharge_lead_days)
+    if bill_day > knobs.business_date or _stopped(prev, nxt, cancels, bill_day):
+        return None
+    return bill_day
+
+
+def _stopped(prev: Term, nxt: Order | None, cancels: list[Cancellation], day: date) -> bool:
+    """Was ``prev`` cancelled, or renewed by an order, as known on ``day``?"""
+    if any(prev.ordered_date <= c.requested_date and c.recorded_date <= day for c in cancels):
+        return True
+    return nxt is not None and nxt.ordered_date <= day
+
+
+def _derived_term(
+    prev: Term,
+    source: Order | None,
+    kind: str,
+    ordered_at: datetime,
+    ordered_date: date,
+    recorded_date: date,
+    settling_payment_id: str | None,
+    catalogue: Catalogue,
+    knobs: Knobs,
+) -> Term:
+    """The renewal term the pipeline creates: ``kind`` is 'autocharge' (a settled answer) or 'autobill'."""
     assert prev.end_date is not None and prev.renewal_offer_id is not None
     first_request = prev.end_date - timedelta(days=knobs.autocharge_lead_days)
     offer = catalogue.offer(prev.renewal_offer_id, first_request)
     if offer is None:
         raise ValueError(f"subscription {prev.subscription_id}: renewal offer {prev.renewal_offer_id} unknown")
     start = prev.end_date
-    end, anchor, months, issues = _term_window("renewal", offer, start, answer.recorded_date, prev, catalogue, knobs)
+    end, anchor, months, issues = _term_window("renewal", offer, start, recorded_date, prev, catalogue, knobs)
     number = prev.term_number + 1
     return Term(
         subscription_id=prev.subscription_id,
         term_number=number,
         order_id=f"AUTO-{prev.subscription_id}-{number}",
-        source="autocharge",
+        source=kind,
         source_order_id=source.order_id if source else prev.source_order_id,
         customer_id=prev.customer_id,
         order_type="renewal",
         offer_id=offer.offer_id,
         term_unit=offer.term_unit,
         term_length=offer.term_length,
-        ordered_at=answer.paid_at,
-        ordered_date=answer.paid_date,
-        recorded_date=answer.recorded_date,
+        ordered_at=ordered_at,
+        ordered_date=ordered_date,
+        recorded_date=recorded_date,
         start_date=start,
         end_date=end,
         anchor_date=anchor,
@@ -358,7 +427,7 @@ def _derived_term(prev: Term, source: Order | None, answer: Answer, catalogue: C
         autorenew=prev.autorenew,
         payment_method_token=prev.payment_method_token,
         renewal_offer_id=offer.renewal_offer_id,
-        settling_payment_id=answer.payment_id,
+        settling_payment_id=settling_payment_id,
     )
 
 
@@ -383,6 +452,26 @@ def _autocharge(
         return None
     net = offer.price_cents * prev.quantity
     amount = net + tax_cents(net, prev.tax_rate)
+    # the upcoming-charge notice: N days ahead, or as soon as the term is known if that is later (a
+    # migrated term was known to the legacy system when ordered)
+    migrated = knobs.cutover_date is not None and prev.recorded_date == knobs.cutover_date
+    known = min(prev.ordered_date, prev.recorded_date) if migrated else prev.recorded_date
+    notice_day = max(first - timedelta(days=knobs.upcoming_autocharge_days), known)
+    if notice_day < first and notice_day <= knobs.business_date and not _stopped(prev, nxt, cancels, notice_day):
+        out.notices.append(
+            Notice(
+                subscription_id=prev.subscription_id,
+                term_number=prev.term_number,
+                request_key=autocharge_request_key(prev.subscription_id, prev.term_number, 1),
+                due_date=notice_day,
+                charge_date=first,
+                term_end=prev.end_date,
+                customer_id=prev.customer_id,
+                currency=prev.currency,
+                amount_cents=amount,
+                renewal_offer_id=offer.offer_id,
+            )
+        )
     request_date = first
     failure_recorded = first
     for attempt in range(1, attempts + 1):
@@ -392,10 +481,7 @@ def _autocharge(
             prev.autocharge_outcome = "pending"
             return None
         # no request for a term cancelled, or renewed by an order, before the request is due
-        if any(prev.ordered_date <= c.requested_date and c.recorded_date <= request_date for c in cancels):
-            prev.autocharge_outcome = prev.autocharge_outcome or "not_requested"
-            return None
-        if nxt is not None and nxt.ordered_date <= request_date:
+        if _stopped(prev, nxt, cancels, request_date):
             prev.autocharge_outcome = prev.autocharge_outcome or "not_requested"
             return None
         key = autocharge_request_key(prev.subscription_id, prev.term_number, attempt)
@@ -431,6 +517,6 @@ def _autocharge(
         if answer.status != "failed":
             prev.autocharge_outcome = "pending"
             return None
-        failure_recorded = answer.recorded_date
+        failure_recorded = answer.known
     prev.autocharge_outcome = "failed"
     return None

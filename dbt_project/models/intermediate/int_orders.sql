@@ -1,7 +1,8 @@
 -- int_orders: every order that makes a term: the orders feed, plus the renewal orders the pipeline
--- creates when an autocharge settles (DOMAIN "Invoices the pipeline creates"). A derived order is
--- priced from the renewal offer, taxed at the rate of the order it carries on from, prepaid, and
--- ships where that order shipped.
+-- creates (DOMAIN "Invoices the pipeline creates"): when an autocharge settles (prepaid by that
+-- payment), and at term end − lead days for an autorenew term without a stored payment method
+-- (autobill: invoiced, net 30). A derived order is priced from the renewal offer, taxed at the rate of
+-- the order it carries on from, and ships where that order shipped.
 
 with feed as (
 
@@ -45,7 +46,7 @@ derived_terms as (
         {{ cents_to_money('terms.unit_price_cents') }} as unit_price,
         cast(terms.tax_rate as decimal(18, 8)) as rate
     from {{ ref('int_subscription_terms') }} as terms
-    where terms.term_source = 'autocharge'
+    where terms.term_source in ('autocharge', 'autobill')
 
 ),
 
@@ -68,7 +69,7 @@ derived as (
         terms.start_date as service_start,
         terms.autorenew,
         terms.payment_method_token,
-        'prepaid' as payment_terms,
+        case when terms.term_source = 'autobill' then 'net_30' else 'prepaid' end as payment_terms,
         source.ship_to_name,
         source.ship_to_address_line1,
         source.ship_to_address_line2,
@@ -78,7 +79,7 @@ derived as (
         source.ship_to_country,
         source.promotion_code,
         terms.recorded_date,
-        'autocharge' as order_source,
+        terms.term_source as order_source,
         terms.settling_payment_id
     from derived_terms as terms
     inner join {{ ref('stg_orders') }} as source

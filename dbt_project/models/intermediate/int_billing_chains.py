@@ -1,21 +1,25 @@
-"""int_autocharge_requests: every autocharge attempt requested so far (lifecycle.billing.terms).
+"""int_billing_chains: every subscription chain walked once (lifecycle.billing.terms).
 
-Computed by the same chain walk as int_subscription_terms (the requests decide which terms exist),
-so the two models share one function; each returns its half.
+A dbt Python model: a chain is sequential (each term starts where the previous one ended, and an
+autocharge answer or an autobill creates the next term), so it is computed by a tested Python
+function rather than recursive SQL. One row per record: record_type 'term' (see
+int_subscription_terms) or 'request' (an autocharge attempt, see int_autocharge_requests).
 """
 
-from lifecycle.billing.dbt_models import subscription_terms
+from lifecycle.billing.dbt_models import billing_chains
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     knobs = {
         "business_date": dbt.config.meta_get("business_date"),
+        "business_timezone": dbt.config.meta_get("business_timezone"),
         "cutover_date": dbt.config.meta_get("cutover_date"),
         "autocharge_lead_days": dbt.config.meta_get("autocharge_lead_days"),
         "autocharge_retry_offsets": dbt.config.meta_get("autocharge_retry_offsets"),
+        "upcoming_autocharge_days": dbt.config.meta_get("upcoming_autocharge_days"),
     }
-    return subscription_terms(
+    return billing_chains(
         knobs,
         orders=dbt.ref("stg_orders"),
         offers=dbt.ref("stg_offers"),
@@ -24,4 +28,4 @@ def model(dbt, session):
         issues=dbt.ref("stg_issue_schedules"),
         payments=dbt.ref("stg_payments"),
         cancellations=dbt.ref("stg_cancellations"),
-    )[1]
+    )

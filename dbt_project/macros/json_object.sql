@@ -1,0 +1,32 @@
+{#
+    A JSON object as text from (key, SQL expression) pairs, e.g.
+    json_object_text([('invoice_id', 'invoices.invoice_id'), ('amount', 'cast(total as varchar)')]).
+    Values are taken as they are (pass amounts as text to keep their exact decimals); nulls stay null.
+#}
+{% macro json_object_text(pairs) -%}
+    {{ return(adapter.dispatch('json_object_text', 'subscription_lifecycle')(pairs)) }}
+{%- endmacro %}
+
+{% macro default__json_object_text(pairs) -%}
+    cast(json_build_object(
+        {%- for key, expr in pairs %}
+        '{{ key }}', {{ expr }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) as text)
+{%- endmacro %}
+
+{% macro duckdb__json_object_text(pairs) -%}
+    cast(json_object(
+        {%- for key, expr in pairs %}
+        '{{ key }}', {{ expr }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) as varchar)
+{%- endmacro %}
+
+{% macro spark__json_object_text(pairs) -%}
+    to_json(named_struct(
+        {%- for key, expr in pairs %}
+        '{{ key }}', {{ expr }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ))
+{%- endmacro %}

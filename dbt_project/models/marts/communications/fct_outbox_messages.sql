@@ -1,0 +1,219 @@
+-- fct_outbox_messages: every customer message the night's state implies, one row per message, with a
+-- deterministic id (<type>:<what it is about>[:<effort>]). A message is due on the night the pipeline
+-- first knew its cause; nothing due before the cut-over is sent. The channel follows the customer's
+-- flags as of the due date: email when there is an address, else mail when mail_opt_in (and the
+-- address is deliverable); nothing for do_not_contact or deceased (suppressed_reason says why).
+-- exports/outbox/<D>/messages.jsonl carries the rows with is_sent and a channel, due by D, not yet in
+-- the export register.
+
+with orders as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.subscription_id,
+        orders.offer_id,
+        orders.ordered_date,
+        orders.service_start,
+        orders.payment_terms,
+        orders.order_source,
+        invoices.invoice_id,
+        invoices.total_amount,
+        invoices.currency,
+        {{ known_date('orders.recorded_date', 'orders.ordered_date') }} as due_date
+    from {{ ref('int_orders') }} as orders
+    inner join {{ ref('int_invoices') }} as invoices on invoices.order_id = orders.order_id
+
+),
+
+order_confirmations as (
+
+    select
+        'order_confirmation:' || order_id as message_id,
+        'order_confirmation' as message_type,
+        cast(null as integer) as effort_number,
+        customer_id,
+        subscription_id,
+        order_id as source_id,
+        due_date,
+        {{ json_object_text([
+            ('order_id', 'order_id'),
+            ('invoice_id', 'invoice_id'),
+            ('offer_id', 'offer_id'),
+            ('order_date', 'cast(ordered_date as varchar)'),
+            ('service_start', 'cast(service_start as varchar)'),
+            ('payment_terms', 'payment_terms'),
+            ('renewed_by', 'case when order_source = \'order\' then null else order_source end'),
+            ('total', 'cast(total_amount as varchar)'),
+            ('currency', 'currency'),
+        ]) }} as template_variables
+    from orders
+
+),
+
+efforts as (
+
+    select
+        case when efforts.effort_number = 1 then 'invoice:' || efforts.invoice_id
+            else 'invoice_reminder:' || efforts.invoice_id || ':' || cast(efforts.effort_number as varchar)
+        end as message_id,
+        case when efforts.effort_number = 1 then 'invoice' else 'invoice_reminder' end as message_type,
+        efforts.effort_number,
+        efforts.customer_id,
+        efforts.subscription_id,
+        efforts.invoice_id as source_id,
+        efforts.due_date,
+        {{ json_object_text([
+            ('invoice_id', 'efforts.invoice_id'),
+            ('invoice_date', 'cast(invoices.invoice_date as varchar)'),
+            ('payment_due_date', 'cast(invoices.due_date as varchar)'),
+            ('effort_number', 'efforts.effort_number'),
+            ('invoice_total', 'cast(invoices.total_amount as varchar)'),
+            ('balance_due', 'cast(efforts.balance_due as varchar)'),
+            ('currency', 'efforts.currency'),
+        ]) }} as template_variables
+    from {{ ref('fct_billing_efforts') }} as efforts
+    inner join {{ ref('int_invoices') }} as invoices on invoices.invoice_id = efforts.invoice_id
+
+),
+
+payments as (
+
+    select
+        case when status = 'settled' then 'payment_receipt:' else 'payment_failed:' end || payment_id as message_id,
+        case when status = 'settled' then 'payment_receipt' else 'payment_failed' end as message_type,
+        cast(null as integer) as effort_number,
+        customer_id,
+        cast(null as varchar) as subscription_id,
+        payment_id as source_id,
+        {{ known_date('recorded_date', 'paid_date') }} as due_date,
+        {{ json_object_text([
+            ('payment_id', 'payment_id'),
+            ('payment_date', 'cast(paid_date as varchar)'),
+            ('amount', 'cast(amount as varchar)'),
+            ('currency', 'currency'),
+            ('method', 'method'),
+            ('invoice_id', 'invoice_id'),
+            ('order_id', 'order_id'),
+            ('autocharge_request_key', 'autocharge_request_key'),
+        ]) }} as template_variables
+    from {{ ref('stg_payments') }}
+    where status in ('settled', 'failed') and original_payment_id is null
+
+),
+
+upcoming_charges as (
+
+    select
+        'upcoming_autocharge:' || request_key as message_id,
+        'upcoming_autocharge' as message_type,
+        cast(null as integer) as effort_number,
+        customer_id,
+        subscription_id,
+        request_key as source_id,
+        notice_date as due_date,
+        {{ json_object_text([
+            ('subscription_id', 'subscription_id'),
+            ('term_end', 'cast(end_date as varchar)'),
+            ('charge_date', 'cast(request_date as varchar)'),
+            ('renewal_offer_id', 'renewal_offer_id'),
+            ('amount', 'cast(' ~ cents_to_money('amount_cents') ~ ' as varchar)'),
+            ('currency', 'currency'),
+        ]) }} as template_variables
+    from {{ ref('int_billing_chains') }}
+    where record_type = 'notice'
+
+),
+
+messages as (
+
+    select * from order_confirmations
+    union all
+    select * from efforts
+    union all
+    select * from payments
+    union all
+    select * from upcoming_charges
+
+),
+
+customer_versions as (
+
+    select
+        customers.*,
+        min(valid_from) over (partition by customer_id) as first_valid_from
+    from {{ ref('stg_customers') }} as customers
+
+),
+
+addressed as (
+
+    -- the customer as of the due date (the first known version for messages older than the customer row)
+    select
+        messages.*,
+        customers.first_name,
+        customers.last_name,
+        customers.email,
+        customers.address_line1,
+        customers.address_line2,
+        customers.city,
+        customers.region,
+        customers.postal_code,
+        customers.country,
+        customers.mail_opt_in,
+        customers.do_not_contact,
+        customers.deceased,
+        customers.undeliverable
+    from messages
+    left join customer_versions as customers
+        on customers.customer_id = messages.customer_id
+        and customers.valid_from <= greatest(messages.due_date, customers.first_valid_from)
+        and (customers.valid_to is null or customers.valid_to > greatest(messages.due_date, customers.first_valid_from))
+
+),
+
+routed as (
+
+    select
+        addressed.*,
+        case
+            when deceased then 'deceased'
+            when do_not_contact then 'do_not_contact'
+            when nullif(trim(email), '') is not null then null
+            when not mail_opt_in then 'no_channel'
+            when undeliverable then 'undeliverable'
+        end as suppressed_reason
+    from addressed
+
+),
+
+final as (
+
+    select
+        message_id,
+        message_type,
+        effort_number,
+        customer_id,
+        subscription_id,
+        source_id,
+        due_date,
+        {{ due_on_or_after_cutover('due_date') }} as is_sent,
+        case
+            when suppressed_reason is not null then null
+            when nullif(trim(email), '') is not null then 'email'
+            else 'mail'
+        end as channel,
+        suppressed_reason,
+        case
+            when suppressed_reason is not null then null
+            when nullif(trim(email), '') is not null then trim(email)
+            else concat_ws(', ', address_line1, nullif(address_line2, ''), city, region, postal_code, country)
+        end as recipient,
+        first_name,
+        last_name,
+        template_variables
+    from routed
+
+)
+
+select * from final

@@ -1,0 +1,98 @@
+"""Export files: Python assets downstream of the published warehouse, so nothing leaves an unaudited night.
+
+Each reads the night it was asked for from the published warehouse, writes its file and control
+totals under ``exports/``, and records what it sent in the export register (lifecycle.io.register).
+A night that was built but not published (an older night than the published one) exports nothing.
+"""
+
+
+from collections.abc import Callable
+from datetime import date
+
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
+
+from lifecycle.assets.warehouse import published_warehouse
+from lifecycle.io.exports import (
+    ExportResult,
+    NotPublished,
+    deliver_outbox,
+    export_autocharge_requests,
+    export_outbox,
+)
+from lifecycle.partitions import DAILY
+from lifecycle.resources import LifecycleHome, partition_date
+from lifecycle.settings import Settings
+
+_COMMON = dict(
+    partitions_def=DAILY,
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
+    group_name="exports",
+)
+
+
+def _export(context: AssetExecutionContext, write: Callable[[Settings, date], ExportResult], lifecycle: LifecycleHome,
+            **fields: str) -> MaterializeResult:
+    """Write one export file for the run's night; ``fields`` names the control totals shown as metadata."""
+    try:
+        result = write(lifecycle.settings(), partition_date(context.partition_key))
+    except NotPublished as exc:
+        context.log.warning(str(exc))
+        return MaterializeResult(metadata={"exported": False, "reason": str(exc)})
+    return MaterializeResult(
+        metadata={
+            "exported": True,
+            "path": MetadataValue.path(str(result.path)),
+            "rows": result.rows,
+            **{label: MetadataValue.json(result.control[name]) for label, name in fields.items()},
+        }
+    )
+
+
+@asset(
+    key=AssetKey(["exports", "autocharge_requests"]),
+    deps=[published_warehouse],
+    description="exports/autocharge/<D>/requests.csv: the autocharge attempts due for the payment processor.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def autocharge_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_autocharge_requests, lifecycle, amount_by_currency="amount_by_currency")
+
+
+@asset(
+    key=AssetKey(["exports", "outbox_messages"]),
+    deps=[published_warehouse],
+    description="exports/outbox/<D>/messages.jsonl: the customer messages due, for the messaging platform.",
+    kinds={"json"},
+    **_COMMON,
+)
+def outbox_messages_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_outbox, lifecycle, by_type="by_type", by_channel="by_channel")
+
+
+@asset(
+    key=AssetKey(["exports", "outbox_deliveries"]),
+    deps=[outbox_messages_file],
+    description="POSTs undelivered outbox messages to the webhook of lifecycle.toml (optional); "
+    "exports/outbox/<D>/deliveries.csv records each outcome.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def outbox_deliveries(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    settings = lifecycle.settings()
+    result = deliver_outbox(settings, partition_date(context.partition_key))
+    if result.path is None:
+        return MaterializeResult(metadata={"delivered": 0, "skipped": result.skipped_reason})
+    if result.failed:
+        context.log.warning(f"{result.failed} of {result.attempted} messages not delivered; retried next run")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(result.path)),
+            "attempted": result.attempted,
+            "delivered": result.delivered,
+            "failed": result.failed,
+        }
+    )
+
+
+EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries]

@@ -1,0 +1,77 @@
+"""The export register: every line an export file sent, append-only, one Parquet file per export and night.
+
+``state/register/<export>/<D>.parquet`` holds the keys night D wrote (request keys, message ids, …)
+with the columns that matter for control totals. A night sends what is due by D and not in the
+register of an earlier night, so a night that was skipped is caught up by the next one and nothing
+is sent twice. Rerunning D rewrites D's file with the same rows; different rows for a night that
+already sent are refused, since what was sent cannot be unsent.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lifecycle.settings import Settings
+
+
+class RegisterConflict(Exception):
+    """A night would rewrite what it already sent."""
+
+
+def register_dir(settings: Settings, export: str) -> Path:
+    return settings.state / "register" / export
+
+
+def register_path(settings: Settings, export: str, night: date) -> Path:
+    return register_dir(settings, export) / f"{night.isoformat()}.parquet"
+
+
+def _nights(settings: Settings, export: str) -> list[tuple[date, Path]]:
+    folder = register_dir(settings, export)
+    if not folder.exists():
+        return []
+    return sorted((date.fromisoformat(p.stem), p) for p in folder.glob("*.parquet"))
+
+
+def sent_keys(settings: Settings, export: str, key: str, *, before: date | None = None,
+              through: date | None = None) -> set[str]:
+    """Keys recorded by the nights before ``before`` (or up to and including ``through``)."""
+    keys: set[str] = set()
+    for night, path in _nights(settings, export):
+        if (before is not None and night >= before) or (through is not None and night > through):
+            continue
+        keys.update(pq.read_table(path, columns=[key]).column(key).to_pylist())
+    return keys
+
+
+def read_register(settings: Settings, export: str) -> pa.Table | None:
+    """Every night's rows of one export, with a ``night`` column; None when nothing was recorded."""
+    tables = []
+    for night, path in _nights(settings, export):
+        t = pq.read_table(path)
+        tables.append(t.append_column("night", pa.array([night] * t.num_rows, pa.date32())))
+    return pa.concat_tables(tables) if tables else None
+
+
+def record(settings: Settings, export: str, night: date, rows: pa.Table, key: str) -> Path:
+    """Record what night ``night`` sent (atomically). Refuses to change a night already recorded."""
+    path = register_path(settings, export, night)
+    if path.exists():
+        before = set(pq.read_table(path, columns=[key]).column(key).to_pylist())
+        now = set(rows.column(key).to_pylist())
+        if before != now:
+            raise RegisterConflict(
+                f"{path}: night {night} already sent {len(before)} {export} rows; tonight's run would send "
+                f"{len(now - before)} new and drop {len(before - now)}. The register is append-only: "
+                "what was sent cannot be unsent."
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(rows, tmp)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,141 @@
+"""Export files and the register: catch-up after a skipped night, reruns, and webhook delivery.
+
+The published warehouse here is a real DuckDB file holding just the two marts the exports read,
+with hand-written rows, so each case states exactly what is due and what was sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from datetime import date
+
+import duckdb
+import pytest
+
+from lifecycle.io import register
+from lifecycle.io.exports import NotPublished, deliver_outbox, export_autocharge_requests, export_outbox
+from lifecycle.settings import Settings
+from tests.test_webhook import platform  # noqa: F401  (the local messaging platform fixture)
+
+CUTOVER, N1, N2, N3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
+
+REQUESTS = [
+    # key, date, attempt, customer, subscription, term, offer, amount, currency, token, is_sent
+    ("AC-OLD", date(2026, 2, 20), 1, "C1", "S1", 1, "DIGM", "10.61", "USD", "tok_1", False),  # before the cut-over
+    ("AC-1", N1, 1, "C1", "S1", 2, "DIGM", "10.61", "USD", "tok_1", True),
+    ("AC-2", N2, 1, "C2", "S2", 1, "DIG12", "83.94", "USD", "tok_2", True),
+    ("AC-3", N3, 2, "C3", "S3", 4, "DIGM", "15.81", "CAD", "tok_3", True),
+]
+
+MESSAGES = [
+    # id, type, customer, due, is_sent, channel, recipient
+    ("invoice:INV-2026-000001", "invoice", "C1", N1, True, "email", "c1@example.org"),
+    ("payment_receipt:P1", "payment_receipt", "C2", N2, True, "mail", "1 Main St, Springfield, 01101, US"),
+    ("payment_failed:P2", "payment_failed", "C3", N2, True, None, None),  # do_not_contact: never exported
+    ("order_confirmation:O9", "order_confirmation", "C3", N3, True, "email", "c3@example.org"),
+    ("order_confirmation:O1", "order_confirmation", "C1", date(2026, 2, 1), False, "email", "c1@example.org"),
+]
+
+
+def publish(settings: Settings, night: date) -> None:
+    """A published warehouse as of ``night``: the rows known by then."""
+    settings.warehouse.unlink(missing_ok=True)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_autocharge_requests (request_key varchar, request_date date, attempt integer, "
+        "customer_id varchar, subscription_id varchar, term_number integer, renewal_offer_id varchar, "
+        "amount decimal(18, 2), currency varchar, payment_method_token varchar, is_sent boolean)"
+    )
+    con.executemany(
+        "insert into marts.fct_autocharge_requests values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [r for r in REQUESTS if r[1] <= night],
+    )
+    con.execute(
+        "create table marts.fct_outbox_messages (message_id varchar, message_type varchar, effort_number integer, "
+        "customer_id varchar, subscription_id varchar, source_id varchar, due_date date, is_sent boolean, "
+        "channel varchar, recipient varchar, first_name varchar, last_name varchar, template_variables varchar)"
+    )
+    con.executemany(
+        "insert into marts.fct_outbox_messages values (?, ?, null, ?, null, ?, ?, ?, ?, ?, 'Ada', 'Lovelace', ?)",
+        [(m[0], m[1], m[2], m[0].split(":")[1], m[3], m[4], m[5], m[6], json.dumps({"amount": "10.61"}))
+         for m in MESSAGES if m[3] <= night],
+    )
+    con.close()
+    (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
+
+
+def request_keys(settings: Settings, night: date) -> list[str]:
+    with (settings.exports / "autocharge" / night.isoformat() / "requests.csv").open(newline="") as fh:
+        return [r["request_key"] for r in csv.DictReader(fh)]
+
+
+def test_a_skipped_night_is_caught_up_and_nothing_is_sent_twice(home):
+    publish(home, N1)
+    assert export_autocharge_requests(home, N1).rows == 1
+    # night 2 never exported (withheld, say); night 3 sends what fell due on 2 and 3
+    publish(home, N3)
+    result = export_autocharge_requests(home, N3)
+    assert request_keys(home, N1) == ["AC-1"]
+    assert request_keys(home, N3) == ["AC-2", "AC-3"]
+    assert result.control == {
+        "business_date": "2026-03-04",
+        "file": "requests.csv",
+        "requests": 2,
+        "amount_by_currency": {"CAD": "15.81", "USD": "83.94"},
+    }
+    first = (home.exports / "autocharge" / N3.isoformat() / "requests.csv").read_bytes()
+    export_autocharge_requests(home, N3)  # a rerun writes the same bytes and records nothing new
+    assert (home.exports / "autocharge" / N3.isoformat() / "requests.csv").read_bytes() == first
+    assert first.decode().splitlines()[1] == "AC-2,2026-03-03,1,C2,S2,1,DIG12,83.94,USD,tok_2"
+    assert register.sent_keys(home, "autocharge_requests", "request_key", through=N3) == {"AC-1", "AC-2", "AC-3"}
+
+
+def test_the_register_refuses_to_unsend(home):
+    publish(home, N3)
+    export_autocharge_requests(home, N3)
+    different = register.read_register(home, "autocharge_requests").drop_columns(["night"]).slice(0, 1)
+    with pytest.raises(register.RegisterConflict, match="what was sent cannot be unsent"):
+        register.record(home, "autocharge_requests", N3, different, key="request_key")
+
+
+def test_nothing_is_exported_from_a_night_that_is_not_published(home):
+    publish(home, N3)
+    with pytest.raises(NotPublished, match="night 2026-03-03 is not published"):
+        export_outbox(home, N2)
+
+
+def test_outbox_file_holds_sendable_messages_and_delivery_retries_only_the_failed(home, platform):  # noqa: F811
+    publish(home, N2)
+    night2 = export_outbox(home, N2)
+    lines = [json.loads(line) for line in night2.path.read_text().splitlines()]
+    # due by night 2, sent from the cut-over on, with a channel: the do_not_contact message stays out
+    assert [m["message_id"] for m in lines] == ["invoice:INV-2026-000001", "payment_receipt:P1"]
+    assert lines[1]["channel"] == "mail" and lines[1]["variables"] == {"amount": "10.61"}
+    assert night2.control["by_channel"] == {"email": 1, "mail": 1}
+
+    settings = dataclasses.replace(home, webhook_url=platform.url, webhook_max_attempts=2)
+    platform.script["payment_receipt:P1"] = [503, 503, 200]  # down for the first run's two attempts
+    first = deliver_outbox(settings, N2, sleep=lambda s: None)
+    assert (first.attempted, first.delivered, first.failed) == (2, 1, 1)
+    assert platform.keys() == ["invoice:INV-2026-000001", "payment_receipt:P1", "payment_receipt:P1"]
+
+    publish(home, N3)
+    export_outbox(home, N3)
+    second = deliver_outbox(settings, N3, sleep=lambda s: None)
+    # night 3 delivers its own message and retries night 2's failure; the delivered one is not sent again
+    assert (second.attempted, second.delivered, second.failed) == (2, 2, 0)
+    assert platform.keys()[3:] == ["payment_receipt:P1", "order_confirmation:O9"]
+    with (home.exports / "outbox" / N2.isoformat() / "deliveries.csv").open(newline="") as fh:
+        night2_log = [(r["message_id"], r["status"], r["attempts"], r["http_status"]) for r in csv.DictReader(fh)]
+    assert night2_log == [("invoice:INV-2026-000001", "delivered", "1", "200"),
+                          ("payment_receipt:P1", "failed", "2", "503")]
+    assert deliver_outbox(settings, N3, sleep=lambda s: None).attempted == 0  # a rerun sends nothing
+
+
+def test_no_delivery_without_a_webhook(home):
+    publish(home, N1)
+    export_outbox(home, N1)
+    assert deliver_outbox(home, N1).skipped_reason.startswith("no webhook_url")
