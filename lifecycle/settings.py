@@ -51,6 +51,11 @@ upcoming_autocharge_days = 7         # the "we will charge your card" message, d
 webhook_url = ""                     # POST each day's outbox messages here ("" = no delivery)
 webhook_max_attempts = 4             # per message; retried on 408/425/429/5xx and connection errors
 
+[ledger]
+# GL account codes by posting account (see dbt_project/seeds/chart_of_accounts.csv), e.g.
+# account_codes = { accounts_receivable = "11000", deferred_revenue = "24000" }
+account_codes = {}
+
 [renewals]
 renewal_notice_offsets = [-60, -30, -7, 0, 14]   # days from the term end
 renewal_grace_issues = 1
@@ -83,6 +88,7 @@ class Settings:
     upcoming_autocharge_days: int = 7
     webhook_url: str = ""
     webhook_max_attempts: int = 4
+    account_codes: dict[str, str] = field(default_factory=dict)
     period_close: dict[str, date] = field(default_factory=dict)
 
     # --- paths -------------------------------------------------------------------------
@@ -137,6 +143,8 @@ class Settings:
             "autocharge_access_grace_days": self.autocharge_access_grace_days,
             "renewal_grace_issues": self.renewal_grace_issues,
             "upcoming_autocharge_days": self.upcoming_autocharge_days,
+            "writeoff_account": self.writeoff_account,
+            "account_code_overrides": dict(sorted(self.account_codes.items())),
         }
 
 
@@ -169,7 +177,8 @@ def parse_settings(home: Path, text: str) -> Settings:
     renewals = data.get("renewals", {})
     close = data.get("close", {})
     comms = data.get("communications", {})
-    known = {"business", "schedule", "billing", "communications", "renewals", "close"}
+    ledger = data.get("ledger", {})
+    known = {"business", "schedule", "billing", "communications", "ledger", "renewals", "close"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
@@ -196,6 +205,7 @@ def parse_settings(home: Path, text: str) -> Settings:
         upcoming_autocharge_days=comms.get("upcoming_autocharge_days", base.upcoming_autocharge_days),
         webhook_url=comms.get("webhook_url", base.webhook_url),
         webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
+        account_codes={str(k): str(v) for k, v in ledger.get("account_codes", {}).items()},
         period_close={k: _date(v) for k, v in close.get("periods", {}).items()},
     )
 

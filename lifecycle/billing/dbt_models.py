@@ -37,13 +37,14 @@ def _ints(value) -> tuple[int, ...]:
 
 
 def billing_chains(knobs: dict, orders, offers, components, products, issues, payments, cancellations) -> pa.Table:
-    """Terms, autocharge requests and upcoming-charge notices from one chain walk, as one Arrow table
-    (``record_type`` term, request or notice)."""
+    """Terms, autocharge requests, upcoming-charge notices and the terms' entitled issues from one chain
+    walk, as one Arrow table (``record_type`` term, request, notice or issue)."""
     chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations)
     parts = {
         "term": _terms_table(chains.terms),
         "request": _requests_table(chains.requests),
         "notice": _notices_table(chains.notices),
+        "issue": _issues_table(chains.terms),
     }
     return pa.concat_tables(
         [t.append_column("record_type", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts.items()],
@@ -208,6 +209,19 @@ def _requests_table(rows: list[terms.Request]) -> pa.Table:
             "answer_payment_id": pa.array([r.answer_payment_id for r in rows], pa.string()),
             "answer_status": pa.array([r.answer_status for r in rows], pa.string()),
             "answer_recorded_date": pa.array([r.answer_recorded_date for r in rows], pa.date32()),
+        }
+    )
+
+
+def _issues_table(rows: list[terms.Term]) -> pa.Table:
+    entitled = [(t, k, ship, issue) for t in rows for k, (ship, issue) in enumerate(t.issues, start=1)]
+    return pa.table(
+        {
+            "subscription_id": pa.array([t.subscription_id for t, _, _, _ in entitled], pa.string()),
+            "term_number": pa.array([t.term_number for t, _, _, _ in entitled], pa.int32()),
+            "issue_number": pa.array([k for _, k, _, _ in entitled], pa.int32()),
+            "issue_id": pa.array([issue for _, _, _, issue in entitled], pa.string()),
+            "ship_date": pa.array([ship for _, _, ship, _ in entitled], pa.date32()),
         }
     )
 

@@ -95,15 +95,16 @@ class Catalogue:
                 chosen = v
         return chosen
 
-    def issues_from(self, product_id: str | None, not_before: date, count: int) -> tuple[list[str], date | None]:
-        """The ``count`` issues shipping on or after ``not_before``, and the ship date of the next one.
-
-        The end is ``None`` when the schedule does not reach that far yet.
+    def issues_from(
+        self, product_id: str | None, not_before: date, count: int
+    ) -> tuple[list[tuple[date, str]], date | None]:
+        """The ``count`` issues (ship date, issue id) shipping on or after ``not_before``, and the ship
+        date of the next one. The end is ``None`` when the schedule does not reach that far yet.
         """
         ships = self._ships.get(product_id or "", [])
         dates = self._ship_dates.get(product_id or "", [])
         first = bisect.bisect_left(dates, not_before)
-        chosen = [issue for _, issue in ships[first : first + count]]
+        chosen = ships[first : first + count]
         after = first + count
         end = dates[after] if after < len(dates) and len(chosen) == count else None
         return chosen, end
@@ -171,7 +172,7 @@ class Term:
     end_date: date | None
     anchor_date: date
     months_since_anchor: int
-    issue_ids: list[str]
+    issues: list[tuple[date, str]]  # entitled issues: (ship date, issue id), in ship-date order
     schedule_product_id: str | None
     quantity: int
     currency: str
@@ -182,6 +183,11 @@ class Term:
     renewal_offer_id: str | None
     settling_payment_id: str | None = None  # autocharge orders: the settled answer that created it
     autocharge_outcome: str | None = None  # renewed, failed, pending, not_requested (autocharge terms)
+
+
+    @property
+    def issue_ids(self) -> list[str]:
+        return [issue for _, issue in self.issues]
 
 
 @dataclass
@@ -271,7 +277,7 @@ def _term_window(
     prev: Term | None,
     catalogue: Catalogue,
     knobs: Knobs,
-) -> tuple[date | None, date, int, list[str]]:
+) -> tuple[date | None, date, int, list[tuple[date, str]]]:
     """(end, anchor, months since anchor, issues) of a term starting at ``start``."""
     if offer.term_unit == "issues":
         migrated = knobs.cutover_date is not None and recorded == knobs.cutover_date
@@ -351,7 +357,7 @@ def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs) 
         end_date=end,
         anchor_date=anchor,
         months_since_anchor=months,
-        issue_ids=issues,
+        issues=issues,
         schedule_product_id=offer.schedule_product_id,
         quantity=o.quantity,
         currency=o.currency,
@@ -418,7 +424,7 @@ def _derived_term(
         end_date=end,
         anchor_date=anchor,
         months_since_anchor=months,
-        issue_ids=issues,
+        issues=issues,
         schedule_product_id=offer.schedule_product_id,
         quantity=prev.quantity,
         currency=prev.currency,

@@ -1,0 +1,96 @@
+-- fct_journal_lines: every line of the double-entry journal (int_journal_lines), with the FX gain/loss line
+-- that balances an entry's functional amounts, the account codes of the chart of accounts (and the
+-- deployment's overrides), and debit/credit columns in transaction and functional currency.
+
+with postings as (
+
+    select * from {{ ref('int_journal_lines') }}
+
+),
+
+fx_lines as (
+
+    -- what is left in functional currency once AR, credits and deferred revenue were relieved at their
+    -- carrying amount and the new lines converted at the entry's rate
+    select
+        entry_id,
+        min(entry_date) as entry_date,
+        min(source) as source,
+        min(source_id) as source_id,
+        9999 as line_number,
+        'fx_gain_loss' as account_key,
+        cast(null as varchar) as product_id,
+        cast(null as varchar) as country,
+        cast(null as varchar) as payment_method,
+        min(invoice_id) as invoice_id,
+        cast(null as varchar) as obligation_id,
+        min(customer_id) as customer_id,
+        min(currency) as currency,
+        cast(0 as bigint) as amount_cents,
+        -sum(functional_cents) as functional_cents
+    from postings
+    group by entry_id
+    having sum(functional_cents) <> 0
+
+),
+
+lines as (
+
+    select * from postings
+    union all
+    select * from fx_lines
+
+),
+
+accounts as (
+
+    select
+        account_key,
+        {%- set overrides = var('account_code_overrides', {}) %}
+        {%- if overrides %}
+        case account_key
+            {%- for key, code in overrides.items() %}
+            when '{{ key }}' then '{{ code }}'
+            {%- endfor %}
+            else account_code
+        end as account_code,
+        {%- else %}
+        account_code,
+        {%- endif %}
+        account_name,
+        account_type
+    from {{ ref('chart_of_accounts') }}
+
+),
+
+final as (
+
+    select
+        lines.entry_id || ':' || cast(lines.line_number as varchar) as journal_line_id,
+        lines.entry_id,
+        lines.line_number,
+        lines.entry_date,
+        {{ period_of('lines.entry_date') }} as period,
+        lines.source,
+        lines.source_id,
+        lines.account_key,
+        accounts.account_code,
+        accounts.account_name,
+        lines.product_id,
+        lines.country,
+        lines.payment_method,
+        lines.invoice_id,
+        lines.obligation_id,
+        lines.customer_id,
+        lines.currency,
+        {{ cents_to_money('greatest(lines.amount_cents, 0)') }} as debit,
+        {{ cents_to_money('greatest(-lines.amount_cents, 0)') }} as credit,
+        '{{ var("functional_currency") }}' as functional_currency,
+        {{ cents_to_money('greatest(lines.functional_cents, 0)') }} as functional_debit,
+        {{ cents_to_money('greatest(-lines.functional_cents, 0)') }} as functional_credit
+    from lines
+    left join accounts on accounts.account_key = lines.account_key
+
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- The ledger ties out to the billing marts, per currency, as of the business date:
+--   AR = the open invoices' balance due
+--   customer credits = the credit customers hold (fct_customer_credits)
+--   cash clearing = settled − refunded − charged back
+--   deferred revenue = billed net − recognised
+{{ config(tags=["finance"]) }}
+
+with ledger as (
+
+    select account_key, currency, sum(debit) - sum(credit) as balance
+    from {{ ref('fct_journal_lines') }}
+    group by account_key, currency
+
+),
+
+expected as (
+
+    select 'accounts_receivable' as account_key, currency, sum(balance_due) as balance
+    from {{ ref('fct_invoices') }} group by currency
+    union all
+    select 'customer_credits', currency, -sum(amount)
+    from {{ ref('fct_customer_credits') }} group by currency
+    union all
+    select 'cash_clearing', currency,
+        sum(case when status = 'settled' then amount else -amount end)
+    from {{ ref('stg_payments') }} where status in ('settled', 'refunded', 'chargeback') group by currency
+    union all
+    select 'deferred_revenue', obligations.currency, -(sum(obligations.amount) - coalesce(sum(recognised.amount), 0))
+    from {{ ref('int_revenue_obligations') }} as obligations
+    left join (
+        select obligation_id, sum(recognised_amount) as amount from {{ ref('fct_revenue_schedule') }} group by 1
+    ) as recognised on recognised.obligation_id = obligations.obligation_id
+    group by obligations.currency
+
+)
+
+select expected.account_key, expected.currency, expected.balance as expected, coalesce(ledger.balance, 0) as ledger
+from expected
+left join ledger on ledger.account_key = expected.account_key and ledger.currency = expected.currency
+where coalesce(ledger.balance, 0) <> expected.balance
