@@ -145,7 +145,12 @@ class Settings:
             "upcoming_autocharge_days": self.upcoming_autocharge_days,
             "writeoff_account": self.writeoff_account,
             "account_code_overrides": dict(sorted(self.account_codes.items())),
+            "period_close": {p: d.isoformat() for p, d in sorted(self.period_close.items())},
         }
+
+    def closed_periods(self, night: date) -> list[str]:
+        """Periods (YYYY-MM) closed on night ``night``."""
+        return sorted(p for p, close in self.period_close.items() if night >= close)
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -206,8 +211,27 @@ def parse_settings(home: Path, text: str) -> Settings:
         webhook_url=comms.get("webhook_url", base.webhook_url),
         webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
         account_codes={str(k): str(v) for k, v in ledger.get("account_codes", {}).items()},
-        period_close={k: _date(v) for k, v in close.get("periods", {}).items()},
+        period_close=_close_calendar(home, close.get("periods", {})),
     )
+
+
+def _close_calendar(home: Path, periods: dict) -> dict[str, date]:
+    """{period: close date}, validated: YYYY-MM keys, a close date after the period, closes in period order."""
+    calendar: dict[str, date] = {}
+    for period, close in sorted(periods.items()):
+        try:
+            first = date.fromisoformat(f"{period}-01")
+        except ValueError:
+            raise ValueError(f"{home / 'lifecycle.toml'}: [close] periods: {period!r} is not a YYYY-MM period") from None
+        closed_on = _date(close)
+        if closed_on is None or closed_on <= first:
+            raise ValueError(f"{home / 'lifecycle.toml'}: [close] period {period} closes on {close!r}, "
+                             "which is not a date after the period starts")
+        if calendar and closed_on < max(calendar.values()):
+            raise ValueError(f"{home / 'lifecycle.toml'}: [close] period {period} closes on {closed_on}, "
+                             "before an earlier period's close: periods close in order")
+        calendar[period] = closed_on
+    return calendar
 
 
 @cache

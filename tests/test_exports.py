@@ -139,3 +139,33 @@ def test_no_delivery_without_a_webhook(home):
     publish(home, N1)
     export_outbox(home, N1)
     assert deliver_outbox(home, N1).skipped_reason.startswith("no webhook_url")
+
+
+def test_a_build_that_would_change_a_closed_period_is_not_published(home):
+    from lifecycle.io.warehouse import PublishError, audit_closed_periods
+
+    settings = dataclasses.replace(home, period_close={"2026-10": date(2026, 11, 5)})
+
+    def journal(path, october_cash):
+        con = duckdb.connect(str(path))
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_journal_lines as select * from (values "
+            "('payment:P1:2', date '2026-10-20', '2026-10', '1010', 'USD', cast(? as decimal(18, 2)), 0.00, "
+            "cast(? as decimal(18, 2)), 0.00), "
+            "('payment:P2:2', date '2026-11-09', '2026-11', '1010', 'USD', 7.00, 0.00, 7.00, 0.00)) "
+            "as t(journal_line_id, entry_date, period, account_code, currency, debit, credit, functional_debit, "
+            "functional_credit)",
+            [october_cash, october_cash],
+        )
+        con.close()
+
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    journal(settings.warehouse, "50.00")
+    journal(settings.build_warehouse, "50.00")
+    audit_closed_periods(settings, date(2026, 11, 10))  # October unchanged; November is open and may change
+    settings.build_warehouse.unlink()
+    journal(settings.build_warehouse, "55.00")
+    with pytest.raises(PublishError, match=r"2026-10: 2 lines differ \(e.g. payment:P1:2\)"):
+        audit_closed_periods(settings, date(2026, 11, 10))
+    audit_closed_periods(settings, date(2026, 11, 4))  # before the close, October could still change

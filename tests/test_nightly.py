@@ -227,6 +227,44 @@ def test_export_files_send_each_request_and_message_once(published_home):
         sent_requests)
 
 
+def test_ledger_balances_and_the_gl_export_matches_it(published_home):
+    settings, _ = published_home
+    con = connect_published(settings)
+    unbalanced = con.execute(
+        "select count(*) from marts.fct_journal_entries where total_debit <> total_credit "
+        "or total_functional_debit <> total_functional_credit"
+    ).fetchone()[0]
+    ar_ledger = dict(con.execute(
+        "select currency, sum(debit) - sum(credit) from marts.fct_journal_lines "
+        "where account_key = 'accounts_receivable' group by currency"
+    ).fetchall())
+    ar_invoices = dict(con.execute(
+        "select currency, sum(balance_due) from marts.fct_invoices group by currency"
+    ).fetchall())
+    movements = {
+        (account, currency): (debit, credit)
+        for account, currency, debit, credit in con.execute(
+            "select account_code, currency, sum(functional_debit), sum(functional_credit) "
+            "from marts.fct_journal_lines where period = '2026-11' group by 1, 2"
+        ).fetchall()
+    }
+    detail_rows = con.execute("select count(*) from marts.fct_journal_lines where period = '2026-11'").fetchone()[0]
+    con.close()
+    assert unbalanced == 0
+    assert ar_ledger == ar_invoices
+    folder = settings.exports / "gl" / "2026-11"  # the cut-over month: the GL export starts there
+    with (folder / "journal.csv").open(newline="") as fh:
+        summary = list(csv.DictReader(fh))
+    with (folder / "journal_detail.csv").open(newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == detail_rows
+    debits = sum(Decimal(r["debit"]) for r in summary)
+    assert debits == sum(Decimal(r["credit"]) for r in summary) > 0
+    for r in summary:  # one line per account and currency: the period's net movement in functional currency
+        debit, credit = movements[(r["account"], r["transaction_currency"])]
+        assert Decimal(r["debit"]) - Decimal(r["credit"]) == debit - credit
+    assert not (settings.exports / "gl" / "2026-10").exists()
+
+
 def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
     """Run both nights again in another process while finance keeps reading the published warehouse."""
     settings, _ = published_home

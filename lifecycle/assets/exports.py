@@ -17,6 +17,7 @@ from lifecycle.io.exports import (
     NotPublished,
     deliver_outbox,
     export_autocharge_requests,
+    export_gl,
     export_outbox,
 )
 from lifecycle.partitions import DAILY
@@ -95,4 +96,16 @@ def outbox_deliveries(context: AssetExecutionContext, lifecycle: LifecycleHome) 
     )
 
 
-EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries]
+@asset(
+    key=AssetKey(["exports", "gl_journal"]),
+    deps=[published_warehouse],
+    description="exports/gl/<period>/journal.csv (per account) and journal_detail.csv: the journal for the GL; "
+    "open periods restated nightly, closed periods final.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_gl, lifecycle, periods="periods")
+
+
+EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files]

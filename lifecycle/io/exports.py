@@ -3,6 +3,7 @@
 * ``exports/autocharge/<D>/requests.csv``: the autocharge attempts the payment processor must make.
 * ``exports/outbox/<D>/messages.jsonl``: the customer messages for the messaging platform.
 * ``exports/outbox/<D>/deliveries.csv``: what the optional webhook delivery did with them.
+* ``exports/gl/<period>/journal.csv`` and ``journal_detail.csv``: the period's journal for the GL.
 
 Each file holds what is due by D, sendable, and not in the export register of an earlier night
 (``lifecycle.io.register``): a skipped night is caught up by the next one, nothing is sent twice,
@@ -234,3 +235,91 @@ def deliver_outbox(settings: Settings, night: date, *, sleep: Callable[[float], 
     _write_atomic(path, _csv_text(lines))
     delivered = sum(d.status == "delivered" for d in results)
     return DeliveryResult(path, len(results), delivered, len(results) - delivered)
+
+
+GL_COLUMNS = (
+    "date", "account", "debit", "credit", "currency", "memo", "reference",
+    "transaction_currency", "transaction_debit", "transaction_credit",
+)
+
+
+ZERO = Decimal(0)
+
+
+def _money(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.01")))
+
+
+def _closed(settings: Settings, period: str, night: date) -> bool:
+    close = settings.period_close.get(period)
+    return close is not None and night >= close
+
+
+def export_gl(settings: Settings, night: date) -> ExportResult:
+    """``exports/gl/<period>/journal.csv`` (one line per account and transaction currency) and
+    ``journal_detail.csv`` (one line per journal line), in functional currency with the transaction amounts
+    beside them. Open periods are rewritten every night (recognition is restated month to date); a closed
+    period's files, once written, are final. Periods start at the cut-over month.
+    """
+    published = last_published_date(settings)
+    if published != night:
+        raise NotPublished(f"night {night} is not published (published: {published}); nothing is exported "
+                           "from an unaudited night")
+    start = settings.cutover_date.strftime("%Y-%m") if settings.cutover_date else ""
+    con = connect_published(settings)
+    try:
+        detail = con.execute(
+            "select period, entry_date, account_code, account_name, functional_debit, functional_credit, "
+            "functional_currency, source, source_id, entry_id, line_number, currency, debit, credit "
+            "from marts.fct_journal_lines where period >= ? order by period, entry_date, entry_id, line_number",
+            [start],
+        ).fetchall()
+    finally:
+        con.close()
+    by_period: dict[str, list[tuple]] = defaultdict(list)
+    for row in detail:
+        by_period[row[0]].append(row)
+    written, totals = [], {}
+    for period, rows in sorted(by_period.items()):
+        folder = settings.exports / "gl" / period
+        if _closed(settings, period, night) and (folder / "journal.csv").exists():
+            continue  # a closed period's journal never changes
+        period_end = max(r[1] for r in rows)
+        summary: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 4)
+        names = {}
+        for r in rows:
+            key = (r[2], r[11], r[6])
+            names[r[2]] = r[3]
+            t = summary[key]
+            t[0] += r[4]
+            t[1] += r[5]
+            t[2] += r[12]
+            t[3] += r[13]
+        lines = [list(GL_COLUMNS)]
+        debit_total = credit_total = ZERO
+        for (account, txn_currency, functional), (fd, fc, td, tc) in sorted(summary.items()):
+            net, txn_net = fd - fc, td - tc
+            if net == 0 and txn_net == 0:
+                continue  # the account moved and came back within the period: nothing to post
+            lines.append([
+                period_end.isoformat(), account, _money(max(net, ZERO)), _money(max(-net, ZERO)), functional,
+                f"subscription-lifecycle {period} {names[account]} ({txn_currency})",
+                f"SL-{period}-{account}-{txn_currency}", txn_currency,
+                _money(max(txn_net, ZERO)), _money(max(-txn_net, ZERO)),
+            ])
+            debit_total += max(net, ZERO)
+            credit_total += max(-net, ZERO)
+        _write_atomic(folder / "journal.csv", _csv_text(lines))
+        detail_lines = [list(GL_COLUMNS)] + [
+            [r[1].isoformat(), r[2], _money(r[4]), _money(r[5]), r[6], f"{r[7]} {r[8]}", f"{r[9]}:{r[10]}", r[11],
+             _money(r[12]), _money(r[13])]
+            for r in rows
+        ]
+        _write_atomic(folder / "journal_detail.csv", _csv_text(detail_lines))
+        control = {"period": period, "business_date": night.isoformat(), "closed": _closed(settings, period, night),
+                   "summary_lines": len(lines) - 1, "detail_lines": len(rows),
+                   "total_debit": _money(debit_total), "total_credit": _money(credit_total)}
+        _write_control(folder, control)
+        written.append(period)
+        totals[period] = control
+    return ExportResult(settings.exports / "gl", len(written), {"periods": written, "by_period": totals})

@@ -67,6 +67,48 @@ def table_counts(path: Path) -> dict[str, int]:
         con.close()
 
 
+JOURNAL_COLUMNS = (
+    "journal_line_id", "entry_date", "period", "account_code", "currency",
+    "debit", "credit", "functional_debit", "functional_credit",
+)
+
+
+def audit_closed_periods(settings: Settings, previous: date) -> None:
+    """Closed periods never change: the build's journal lines of every period closed on the previous
+    published night must be exactly the published ones. Raises PublishError naming the period otherwise."""
+    closed = settings.closed_periods(previous)
+    if not closed or not settings.warehouse.exists():
+        return
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{settings.build_warehouse}' as build (read_only)")
+        con.execute(f"attach '{settings.warehouse}' as published (read_only)")
+        has = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'published' "
+            "and schema_name = 'marts' and table_name = 'fct_journal_lines'"
+        ).fetchone()[0]
+        if not has:
+            return
+        cols = ", ".join(JOURNAL_COLUMNS)
+        marks = ", ".join("?" for _ in closed)
+        differing = con.execute(
+            f"""
+            with b as (select {cols} from build.marts.fct_journal_lines where period in ({marks})),
+                 p as (select {cols} from published.marts.fct_journal_lines where period in ({marks})),
+                 diff as ((select * from b except all select * from p) union all
+                          (select * from p except all select * from b))
+            select period, count(*), min(journal_line_id) from diff group by period order by period
+            """,
+            [*closed, *closed],
+        ).fetchall()
+    finally:
+        con.close()
+    if differing:
+        detail = "; ".join(f"{period}: {n} lines differ (e.g. {example})" for period, n, example in differing)
+        raise PublishError(f"closed periods would change ({detail}); a closed period's entries are final, "
+                           "so tonight's build is not published")
+
+
 def publish(settings: Settings, business_date: date) -> dict:
     """Swap the audited build into place; returns what was published.
 
@@ -84,6 +126,8 @@ def publish(settings: Settings, business_date: date) -> dict:
     if previous is not None and business_date < previous:
         return {"published": False, "business_date": business_date.isoformat(),
                 "reason": f"night {previous.isoformat()} is already published", "tables": counts}
+    if previous is not None:
+        audit_closed_periods(settings, previous)
     stale_wal = Path(str(settings.warehouse) + ".wal")
     stale_wal.unlink(missing_ok=True)  # a published file is never written, so a .wal beside it is foreign
     os.replace(build, settings.warehouse)

@@ -7,6 +7,8 @@
 --   refund         Dr customer credits (refund of credit); Dr refunds payable (the rest); Cr cash clearing
 --   write_off      Dr bad debt expense; Cr AR
 --   recognition    Dr deferred revenue; Cr revenue, per product, currency and month
+-- known_date is the night the pipeline first knew the line's cause: fct_journal_lines posts an entry known
+-- after its period closed into the first open period.
 -- Functional amounts: an entry's new monetary lines convert at the rate of the entry's date, rounded
 -- cumulatively in line order; AR, customer credits and deferred revenue are relieved at their carrying
 -- amount (their share, cumulatively, of the functional amount they were booked at). What is left posts to
@@ -30,6 +32,7 @@ invoices as (
         invoices.written_off_on,
         {{ to_cents('invoices.written_off_amount') }} as written_off_cents,
         orders.ship_to_country as tax_country,
+        {{ known_date('invoices.recorded_date', 'invoices.invoice_date') }} as known_date,
         {{ rate_or_one('invoices.currency', 'fx') }} as rate
     from {{ ref('fct_invoices') }} as invoices
     inner join {{ ref('int_orders') }} as orders on orders.order_id = invoices.order_id
@@ -68,7 +71,8 @@ invoice_entries as (
         cast(null as varchar) as payment_method, invoices.invoice_id, cast(null as varchar) as obligation_id,
         invoices.customer_id, invoices.currency,
         invoices.total_cents as amount_cents,
-        {{ convert_cents('invoices.total_cents', 'invoices.rate') }} as functional_cents
+        {{ convert_cents('invoices.total_cents', 'invoices.rate') }} as functional_cents,
+        invoices.known_date
     from invoices
 
     union all
@@ -79,7 +83,8 @@ invoice_entries as (
         lines.invoice_line_id, invoices.customer_id, invoices.currency,
         -lines.net_cents,
         {{ convert_cents('invoices.total_cents - lines.cumulative_net_cents', 'invoices.rate') }}
-            - {{ convert_cents('invoices.total_cents - lines.cumulative_net_cents + lines.net_cents', 'invoices.rate') }}
+            - {{ convert_cents('invoices.total_cents - lines.cumulative_net_cents + lines.net_cents', 'invoices.rate') }},
+        invoices.known_date
     from invoices
     inner join invoice_lines as lines on lines.invoice_id = invoices.invoice_id
 
@@ -89,7 +94,8 @@ invoice_entries as (
         'invoice:' || invoice_id, invoice_date, 'invoice', invoice_id, 1000, 'tax_payable', null, tax_country,
         null, invoice_id, null, customer_id, currency,
         -tax_cents,
-        -{{ convert_cents('tax_cents', 'rate') }}
+        -{{ convert_cents('tax_cents', 'rate') }},
+        known_date
     from invoices
     where tax_cents <> 0
 
@@ -158,6 +164,7 @@ payments as (
         payments.status,
         payments.original_payment_id,
         {{ to_cents('payments.amount') }} as amount_cents,
+        {{ known_date('payments.recorded_date', 'payments.paid_date') }} as known_date,
         {{ rate_or_one('payments.currency', 'fx') }} as rate
     from {{ ref('stg_payments') }} as payments
     left join fx on fx.currency = payments.currency and fx.rate_day = payments.paid_date
@@ -237,7 +244,8 @@ payment_entries as (
         cast(null as varchar) as invoice_id, cast(null as varchar) as obligation_id, payments.customer_id,
         payments.currency,
         -payment_excess.excess_cents as amount_cents,
-        -{{ convert_cents('payment_excess.excess_cents', 'payments.rate') }} as functional_cents
+        -{{ convert_cents('payment_excess.excess_cents', 'payments.rate') }} as functional_cents,
+        payments.known_date
     from payments
     inner join payment_excess on payment_excess.payment_id = payments.payment_id
     where payments.status = 'settled'
@@ -249,7 +257,8 @@ payment_entries as (
         null, null, payments.method, null, null, payments.customer_id, payments.currency,
         payments.amount_cents,
         {{ convert_cents('payments.amount_cents - coalesce(payment_excess.excess_cents, 0)', 'payments.rate') }}
-            + {{ convert_cents('coalesce(payment_excess.excess_cents, 0)', 'payments.rate') }}
+            + {{ convert_cents('coalesce(payment_excess.excess_cents, 0)', 'payments.rate') }},
+        payments.known_date
     from payments
     left join payment_excess on payment_excess.payment_id = payments.payment_id
     where payments.status = 'settled'
@@ -262,7 +271,8 @@ payment_entries as (
         'accounts_receivable', null, null, payments.method, applications.invoice_id, null, payments.customer_id,
         payments.currency,
         -applications.applied_cents,
-        -relief.relief_functional_cents
+        -relief.relief_functional_cents,
+        payments.known_date
     from payments
     inner join applications
         on applications.payment_id = payments.payment_id and applications.application_kind = 'payment'
@@ -280,7 +290,8 @@ credit_use_entries as (
         cast(null as varchar) as payment_method, credit.invoice_id, cast(null as varchar) as obligation_id,
         payments.customer_id, payments.currency,
         -credit.amount_cents as amount_cents,
-        credit.relief_functional_cents as functional_cents
+        credit.relief_functional_cents as functional_cents,
+        credit.movement_date as known_date
     from credit_relief_functional as credit
     inner join payments on payments.payment_id = credit.payment_id
     where credit.movement_kind = 'applied'
@@ -291,7 +302,8 @@ credit_use_entries as (
         'credit_use:' || credit.credit_movement_id, credit.movement_date, 'credit_use', credit.credit_movement_id, 2,
         'accounts_receivable', null, null, null, credit.invoice_id, null, payments.customer_id, payments.currency,
         applications.applied_cents * -1,
-        -relief.relief_functional_cents
+        -relief.relief_functional_cents,
+        credit.movement_date
     from credit_relief_functional as credit
     inner join payments on payments.payment_id = credit.payment_id
     inner join applications
@@ -316,6 +328,7 @@ reversal_rows as (
         reversal.customer_id,
         reversal.currency,
         reversal.amount_cents,
+        reversal.known_date,
         reversal.rate,
         coalesce((
             select sum(-credit.amount_cents) from credit_movements as credit
@@ -350,7 +363,8 @@ reversal_entries as (
         reversals.method as payment_method, cast(null as varchar) as invoice_id,
         cast(null as varchar) as obligation_id, reversals.customer_id, reversals.currency,
         -credit.amount_cents as amount_cents,
-        credit.relief_functional_cents as functional_cents
+        credit.relief_functional_cents as functional_cents,
+        reversals.known_date
     from reversals
     inner join credit_relief_functional as credit
         on credit.payment_id = reversals.original_payment_id
@@ -363,7 +377,8 @@ reversal_entries as (
         'refund:' || payment_id, paid_date, 'refund', payment_id, 2, 'refunds_payable', null, null, method, null,
         null, customer_id, currency,
         payable_cents,
-        {{ convert_cents('payable_cents', 'rate') }}
+        {{ convert_cents('payable_cents', 'rate') }},
+        known_date
     from reversals
     where payable_cents > 0
 
@@ -374,7 +389,8 @@ reversal_entries as (
         case when status = 'chargeback' then 'chargeback' else 'refund' end, payment_id, 3, 'cash_clearing',
         null, null, method, null, null, customer_id, currency,
         -amount_cents,
-        {{ convert_cents('payable_cents - amount_cents', 'rate') }} - {{ convert_cents('payable_cents', 'rate') }}
+        {{ convert_cents('payable_cents - amount_cents', 'rate') }} - {{ convert_cents('payable_cents', 'rate') }},
+        known_date
     from reversals
 
     union all
@@ -385,7 +401,8 @@ reversal_entries as (
         'accounts_receivable', null, null, reversals.method, applications.invoice_id, null, reversals.customer_id,
         reversals.currency,
         -applications.applied_cents,
-        -relief.relief_functional_cents
+        -relief.relief_functional_cents,
+        reversals.known_date
     from reversals
     inner join applications
         on applications.payment_id = reversals.original_payment_id
@@ -404,7 +421,8 @@ write_off_entries as (
         cast(null as varchar) as country, cast(null as varchar) as payment_method, invoices.invoice_id,
         cast(null as varchar) as obligation_id, invoices.customer_id, invoices.currency,
         invoices.written_off_cents as amount_cents,
-        relief.relief_functional_cents as functional_cents
+        relief.relief_functional_cents as functional_cents,
+        invoices.written_off_on as known_date
     from invoices
     inner join ar_relief_functional as relief
         on relief.invoice_id = invoices.invoice_id and relief.event_id = 'write_off'
@@ -415,7 +433,8 @@ write_off_entries as (
         'write_off:' || invoices.invoice_id, invoices.written_off_on, 'write_off', invoices.invoice_id, 2,
         'accounts_receivable', null, null, null, invoices.invoice_id, null, invoices.customer_id, invoices.currency,
         -invoices.written_off_cents,
-        -relief.relief_functional_cents
+        -relief.relief_functional_cents,
+        invoices.written_off_on
     from invoices
     inner join ar_relief_functional as relief
         on relief.invoice_id = invoices.invoice_id and relief.event_id = 'write_off'
@@ -426,7 +445,8 @@ write_off_entries as (
 
 deferred_booked as (
 
-    select obligation_id, -functional_cents as deferred_functional_cents, -amount_cents as deferred_cents
+    select obligation_id, -functional_cents as deferred_functional_cents, -amount_cents as deferred_cents,
+        known_date as invoice_known_date
     from invoice_entries
     where account_key = 'deferred_revenue'
 
@@ -440,6 +460,8 @@ recognised as (
         schedule.product_id,
         schedule.currency,
         schedule.recognition_date,
+        -- known once the invoice is known and the day has come
+        greatest(schedule.recognition_date, booked.invoice_known_date) as known_date,
         {{ to_cents('schedule.recognised_amount') }} as recognised_cents,
         {{ carrying_share('booked.deferred_functional_cents',
             'sum(' ~ to_cents('schedule.recognised_amount') ~ ') over (partition by schedule.obligation_id '
@@ -455,6 +477,7 @@ recognised_functional as (
 
     select
         recognised.*,
+        cast({{ dbt.date_trunc('month', 'recognition_date') }} as date) as service_period_start,
         cumulative_functional_cents - coalesce(lag(cumulative_functional_cents) over (
             partition by obligation_id order by recognition_date, schedule_line_id), 0) as released_functional_cents
     from recognised
@@ -463,49 +486,60 @@ recognised_functional as (
 
 recognition_by_month as (
 
+    -- one entry per month, product and currency; what became known after its month closed posts in the
+    -- first open period, as an entry of its own that names the month it belongs to
     select
-        {{ dbt.date_trunc('month', 'recognition_date') }} as period_start,
+        service_period_start,
+        {{ posting_period_start('service_period_start', 'known_date') }} as posting_period_start,
         product_id,
         currency,
         sum(recognised_cents) as recognised_cents,
         sum(released_functional_cents) as released_functional_cents
     from recognised_functional
     where recognised_cents <> 0 or released_functional_cents <> 0
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
+
+),
+
+recognition_keys as (
+
+    select
+        recognition_by_month.*,
+        'recognition:' || cast(posting_period_start as varchar) || ':' || currency || ':' || product_id
+            || case when posting_period_start > service_period_start
+                then ':late:' || cast(service_period_start as varchar) else '' end as entry_id,
+        case
+            when posting_period_start > service_period_start then posting_period_start
+            else least(
+                cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'service_period_start')) }} as date),
+                {{ business_date() }})
+        end as entry_date,
+        cast(service_period_start as varchar) || ':' || product_id as source_id
+    from recognition_by_month
 
 ),
 
 recognition_entries as (
 
     select
-        'recognition:' || cast(cast(period_start as date) as varchar) || ':' || currency || ':' || product_id
-            as entry_id,
-        least(
-            cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as date),
-            {{ business_date() }}
-        ) as entry_date,
-        'recognition' as source,
-        cast(cast(period_start as date) as varchar) || ':' || product_id as source_id,
+        entry_id, entry_date, 'recognition' as source, source_id,
         1 as line_number, 'deferred_revenue' as account_key, product_id, cast(null as varchar) as country,
         cast(null as varchar) as payment_method, cast(null as varchar) as invoice_id,
         cast(null as varchar) as obligation_id, cast(null as varchar) as customer_id, currency,
         recognised_cents as amount_cents,
-        released_functional_cents as functional_cents
-    from recognition_by_month
+        released_functional_cents as functional_cents,
+        entry_date as known_date
+    from recognition_keys
 
     union all
 
     select
-        'recognition:' || cast(cast(period_start as date) as varchar) || ':' || currency || ':' || product_id,
-        least(
-            cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'period_start')) }} as date),
-            {{ business_date() }}
-        ),
-        'recognition', cast(cast(period_start as date) as varchar) || ':' || product_id, 2, 'revenue', product_id,
+        entry_id, entry_date, 'recognition', source_id, 2, 'revenue', product_id,
         null, null, null, null, null, currency,
         -recognised_cents,
-        -released_functional_cents
-    from recognition_by_month
+        -released_functional_cents,
+        entry_date
+    from recognition_keys
 
 ),
 

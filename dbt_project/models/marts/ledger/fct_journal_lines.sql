@@ -1,6 +1,8 @@
 -- fct_journal_lines: every line of the double-entry journal (int_journal_lines), with the FX gain/loss line
 -- that balances an entry's functional amounts, the account codes of the chart of accounts (and the
--- deployment's overrides), and debit/credit columns in transaction and functional currency.
+-- deployment's overrides), and debit/credit columns in transaction and functional currency. An entry known
+-- after its period closed posts in the first open period (closed periods never change), keeping its
+-- original date and a note saying why.
 
 with postings as (
 
@@ -27,18 +29,31 @@ fx_lines as (
         min(customer_id) as customer_id,
         min(currency) as currency,
         cast(0 as bigint) as amount_cents,
-        -sum(functional_cents) as functional_cents
+        -sum(functional_cents) as functional_cents,
+        max(known_date) as known_date
     from postings
     group by entry_id
     having sum(functional_cents) <> 0
 
 ),
 
-lines as (
+unioned as (
 
     select * from postings
     union all
     select * from fx_lines
+
+),
+
+lines as (
+
+    -- an entry known after its period closed posts in the first period open that night, dated its first day
+    select
+        unioned.*,
+        {{ posting_period_start(
+            'cast(' ~ dbt.date_trunc('month', 'unioned.entry_date') ~ ' as date)',
+            'max(unioned.known_date) over (partition by unioned.entry_id)') }} as posting_period_start
+    from unioned
 
 ),
 
@@ -69,8 +84,12 @@ final as (
         lines.entry_id || ':' || cast(lines.line_number as varchar) as journal_line_id,
         lines.entry_id,
         lines.line_number,
-        lines.entry_date,
-        {{ period_of('lines.entry_date') }} as period,
+        case when lines.posting_period_start > lines.entry_date then lines.posting_period_start
+            else lines.entry_date end as entry_date,
+        {{ period_of('greatest(lines.posting_period_start, lines.entry_date)') }} as period,
+        lines.entry_date as original_date,
+        case when lines.posting_period_start > lines.entry_date
+            then 'recorded after period ' || {{ period_of('lines.entry_date') }} || ' closed' end as posting_note,
         lines.source,
         lines.source_id,
         lines.account_key,
