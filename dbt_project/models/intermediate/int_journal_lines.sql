@@ -5,7 +5,8 @@
 --   credit_use     Dr customer credits; Cr AR
 --   chargeback     Dr AR (the applications it reverses); Dr customer credits (its unused credit); Cr cash
 --   refund         Dr customer credits (refund of credit); Dr refunds payable (the rest); Cr cash clearing
---   write_off      Dr bad debt expense; Cr AR
+--   credit_note    Dr deferred revenue (the unserved value, per obligation); Dr tax payable (its tax); Cr AR
+--   write_off      Dr bad debt expense; Cr AR (what the credit note left)
 --   recognition    Dr deferred revenue; Cr revenue, per product, currency and month
 -- known_date is the night the pipeline first knew the line's cause: fct_journal_lines posts an entry known
 -- after its period closed into the first open period.
@@ -122,7 +123,10 @@ ar_events as (
     select invoice_id, applied_date as event_date, 1 as event_order, application_id as event_id, applied_cents
     from applications
     union all
-    select invoice_id, written_off_on, 2, 'write_off', written_off_cents
+    select invoice_id, credit_note_date, 2, 'credit_note', {{ to_cents('total_amount') }}
+    from {{ ref('fct_credit_notes') }}
+    union all
+    select invoice_id, written_off_on, 3, 'write_off', written_off_cents
     from invoices
     where written_off_cents <> 0
 
@@ -462,9 +466,11 @@ recognised as (
         schedule.recognition_date,
         -- known once the invoice is known and the day has come
         greatest(schedule.recognition_date, booked.invoice_known_date) as known_date,
+        schedule.line_kind,
         {{ to_cents('schedule.recognised_amount') }} as recognised_cents,
+        {{ to_cents('schedule.credited_amount') }} as credited_cents,
         {{ carrying_share('booked.deferred_functional_cents',
-            'sum(' ~ to_cents('schedule.recognised_amount') ~ ') over (partition by schedule.obligation_id '
+            'sum(' ~ to_cents('schedule.recognised_amount + schedule.credited_amount') ~ ') over (partition by schedule.obligation_id '
             ~ 'order by schedule.recognition_date, schedule.schedule_line_id '
             ~ 'rows between unbounded preceding and current row)',
             'booked.deferred_cents') }} as cumulative_functional_cents
@@ -496,7 +502,7 @@ recognition_by_month as (
         sum(recognised_cents) as recognised_cents,
         sum(released_functional_cents) as released_functional_cents
     from recognised_functional
-    where recognised_cents <> 0 or released_functional_cents <> 0
+    where line_kind <> 'credit_note' and (recognised_cents <> 0 or released_functional_cents <> 0)
     group by 1, 2, 3, 4
 
 ),
@@ -543,6 +549,74 @@ recognition_entries as (
 
 ),
 
+credit_note_lines as (
+
+    select
+        lines.*,
+        invoices.customer_id,
+        invoices.currency,
+        invoices.tax_country
+    from {{ ref('int_credit_note_lines') }} as lines
+    inner join invoices on invoices.invoice_id = lines.invoice_id
+
+),
+
+tax_booked as (
+
+    select invoice_id, -functional_cents as tax_functional_cents, -amount_cents as booked_tax_cents
+    from invoice_entries
+    where account_key = 'tax_payable'
+
+),
+
+credit_note_entries as (
+
+    -- deferred revenue and tax payable are relieved at their carrying amount, like the AR they credit
+    select
+        'credit_note:' || lines.credit_note_id as entry_id, lines.credited_on as entry_date,
+        'credit_note' as source, lines.credit_note_id as source_id, 1 + lines.line_number as line_number,
+        'deferred_revenue' as account_key, obligations.product_id, cast(null as varchar) as country,
+        cast(null as varchar) as payment_method, lines.invoice_id, lines.obligation_id, lines.customer_id,
+        lines.currency,
+        lines.credited_net_cents as amount_cents,
+        released.released_functional_cents as functional_cents,
+        lines.credited_on as known_date
+    from credit_note_lines as lines
+    inner join {{ ref('int_revenue_obligations') }} as obligations on obligations.obligation_id = lines.obligation_id
+    inner join recognised_functional as released
+        on released.obligation_id = lines.obligation_id and released.line_kind = 'credit_note'
+
+    union all
+
+    select
+        'credit_note:' || lines.credit_note_id, min(lines.credited_on), 'credit_note', lines.credit_note_id, 1000,
+        'tax_payable', null, min(lines.tax_country), null, lines.invoice_id, null, min(lines.customer_id),
+        min(lines.currency),
+        sum(lines.credited_tax_cents),
+        min({{ carrying_share('tax_booked.tax_functional_cents', 'lines.credited_tax_total', 'tax_booked.booked_tax_cents') }}),
+        min(lines.credited_on)
+    from (
+        select credit_note_lines.*, sum(credited_tax_cents) over (partition by invoice_id) as credited_tax_total
+        from credit_note_lines
+    ) as lines
+    inner join tax_booked on tax_booked.invoice_id = lines.invoice_id
+    group by lines.credit_note_id, lines.invoice_id
+    having sum(lines.credited_tax_cents) <> 0
+
+    union all
+
+    select
+        'credit_note:' || notes.credit_note_id, notes.credit_note_date, 'credit_note', notes.credit_note_id, 2000,
+        'accounts_receivable', null, null, null, notes.invoice_id, null, notes.customer_id, notes.currency,
+        -{{ to_cents('notes.total_amount') }},
+        -relief.relief_functional_cents,
+        notes.credit_note_date
+    from {{ ref('fct_credit_notes') }} as notes
+    inner join ar_relief_functional as relief
+        on relief.invoice_id = notes.invoice_id and relief.event_id = 'credit_note'
+
+),
+
 final as (
 
     select * from invoice_entries
@@ -552,6 +626,8 @@ final as (
     select * from credit_use_entries
     union all
     select * from reversal_entries
+    union all
+    select * from credit_note_entries
     union all
     select * from write_off_entries
     union all

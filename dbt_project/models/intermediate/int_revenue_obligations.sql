@@ -5,8 +5,9 @@
 --   per_issue       line / N per issue delivered, N = the term's entitled issues
 --   per_shipment    line / N per volume shipped, N = the term's volumes
 --   point_in_time   all of it at shipment (the service start)
--- service_stop is where recognition stops: the service end S of a cancellation (or of a nonpayment
--- cancellation), when it falls before the term's end.
+-- service_stop is where recognition stops: the service end S of a cancellation, or the day the term was
+-- cancelled for nonpayment (then the invoice's balance open that day is what a credit note may take),
+-- when it falls before the term's end.
 
 with lines as (
 
@@ -36,10 +37,21 @@ terms as (
 
 ),
 
-subscriptions as (
+cancellations as (
 
-    select order_id, cancelled_on
-    from {{ ref('dim_subscriptions') }}
+    select subscription_id, term_number, service_end
+    from {{ ref('int_term_cancellations') }}
+    where service_end is not null
+
+),
+
+nonpayment as (
+
+    -- cancelled for nonpayment: the write-off date, and the balance then open (what a credit note may take)
+    select invoice_id, min(event_date) as cancelled_on, sum(amount_cents) as open_balance_cents
+    from {{ ref('int_cash_application') }}
+    where record_type = 'collection' and kind = 'write_off'
+    group by invoice_id
 
 ),
 
@@ -73,14 +85,24 @@ joined as (
         terms.end_date,
         coalesce(products.shipment_interval_months, 1) as shipment_interval_months,
         case
-            when subscriptions.cancelled_on is not null
-                and (terms.end_date is null or subscriptions.cancelled_on < terms.end_date)
-                then greatest(subscriptions.cancelled_on, terms.start_date)
-        end as service_stop
+            when nonpayment.cancelled_on is not null
+                and (cancellations.service_end is null or nonpayment.cancelled_on < cancellations.service_end)
+                then nonpayment.cancelled_on
+            else cancellations.service_end
+        end as stopped_on,
+        case
+            when nonpayment.cancelled_on is not null
+                and (cancellations.service_end is null or nonpayment.cancelled_on < cancellations.service_end)
+                then 'nonpayment'
+            when cancellations.service_end is not null then 'cancellation'
+        end as stop_reason,
+        nonpayment.open_balance_cents
     from lines
     inner join invoices on invoices.invoice_id = lines.invoice_id
     inner join terms on terms.order_id = invoices.order_id
-    left join subscriptions on subscriptions.order_id = invoices.order_id
+    left join cancellations
+        on cancellations.subscription_id = terms.subscription_id and cancellations.term_number = terms.term_number
+    left join nonpayment on nonpayment.invoice_id = lines.invoice_id
     left join products
         on products.product_id = lines.product_id
         and products.valid_from <= invoices.recorded_date
@@ -111,7 +133,13 @@ final as (
         invoice_date,
         start_date as service_start,
         end_date as service_end,
-        service_stop,
+        case
+            when stopped_on is not null and (end_date is null or stopped_on < end_date)
+                then greatest(stopped_on, start_date)
+        end as service_stop,
+        case when stopped_on is not null and (end_date is null or stopped_on < end_date) then stop_reason end
+            as stop_reason,
+        case when stop_reason = 'nonpayment' then open_balance_cents end as open_balance_at_stop_cents,
         case
             when product_method = 'per_issue' and term_unit = 'issues' then term_length
             when product_method = 'per_shipment' then term_length

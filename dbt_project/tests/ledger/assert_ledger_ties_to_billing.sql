@@ -2,7 +2,7 @@
 --   AR = the open invoices' balance due
 --   customer credits = the credit customers hold (fct_customer_credits)
 --   cash clearing = settled − refunded − charged back
---   deferred revenue = billed net − recognised
+--   deferred revenue = billed net − recognised − credited
 {{ config(tags=["finance"]) }}
 
 with ledger as (
@@ -28,7 +28,8 @@ expected as (
     select 'deferred_revenue', obligations.currency, -(sum(obligations.amount) - coalesce(sum(recognised.amount), 0))
     from {{ ref('int_revenue_obligations') }} as obligations
     left join (
-        select obligation_id, sum(recognised_amount) as amount from {{ ref('fct_revenue_schedule') }} group by 1
+        select obligation_id, sum(recognised_amount + credited_amount) as amount
+        from {{ ref('fct_revenue_schedule') }} group by 1
     ) as recognised on recognised.obligation_id = obligations.obligation_id
     group by obligations.currency
 

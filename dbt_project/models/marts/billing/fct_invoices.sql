@@ -1,6 +1,7 @@
 -- fct_invoices: one invoice per order with its status and balance as of the business date.
--- balance = total − applications − write-offs; status: paid (balance 0), partially_paid, open,
--- written_off (cancelled for nonpayment: the remaining balance went to bad debt).
+-- balance = total − applications − credit notes − write-offs; status: paid (balance 0), partially_paid,
+-- open, credited (cancelled for nonpayment and wholly credited) or written_off (cancelled for nonpayment:
+-- the unserved part credited, the rest to bad debt).
 
 with invoices as (
 
@@ -38,13 +39,22 @@ collections as (
 
 ),
 
+credit_notes as (
+
+    select invoice_id, {{ to_cents('total_amount') }} as credited_cents
+    from {{ ref('fct_credit_notes') }}
+
+),
+
 balances as (
 
     select
         invoices.*,
         {{ to_cents('invoices.total_amount') }} as total_cents,
         coalesce(applied.applied_cents, 0) as applied_cents,
-        coalesce(collections.written_off_cents, 0) as written_off_cents,
+        coalesce(credit_notes.credited_cents, 0) as credited_cents,
+        -- the balance open at the nonpayment cancellation, less what the credit note took
+        coalesce(collections.written_off_cents, 0) - coalesce(credit_notes.credited_cents, 0) as written_off_cents,
         applied.last_applied_date,
         coalesce(collections.efforts_sent, 0) as efforts_sent,
         collections.suspended_on,
@@ -53,6 +63,7 @@ balances as (
     from invoices
     left join applied on applied.invoice_id = invoices.invoice_id
     left join collections on collections.invoice_id = invoices.invoice_id
+    left join credit_notes on credit_notes.invoice_id = invoices.invoice_id
 
 ),
 
@@ -77,21 +88,25 @@ final as (
         tax_amount,
         total_amount,
         {{ cents_to_money('applied_cents') }} as applied_amount,
+        {{ cents_to_money('credited_cents') }} as credited_amount,
         {{ cents_to_money('written_off_cents') }} as written_off_amount,
-        {{ cents_to_money('total_cents - applied_cents - written_off_cents') }} as balance_due,
+        {{ cents_to_money('total_cents - applied_cents - credited_cents - written_off_cents') }} as balance_due,
         case
             when written_off_cents > 0 then 'written_off'
+            when credited_cents > 0 then 'credited'
             when total_cents - applied_cents = 0 then 'paid'
             when applied_cents > 0 then 'partially_paid'
             else 'open'
         end as invoice_status,
-        case when total_cents - applied_cents - written_off_cents = 0 then last_applied_date end as paid_date,
+        case when credited_cents = 0 and total_cents - applied_cents - written_off_cents = 0
+            then last_applied_date end as paid_date,
         efforts_sent,
         suspended_on,
         case when reinstated_on >= suspended_on then reinstated_on end as reinstated_on,
         written_off_on,
         case
-            when total_cents - applied_cents - written_off_cents > 0 and due_date < {{ business_date() }}
+            when total_cents - applied_cents - credited_cents - written_off_cents > 0
+                and due_date < {{ business_date() }}
                 then {{ dbt.datediff('due_date', business_date(), 'day') }}
             else 0
         end as days_overdue,

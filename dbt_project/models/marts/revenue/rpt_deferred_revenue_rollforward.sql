@@ -19,11 +19,22 @@ recognised as (
 
 ),
 
+credits as (
+
+    select {{ period_of('recognition_date') }} as period, product_id, currency, sum(credited_amount) as amount
+    from {{ ref('fct_revenue_schedule') }}
+    where credited_amount <> 0
+    group by 1, 2, 3
+
+),
+
 keys as (
 
     select period, product_id, currency from billings
     union
     select period, product_id, currency from recognised
+    union
+    select period, product_id, currency from credits
 
 ),
 
@@ -55,7 +66,7 @@ movements as (
         grid.currency,
         coalesce(billings.amount, 0) as billings,
         coalesce(recognised.amount, 0) as recognised,
-        cast(0 as decimal(18, 2)) as refunds_and_credits
+        coalesce(credits.amount, 0) as refunds_and_credits
     from grid
     left join billings
         on billings.period = grid.period and billings.product_id = grid.product_id
@@ -63,6 +74,9 @@ movements as (
     left join recognised
         on recognised.period = grid.period and recognised.product_id = grid.product_id
         and recognised.currency = grid.currency
+    left join credits
+        on credits.period = grid.period and credits.product_id = grid.product_id
+        and credits.currency = grid.currency
 
 ),
 

@@ -1,0 +1,16 @@
+-- fct_credit_notes: one credit note per invoice of a term cancelled for nonpayment: the unserved value and
+-- its tax, up to the balance open that day, dated the cancellation (DOMAIN "Invoice reminders").
+
+select
+    credit_note_id,
+    min(lines.invoice_id) as invoice_id,
+    min(invoices.customer_id) as customer_id,
+    min(invoices.currency) as currency,
+    min(lines.credited_on) as credit_note_date,
+    'nonpayment' as reason,
+    {{ cents_to_money('sum(lines.credited_net_cents)') }} as net_amount,
+    {{ cents_to_money('sum(lines.credited_tax_cents)') }} as tax_amount,
+    {{ cents_to_money('sum(lines.credited_net_cents + lines.credited_tax_cents)') }} as total_amount
+from {{ ref('int_credit_note_lines') }} as lines
+inner join {{ ref('int_invoices') }} as invoices on invoices.invoice_id = lines.invoice_id
+group by credit_note_id
