@@ -109,7 +109,8 @@ def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[s
 def export_summary(settings: Settings, days: list[date] | None = None) -> dict[str, tuple[str, str]]:
     """Rows of each night's export files (from their control totals), by night."""
     out: dict[str, tuple[str, str]] = {}
-    nights = sorted({p.parent.name for p in settings.exports.glob("*/*/control.json")})
+    nights = sorted({p.parent.name for export in ("autocharge", "outbox")
+                     for p in (settings.exports / export).glob("*/control.json")})
     for night in nights:
         if days is not None and night not in {d.isoformat() for d in days}:
             continue
@@ -153,6 +154,9 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
         for night, (requests, messages) in exports.items():
             print(f"{night:<12}{requests:>21}{messages:>17}")
         print(f"  files under {settings.exports}/<autocharge|outbox>/<date>/, recorded in {settings.state}/register/")
+    gl = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
+    if gl:
+        print(f"GL journal:  {settings.exports}/gl/<period>/journal.csv for {', '.join(gl)}")
     print()
     print(f"Home:        {settings.home}")
     print(f"Landing:     {settings.landing}/<feed>/<date>.csv")
