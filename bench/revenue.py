@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
 MODELS = (
-    "int_month_spine int_fx_rates_daily int_revenue_obligations fct_revenue_schedule int_journal_lines "
-    "fct_journal_lines fct_journal_entries rpt_trial_balance rpt_earned_revenue rpt_ar_aging "
-    "rpt_deferred_revenue_rollforward rpt_deferred_revenue_waterfall"
+    "int_month_spine int_fx_rates_daily int_term_cancellations int_revenue_obligations int_revenue_schedule_base "
+    "int_credit_note_lines fct_credit_notes fct_revenue_schedule int_journal_lines fct_journal_lines "
+    "fct_journal_entries rpt_trial_balance rpt_earned_revenue rpt_ar_aging rpt_deferred_revenue_rollforward "
+    "rpt_deferred_revenue_waterfall"
 )
 
 
