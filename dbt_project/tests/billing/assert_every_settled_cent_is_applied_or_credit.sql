@@ -1,6 +1,7 @@
 -- Cash application identity (DOMAIN "Billing"), per customer and currency:
 --   applications from payments + unused payment credit = settled − charged back − refunds of credit.
 -- Returns the (customer, currency) pairs where it does not hold.
+{{ config(tags=["billing"], meta={"dagster": {"ref": {"name": "fct_payment_applications"}}}) }}
 
 with payments as (
 

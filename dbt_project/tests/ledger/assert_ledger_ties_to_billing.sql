@@ -3,7 +3,7 @@
 --   customer credits = the credit customers hold (fct_customer_credits)
 --   cash clearing = settled − refunded − charged back
 --   deferred revenue = billed net − recognised − credited
-{{ config(tags=["finance"]) }}
+{{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 
 with ledger as (
 

@@ -2,7 +2,7 @@
 --   the roll-forward's closing deferred balance = the ledger's deferred revenue, per period, product, currency
 --   the waterfall sums to the ledger's deferred revenue per product and currency
 --   AR aging sums to the AR account per currency
-{{ config(tags=["finance"]) }}
+{{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 
 with ledger_deferred as (
 

@@ -1,5 +1,5 @@
 -- The trial balance sums to zero per period: per transaction currency, and in functional currency.
-{{ config(tags=["finance"]) }}
+{{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "rpt_trial_balance"}}}) }}
 
 select period, currency, sum(closing_balance) as off_by
 from {{ ref('rpt_trial_balance') }}

@@ -1,6 +1,6 @@
 -- An obligation's schedule never exceeds its amount, and sums to it exactly once it is complete: a
 -- ratable term with a known end, a cancelled term (the remainder falls at S), or every delivery known.
-{{ config(tags=["finance"]) }}
+{{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_revenue_schedule"}}}) }}
 
 with schedules as (
 
