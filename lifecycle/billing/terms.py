@@ -337,35 +337,51 @@ def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs) 
     if offer is None:  # the contract refuses orders for unknown offers; kept total for safety
         raise ValueError(f"order {o.order_id}: offer {o.offer_id} unknown")
     renews = o.order_type not in ANCHOR_TYPES and prev is not None and prev.end_date is not None
-    start = prev.end_date if renews else o.service_start
-    end, anchor, months, issues = _term_window(o.order_type, offer, start, o.recorded_date, prev, catalogue, knobs)
-    return Term(
+    return _new_term(
+        offer, o.order_type, prev.end_date if renews else o.service_start, o.recorded_date, prev, catalogue, knobs,
         subscription_id=o.subscription_id,
         term_number=1 if prev is None else prev.term_number + 1,
         order_id=o.order_id,
         source="order",
         source_order_id=o.order_id,
         customer_id=o.customer_id,
-        order_type=o.order_type,
         offer_id=o.offer_id,
-        term_unit=offer.term_unit,
-        term_length=offer.term_length,
         ordered_at=o.ordered_at,
         ordered_date=o.ordered_date,
-        recorded_date=o.recorded_date,
-        start_date=start,
-        end_date=end,
-        anchor_date=anchor,
-        months_since_anchor=months,
-        issues=issues,
-        schedule_product_id=offer.schedule_product_id,
         quantity=o.quantity,
         currency=o.currency,
         tax_rate=o.tax_rate,
         unit_price_cents=None,
         autorenew=o.autorenew,
         payment_method_token=o.payment_method_token,
+    )
+
+
+def _new_term(
+    offer: OfferVersion,
+    order_type: str,
+    start: date,
+    recorded_date: date,
+    prev: Term | None,
+    catalogue: Catalogue,
+    knobs: Knobs,
+    **fields,
+) -> Term:
+    """A term of ``offer`` starting at ``start``: its window and the offer's structure, plus ``fields``."""
+    end, anchor, months, issues = _term_window(order_type, offer, start, recorded_date, prev, catalogue, knobs)
+    return Term(
+        order_type=order_type,
+        term_unit=offer.term_unit,
+        term_length=offer.term_length,
+        recorded_date=recorded_date,
+        start_date=start,
+        end_date=end,
+        anchor_date=anchor,
+        months_since_anchor=months,
+        issues=issues,
+        schedule_product_id=offer.schedule_product_id,
         renewal_offer_id=offer.renewal_offer_id,
+        **fields,
     )
 
 
@@ -403,36 +419,24 @@ def _derived_term(
     offer = catalogue.offer(prev.renewal_offer_id, first_request)
     if offer is None:
         raise ValueError(f"subscription {prev.subscription_id}: renewal offer {prev.renewal_offer_id} unknown")
-    start = prev.end_date
-    end, anchor, months, issues = _term_window("renewal", offer, start, recorded_date, prev, catalogue, knobs)
     number = prev.term_number + 1
-    return Term(
+    return _new_term(
+        offer, "renewal", prev.end_date, recorded_date, prev, catalogue, knobs,
         subscription_id=prev.subscription_id,
         term_number=number,
         order_id=f"AUTO-{prev.subscription_id}-{number}",
         source=kind,
         source_order_id=source.order_id if source else prev.source_order_id,
         customer_id=prev.customer_id,
-        order_type="renewal",
         offer_id=offer.offer_id,
-        term_unit=offer.term_unit,
-        term_length=offer.term_length,
         ordered_at=ordered_at,
         ordered_date=ordered_date,
-        recorded_date=recorded_date,
-        start_date=start,
-        end_date=end,
-        anchor_date=anchor,
-        months_since_anchor=months,
-        issues=issues,
-        schedule_product_id=offer.schedule_product_id,
         quantity=prev.quantity,
         currency=prev.currency,
         tax_rate=prev.tax_rate,
         unit_price_cents=offer.price_cents,
         autorenew=prev.autorenew,
         payment_method_token=prev.payment_method_token,
-        renewal_offer_id=offer.renewal_offer_id,
         settling_payment_id=settling_payment_id,
     )
 

@@ -52,12 +52,16 @@ class ExportResult:
     control: dict = field(default_factory=dict)
 
 
-def _unsent(settings: Settings, night: date, export: str, key: str, sql: str) -> list[tuple]:
-    """The rows of ``sql`` (its first column is the key, ``?`` is the night) not in an earlier night's register."""
+def _require_published(settings: Settings, night: date) -> None:
     published = last_published_date(settings)
     if published != night:
         raise NotPublished(f"night {night} is not published (published: {published}); nothing is exported "
                            "from an unaudited night")
+
+
+def _unsent(settings: Settings, night: date, export: str, key: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` (its first column is the key, ``?`` is the night) not in an earlier night's register."""
+    _require_published(settings, night)
     con = connect_published(settings)
     try:
         rows = con.execute(sql, [night]).fetchall()
@@ -261,10 +265,7 @@ def export_gl(settings: Settings, night: date) -> ExportResult:
     beside them. Open periods are rewritten every night (recognition is restated month to date); a closed
     period's files, once written, are final. Periods start at the cut-over month.
     """
-    published = last_published_date(settings)
-    if published != night:
-        raise NotPublished(f"night {night} is not published (published: {published}); nothing is exported "
-                           "from an unaudited night")
+    _require_published(settings, night)
     start = settings.cutover_date.strftime("%Y-%m") if settings.cutover_date else ""
     con = connect_published(settings)
     try:

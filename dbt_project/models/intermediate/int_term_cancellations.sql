@@ -25,15 +25,7 @@ cancellations as (
         reason,
         -- S = the later of the effective and recorded dates; a migrated cancellation (recorded on the
         -- cut-over date) was known to the legacy system when it was requested
-        greatest(
-            effective_date,
-            {% if var('cutover_date') %}
-            case when recorded_date = cast('{{ var("cutover_date") }}' as date) then requested_date
-                else recorded_date end
-            {% else %}
-            recorded_date
-            {% endif %}
-        ) as service_end
+        greatest(effective_date, {{ known_date('recorded_date', 'requested_date') }}) as service_end
     from {{ ref('stg_cancellations') }}
 
 ),

@@ -25,11 +25,7 @@ final as (
         answer_payment_id,
         coalesce(answer_status, 'awaiting_answer') as request_status,
         answer_recorded_date,
-        {% if var('cutover_date') %}
-        request_date >= cast('{{ var("cutover_date") }}' as date)
-        {% else %}
-        true
-        {% endif %} as is_sent
+        {{ due_on_or_after_cutover('request_date') }} as is_sent
     from requests
 
 )

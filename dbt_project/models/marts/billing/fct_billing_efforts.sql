@@ -27,11 +27,7 @@ final as (
         reminders.effort_number,
         reminders.event_date as due_date,
         {{ cents_to_money('reminders.amount_cents') }} as balance_due,
-        {% if var('cutover_date') %}
-        reminders.event_date >= cast('{{ var("cutover_date") }}' as date)
-        {% else %}
-        true
-        {% endif %} as is_sent
+        {{ due_on_or_after_cutover('reminders.event_date') }} as is_sent
     from reminders
     inner join invoices on invoices.invoice_id = reminders.invoice_id
 
