@@ -1,4 +1,5 @@
-"""Benchmark the revenue and ledger models: wall time, peak memory and row counts at N customers.
+"""Benchmark the revenue and ledger models (with cash application, which credits cancellations): wall time,
+peak memory and row counts at N customers.
 
     .venv/bin/python bench/revenue.py --customers 100000 [--home DIR]
 
@@ -25,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
 MODELS = (
-    "int_month_spine int_fx_rates_daily int_term_cancellations int_revenue_obligations int_revenue_schedule_base "
-    "int_credit_note_lines fct_credit_notes fct_revenue_schedule int_journal_lines fct_journal_lines "
+    "int_month_spine int_fx_rates_daily int_term_cancellations int_invoice_obligations int_cancellation_decisions "
+    "int_cash_application fct_invoices fct_payment_applications fct_customer_credits "
+    "int_revenue_obligations int_revenue_schedule_base int_credit_note_lines fct_credit_notes fct_refunds "
+    "int_refund_lines fct_revenue_schedule int_journal_lines fct_journal_lines "
     "fct_journal_entries rpt_trial_balance rpt_earned_revenue rpt_ar_aging rpt_deferred_revenue_rollforward "
     "rpt_deferred_revenue_waterfall"
 )

@@ -106,19 +106,27 @@ def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[s
     return totals
 
 
-def export_summary(settings: Settings, days: list[date] | None = None) -> dict[str, tuple[str, str]]:
-    """Rows of each night's export files (from their control totals), by night."""
-    out: dict[str, tuple[str, str]] = {}
-    nights = sorted({p.parent.name for export in ("autocharge", "outbox")
+#: The nightly export files the summary counts: (folder, count field of control.json, column title).
+SUMMARY_EXPORTS = (
+    ("autocharge", "requests", "autocharge requests"),
+    ("refunds", "requests", "refund requests"),
+    ("outbox", "messages", "outbox messages"),
+)
+
+
+def export_summary(settings: Settings, days: list[date] | None = None) -> dict[str, tuple[str, ...]]:
+    """Rows of each night's export files (from their control totals), by night, in SUMMARY_EXPORTS order."""
+    out: dict[str, tuple[str, ...]] = {}
+    nights = sorted({p.parent.name for export, _, _ in SUMMARY_EXPORTS
                      for p in (settings.exports / export).glob("*/control.json")})
     for night in nights:
         if days is not None and night not in {d.isoformat() for d in days}:
             continue
         counts = []
-        for export, field_name in (("autocharge", "requests"), ("outbox", "messages")):
+        for export, field_name, _ in SUMMARY_EXPORTS:
             control = settings.exports / export / night / "control.json"
             counts.append(str(json.loads(control.read_text(encoding="utf-8"))[field_name]) if control.exists() else "-")
-        out[night] = (counts[0], counts[1])
+        out[night] = tuple(counts)
     return out
 
 
@@ -150,10 +158,11 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     exports = export_summary(settings, days)
     if exports:
         print()
-        print(f"{'exports':<12}{'autocharge requests':>21}{'outbox messages':>17}")
-        for night, (requests, messages) in exports.items():
-            print(f"{night:<12}{requests:>21}{messages:>17}")
-        print(f"  files under {settings.exports}/<autocharge|outbox>/<date>/, recorded in {settings.state}/register/")
+        print(f"{'exports':<12}" + "".join(f"{title:>21}" for _, _, title in SUMMARY_EXPORTS))
+        for night, counts in exports.items():
+            print(f"{night:<12}" + "".join(f"{count:>21}" for count in counts))
+        folders = "|".join(export for export, _, _ in SUMMARY_EXPORTS)
+        print(f"  files under {settings.exports}/<{folders}>/<date>/, recorded in {settings.state}/register/")
     gl = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
     if gl:
         print(f"GL journal:  {settings.exports}/gl/<period>/journal.csv for {', '.join(gl)}")

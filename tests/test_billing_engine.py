@@ -137,6 +137,42 @@ def test_payment_while_suspended_reinstates_and_prevents_the_write_off():
     assert kinds == [("suspension", D(2026, 3, 19)), ("reinstatement", D(2026, 4, 1))]
 
 
+def test_customer_cancellation_credits_the_unserved_value_and_the_served_part_stays_owed():
+    # 401.50 invoiced net 30 on 1 Jan, 200.00 paid on 20 Jan; cancelled with S = 10 April: the unserved value
+    # with its tax (292.60) is more than the 201.50 open, so the credit note takes all of it; no more reminders
+    invoices = [inv("INV-1", D(2026, 1, 1), 40150, due=D(2026, 1, 31))]
+    payments = [pay("P1", D(2026, 1, 20), 20000, target="INV-1")]
+    stop = cash.Cancellation("INV-1", D(2026, 4, 10), "prorated", 29260)
+    r = cash.apply_cash(invoices, payments, cash.Knobs(business_date=YEAR_END), [stop])
+    events = [(c.kind, c.event_date, c.balance_cents) for c in r.collections if c.kind != "reminder"]
+    assert events[-2:] == [("cancellation", D(2026, 4, 10), 20150), ("credit_note", D(2026, 4, 10), 20150)]
+    assert [c.kind for c in r.collections if c.event_date > D(2026, 4, 10)] == []
+
+
+def test_prorated_credit_note_leaves_the_served_part_to_collect():
+    # nothing paid: 160.00 of 401.50 unserved (with tax) is credited; 241.50 stays owed and is later written off
+    invoices = [inv("INV-1", D(2026, 1, 1), 40150)]
+    stop = cash.Cancellation("INV-1", D(2026, 2, 1), "prorated", 16000)
+    r = cash.apply_cash(invoices, [], cash.Knobs(business_date=YEAR_END), [stop])
+    assert [(c.kind, c.balance_cents) for c in r.collections if c.kind in ("credit_note", "write_off")] == [
+        ("credit_note", 16000),
+        ("write_off", 24150),
+    ]
+    assert [c.balance_cents for c in r.collections if c.kind == "reminder"][-1] == 24150
+
+
+def test_cancellation_outside_the_refund_windows_credits_nothing_and_full_refund_credits_everything_open():
+    invoices = [inv("INV-1", D(2026, 1, 1), 10000), inv("INV-2", D(2026, 1, 1), 10000, customer="C2")]
+    payments = [pay("P1", D(2026, 1, 1), 4000, target="INV-2", customer="C2")]
+    stops = [
+        cash.Cancellation("INV-1", D(2026, 1, 3), "no_refund", 9000),
+        cash.Cancellation("INV-2", D(2026, 1, 3), "full_refund", 9000),
+    ]
+    r = cash.apply_cash(invoices, payments, cash.Knobs(business_date=D(2026, 1, 31)), stops)
+    credits = {c.invoice_id: c.balance_cents for c in r.collections if c.kind == "credit_note"}
+    assert credits == {"INV-2": 6000}
+
+
 def test_a_late_recorded_check_does_not_unsend_a_reminder():
     # paid on 20 January, recorded on 25 January: the reminder of the 22nd had gone out
     invoices = [inv("INV-1", D(2026, 1, 1), 3000)]

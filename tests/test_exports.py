@@ -15,7 +15,13 @@ import duckdb
 import pytest
 
 from lifecycle.io import register
-from lifecycle.io.exports import NotPublished, deliver_outbox, export_autocharge_requests, export_outbox
+from lifecycle.io.exports import (
+    NotPublished,
+    deliver_outbox,
+    export_autocharge_requests,
+    export_outbox,
+    export_refund_requests,
+)
 from lifecycle.settings import Settings
 from tests.test_webhook import platform  # noqa: F401  (the local messaging platform fixture)
 
@@ -36,6 +42,15 @@ MESSAGES = [
     ("payment_failed:P2", "payment_failed", "C3", N2, True, None, None),  # do_not_contact: never exported
     ("order_confirmation:O9", "order_confirmation", "C3", N3, True, "email", "c3@example.org"),
     ("order_confirmation:O1", "order_confirmation", "C1", date(2026, 2, 1), False, "email", "c1@example.org"),
+]
+
+REFUNDS = [
+    # refund id, decided on, customer, invoice, payment, window, net, tax, amount, currency, is_requested
+    ("RF-INV-2026-000001", date(2026, 2, 25), "C1", "INV-2026-000001", "P1", "prorated", "74.53", "7.45", "81.98",
+     "USD", False),  # decided before the cut-over: the legacy system paid it
+    ("RF-INV-2026-000007", N1, "C2", "INV-2026-000007", "P7", "prorated", "74.53", "7.45", "81.98", "USD", True),
+    ("RF-INV-2026-000009", N1, "C3", "INV-2026-000009", "P9", "full_refund", "27.27", "2.73", "30.00", "CAD", True),
+    ("RF-INV-2026-000011", N2, "C4", "INV-2026-000011", "P11", "no_refund", "0.00", "0.00", "0.00", "USD", False),
 ]
 
 
@@ -62,6 +77,14 @@ def publish(settings: Settings, night: date) -> None:
         "insert into marts.fct_outbox_messages values (?, ?, null, ?, null, ?, ?, ?, ?, ?, 'Ada', 'Lovelace', ?)",
         [(m[0], m[1], m[2], m[0].split(":")[1], m[3], m[4], m[5], m[6], json.dumps({"amount": "10.61"}))
          for m in MESSAGES if m[3] <= night],
+    )
+    con.execute(
+        "create table marts.fct_refunds (refund_id varchar, decided_on date, customer_id varchar, invoice_id varchar, "
+        "original_payment_id varchar, refund_window varchar, refund_net_amount decimal(18, 2), "
+        "refund_tax_amount decimal(18, 2), refund_amount decimal(18, 2), currency varchar, is_requested boolean)"
+    )
+    con.executemany(
+        "insert into marts.fct_refunds values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r for r in REFUNDS if r[1] <= night]
     )
     con.close()
     (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
@@ -169,3 +192,23 @@ def test_a_build_that_would_change_a_closed_period_is_not_published(home):
     with pytest.raises(PublishError, match=r"2026-10: 2 lines differ \(e.g. payment:P1:2\)"):
         audit_closed_periods(settings, date(2026, 11, 10))
     audit_closed_periods(settings, date(2026, 11, 4))  # before the close, October could still change
+
+
+def test_refund_requests_carry_the_payment_to_refund_and_control_totals(home):
+    publish(home, N2)
+    result = export_refund_requests(home, N2)
+    folder = home.exports / "refunds" / N2.isoformat()
+    with (folder / "requests.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # the legacy refund and the decision that refunds nothing are not requested
+    assert [(r["refund_id"], r["original_payment_id"], r["amount"], r["currency"]) for r in rows] == [
+        ("RF-INV-2026-000007", "P7", "81.98", "USD"),
+        ("RF-INV-2026-000009", "P9", "30.00", "CAD"),
+    ]
+    assert rows[0]["refund_net_amount"] == "74.53" and rows[0]["refund_tax_amount"] == "7.45"
+    control = json.loads((folder / "control.json").read_text())
+    assert result.rows == control["requests"] == 2
+    assert control["amount_by_currency"] == {"CAD": "30.00", "USD": "81.98"}
+    # the next night sends nothing again
+    publish(home, N3)
+    assert export_refund_requests(home, N3).rows == 0

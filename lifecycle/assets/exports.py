@@ -19,6 +19,7 @@ from lifecycle.io.exports import (
     export_autocharge_requests,
     export_gl,
     export_outbox,
+    export_refund_requests,
 )
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
@@ -58,6 +59,18 @@ def _export(context: AssetExecutionContext, write: Callable[[Settings, date], Ex
 )
 def autocharge_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
     return _export(context, export_autocharge_requests, lifecycle, amount_by_currency="amount_by_currency")
+
+
+@asset(
+    key=AssetKey(["exports", "refund_requests"]),
+    deps=[published_warehouse],
+    description="exports/refunds/<D>/requests.csv: the refunds decided at cancellations, for the payment "
+    "processor, one per refund id, with control totals per currency.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def refund_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_refund_requests, lifecycle, amount_by_currency="amount_by_currency")
 
 
 @asset(
@@ -108,4 +121,6 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
     return _export(context, export_gl, lifecycle, periods="periods")
 
 
-EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files]
+EXPORT_ASSETS = [
+    autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files,
+]

@@ -9,6 +9,10 @@
   reverses its applications (latest first), reopening what it paid. A refund takes back unused credit
   of the payment it names ("refund of credit"); the rest of it is a cancellation refund, which never
   changes applications (it goes through refunds payable).
+* A term cancelled by its customer (``Cancellation``) gets, at its service end S, the credit note its
+  credit policy allows against the balance then open: all of it inside the full-refund window, the
+  unserved value with its tax (at most the balance) until the no-refund cut-off, nothing after. What
+  was paid by S decides the refund (the ``cancellation`` record keeps the balance open at S).
 * Collections: reminder k is due at invoice date + offset_k while a balance remains; after the last
   one + ``suspension_days`` the invoice's term is suspended for nonpayment (a payment reinstates it);
   ``cancel_days`` later, if a balance still remains, it is written off.
@@ -54,6 +58,16 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Cancellation:
+    """A customer's cancellation of the term an invoice bills, as its credit policy judges it."""
+
+    invoice_id: str
+    stop_date: date  # S, the service end
+    window: str  # full_refund, prorated or no_refund
+    unserved_cents: int  # the unserved value at S with its tax
+
+
+@dataclass(frozen=True)
 class Knobs:
     business_date: date
     effort_offsets: tuple[int, ...] = (0, 21, 42, 63)
@@ -87,10 +101,12 @@ class CreditMovement:
 @dataclass
 class Collection:
     invoice_id: str
-    kind: str  # reminder, suspension, reinstatement, write_off
+    kind: str  # reminder, suspension, reinstatement, write_off, cancellation, credit_note
     event_date: date
     effort_number: int | None
-    balance_cents: int  # the known balance that night (the amount written off, for write-offs)
+    # the known balance that night; the amount written off or credited, for write-offs and credit notes;
+    # the balance open at S, for a cancellation
+    balance_cents: int
 
 
 @dataclass
@@ -122,25 +138,44 @@ class _Lot:
 _INVOICE, _MONEY, _CHECK = 0, 1, 2
 
 
-def apply_cash(invoices: Iterable[Invoice], payments: Iterable[Payment], knobs: Knobs) -> Result:
+def apply_cash(
+    invoices: Iterable[Invoice],
+    payments: Iterable[Payment],
+    knobs: Knobs,
+    cancellations: Iterable[Cancellation] = (),
+) -> Result:
     """Applications, credit movements and collection events as of ``knobs.business_date``."""
     groups: dict[tuple[str, str], tuple[list[Invoice], list[Payment]]] = defaultdict(lambda: ([], []))
+    group_of: dict[str, tuple[str, str]] = {}
     for inv in invoices:
         groups[(inv.customer_id, inv.currency)][0].append(inv)
+        group_of[inv.invoice_id] = (inv.customer_id, inv.currency)
     for p in payments:
         groups[(p.customer_id, p.currency)][1].append(p)
+    cancelled: dict[tuple[str, str], list[Cancellation]] = defaultdict(list)
+    for c in cancellations:
+        if c.invoice_id in group_of:
+            cancelled[group_of[c.invoice_id]].append(c)
     result = Result()
     for key in sorted(groups):
         invs, pays = groups[key]
-        _Group(invs, pays, knobs, result).run()
+        _Group(invs, pays, knobs, result, cancelled.get(key, [])).run()
     return result
 
 
 class _Group:
-    def __init__(self, invoices: list[Invoice], payments: list[Payment], knobs: Knobs, out: Result):
+    def __init__(
+        self,
+        invoices: list[Invoice],
+        payments: list[Payment],
+        knobs: Knobs,
+        out: Result,
+        cancellations: list[Cancellation],
+    ):
         self.knobs, self.out = knobs, out
         self.invoices = invoices
         self.payments = payments
+        self.cancellations = cancellations
         self.state: dict[str, _Open] = {}
         self.lots: list[_Lot] = []
         self.by_payment: dict[str, Payment] = {p.payment_id: p for p in payments}
@@ -166,6 +201,9 @@ class _Group:
             )
         for p in self.payments:
             events.append((p.paid_date, _MONEY, p.paid_at, p.payment_id, "money", p))
+        for c in self.cancellations:
+            # before that night's collection checks: a credited balance gets no reminder
+            events.append((c.stop_date, _CHECK, -1, c.invoice_id, "cancellation", c))
         events.sort(key=lambda e: e[:4])
         for when, _, _, _, kind, item in events:
             if when > self.knobs.business_date:
@@ -174,6 +212,8 @@ class _Group:
                 self._invoice(item)
             elif kind == "money":
                 self._money(item)
+            elif kind == "cancellation":
+                self._cancel(item)
             else:
                 self._check(when, kind, *item)
 
@@ -208,6 +248,23 @@ class _Group:
             st.balance, st.written_off = 0, True
             if amount > 0:
                 self.out.collections.append(Collection(inv.invoice_id, "write_off", night, None, amount))
+
+    def _cancel(self, c: Cancellation) -> None:
+        st = self.state.get(c.invoice_id)
+        if st is None or st.written_off:
+            return
+        open_at_stop = max(st.balance, 0)
+        self.out.collections.append(Collection(c.invoice_id, "cancellation", c.stop_date, None, open_at_stop))
+        if c.window == "full_refund":
+            credit = open_at_stop
+        elif c.window == "prorated":
+            credit = min(c.unserved_cents, open_at_stop)
+        else:
+            credit = 0
+        if credit > 0:
+            st.balance -= credit
+            st.known.append((c.stop_date, credit))
+            self.out.collections.append(Collection(c.invoice_id, "credit_note", c.stop_date, None, credit))
 
     # --- money ---------------------------------------------------------------------------
     def _open_invoices(self) -> list[_Open]:

@@ -243,7 +243,7 @@ def _notices_table(rows: list[terms.Notice]) -> pa.Table:
     )
 
 
-def cash_application(knobs: dict, invoices, payments):
+def cash_application(knobs: dict, invoices, payments, cancellations=None):
     """Applications, credit movements and collection events, as one Arrow table (``record_type``).
 
     What the engine calls a row's recorded date is the first night it was known. For the migration
@@ -275,6 +275,17 @@ def cash_application(knobs: dict, invoices, payments):
             suspension_days=int(knobs["billing_suspension_days"]),
             cancel_days=int(knobs["nonpayment_cancel_days"]),
         ),
+        cancellations=[
+            cash.Cancellation(*r)
+            for r in (
+                _rows(
+                    cancellations,
+                    "select invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents from t",
+                )
+                if cancellations is not None
+                else []
+            )
+        ],
     )
     rows: list[tuple] = []
     for a in result.applications:

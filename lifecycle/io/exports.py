@@ -82,19 +82,49 @@ def _write_control(folder: Path, control: dict) -> None:
     _write_atomic(folder / "control.json", json.dumps(control, indent=1, sort_keys=True) + "\n")
 
 
+REFUND_COLUMNS = (
+    "refund_id", "decided_on", "customer_id", "invoice_id", "original_payment_id", "refund_window",
+    "refund_net_amount", "refund_tax_amount", "amount", "currency",
+)
+
+
 def export_autocharge_requests(settings: Settings, night: date) -> ExportResult:
     """``exports/autocharge/<D>/requests.csv``: attempts due by D, sent from the cut-over on, not sent before."""
-    rows = _unsent(
-        settings, night, "autocharge_requests", "request_key",
+    return _requests_file(
+        settings, night, "autocharge_requests", "autocharge", REQUEST_COLUMNS,
         f"select {', '.join(REQUEST_COLUMNS)} from marts.fct_autocharge_requests "
         "where is_sent and request_date <= ? order by request_date, request_key",
     )
-    folder = settings.exports / "autocharge" / night.isoformat()
-    lines: list[list[str]] = [list(REQUEST_COLUMNS)]
+
+
+def export_refund_requests(settings: Settings, night: date) -> ExportResult:
+    """``exports/refunds/<D>/requests.csv``: refund decisions for the processor, decided by D, not sent before.
+
+    The processor answers each with a payment row of status ``refunded`` naming ``original_payment_id``,
+    which clears refunds payable.
+    """
+    columns = ", ".join(c if c != "amount" else "refund_amount as amount" for c in REFUND_COLUMNS)
+    return _requests_file(
+        settings, night, "refund_requests", "refunds", REFUND_COLUMNS,
+        f"select {columns} from marts.fct_refunds where is_requested and decided_on <= ? "
+        "order by decided_on, refund_id",
+    )
+
+
+def _requests_file(
+    settings: Settings, night: date, export: str, folder_name: str, columns: tuple[str, ...], sql: str
+) -> ExportResult:
+    """A CSV of money requests (first column the key; ``customer_id``, ``amount``, ``currency`` among them),
+    its control totals, and its register rows."""
+    key = columns[0]
+    rows = _unsent(settings, night, export, key, sql)
+    at = {name: i for i, name in enumerate(columns)}
+    folder = settings.exports / folder_name / night.isoformat()
+    lines: list[list[str]] = [list(columns)]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
-        lines.append([v.isoformat() if isinstance(v, date) else str(v) for v in r])
-        totals[r[8]] += r[7]
+        lines.append(["" if v is None else v.isoformat() if isinstance(v, date) else str(v) for v in r])
+        totals[r[at["currency"]]] += r[at["amount"]]
     path = folder / "requests.csv"
     _write_atomic(path, _csv_text(lines))
     control = {
@@ -105,15 +135,15 @@ def export_autocharge_requests(settings: Settings, night: date) -> ExportResult:
     }
     _write_control(folder, control)
     register.record(
-        settings, "autocharge_requests", night,
+        settings, export, night,
         pa.table({
-            "request_key": pa.array([r[0] for r in rows], pa.string()),
+            key: pa.array([r[0] for r in rows], pa.string()),
             "request_date": pa.array([r[1] for r in rows], pa.date32()),
-            "customer_id": pa.array([r[3] for r in rows], pa.string()),
-            "amount": pa.array([r[7] for r in rows], pa.decimal128(18, 2)),
-            "currency": pa.array([r[8] for r in rows], pa.string()),
+            "customer_id": pa.array([r[at["customer_id"]] for r in rows], pa.string()),
+            "amount": pa.array([r[at["amount"]] for r in rows], pa.decimal128(18, 2)),
+            "currency": pa.array([r[at["currency"]] for r in rows], pa.string()),
         }),
-        key="request_key",
+        key=key,
     )
     return ExportResult(path, len(rows), control)
 

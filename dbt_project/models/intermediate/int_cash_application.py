@@ -2,7 +2,8 @@
 
 A dbt Python model: cash application is sequential (a payment pays what is open when it arrives;
 a chargeback reopens what its payment paid), so it is a tested Python function over integer cents.
-One row per record; record_type says which: application, credit or collection.
+One row per record; record_type says which: application, credit or collection (reminders, suspension,
+reinstatement, write-off, and a customer cancellation's open balance at S and credit note).
 """
 
 from lifecycle.billing.dbt_models import cash_application
@@ -17,4 +18,9 @@ def model(dbt, session):
         "billing_suspension_days": dbt.config.meta_get("billing_suspension_days"),
         "nonpayment_cancel_days": dbt.config.meta_get("nonpayment_cancel_days"),
     }
-    return cash_application(knobs, invoices=dbt.ref("int_invoices"), payments=dbt.ref("int_payments"))
+    return cash_application(
+        knobs,
+        invoices=dbt.ref("int_invoices"),
+        payments=dbt.ref("int_payments"),
+        cancellations=dbt.ref("int_cancellation_decisions"),
+    )

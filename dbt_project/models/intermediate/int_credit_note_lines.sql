@@ -1,22 +1,60 @@
--- int_credit_note_lines: the credit note of a term cancelled for nonpayment (DOMAIN "Invoice reminders"), per
--- obligation. The unserved value (each obligation's deferred remainder at S) is credited with its tax, up to
--- the balance open that day; the rest of the balance is written off. Tax on the credit is the invoice's tax
--- pro rata to the net credited; when the open balance caps the credit, net and tax shrink in proportion.
--- Splits are cumulative in line order, so the lines sum to the credit note.
+-- int_credit_note_lines: the credit note of a cancelled term, per obligation (invoice line).
+--   nonpayment     (DOMAIN "Invoice reminders") the unserved value (each obligation's deferred remainder at S)
+--                  with its tax, up to the balance open that day; the rest of the balance is written off
+--   cancellation   (DOMAIN "Cancellations and refunds") what cash application credited at S under the credit
+--                  policy (int_cancellation_decisions): the whole open balance inside the full-refund window,
+--                  else the unserved value with its tax, up to the open balance
+-- Tax on the credit is the invoice's tax pro rata to the net it covers: the unserved net (the whole invoice in
+-- the full-refund window); when the open balance caps the credit, net and tax shrink in proportion. Lines
+-- share the credit note by their deferred remainder (by their amount in the full-refund window), cumulatively
+-- in line order, so the lines sum to the credit note.
 
-with remainders as (
+with obligations as (
+
+    select * from {{ ref('int_revenue_obligations') }}
+    where stop_reason is not null
+
+),
+
+remainders as (
+
+    select obligation_id, scheduled_cents as remainder_cents
+    from {{ ref('int_revenue_schedule_base') }}
+    where line_kind = 'cancellation'
+
+),
+
+decisions as (
+
+    select invoice_id, refund_window from {{ ref('int_cancellation_decisions') }}
+
+),
+
+credited_at_stop as (
+
+    -- what cash application credited at a customer's cancellation
+    select invoice_id, sum(amount_cents) as credit_cents
+    from {{ ref('int_cash_application') }}
+    where record_type = 'collection' and kind = 'credit_note'
+    group by invoice_id
+
+),
+
+lines as (
 
     select
-        base.obligation_id,
-        base.scheduled_cents as remainder_cents,
-        base.recognition_date as credited_on,
+        obligations.obligation_id,
         obligations.invoice_id,
         obligations.line_number,
-        obligations.open_balance_at_stop_cents
-    from {{ ref('int_revenue_schedule_base') }} as base
-    inner join {{ ref('int_revenue_obligations') }} as obligations
-        on obligations.obligation_id = base.obligation_id
-    where base.line_kind = 'cancellation' and obligations.stop_reason = 'nonpayment'
+        obligations.stop_reason,
+        obligations.service_stop as credited_on,
+        obligations.amount_cents,
+        obligations.open_balance_at_stop_cents,
+        coalesce(remainders.remainder_cents, 0) as remainder_cents,
+        case when obligations.stop_reason = 'cancellation' then decisions.refund_window end as refund_window
+    from obligations
+    left join remainders on remainders.obligation_id = obligations.obligation_id
+    left join decisions on decisions.invoice_id = obligations.invoice_id
 
 ),
 
@@ -33,25 +71,31 @@ invoices as (
 per_invoice as (
 
     select
-        remainders.invoice_id,
-        min(remainders.credited_on) as credited_on,
-        min(remainders.open_balance_at_stop_cents) as open_balance_cents,
-        sum(remainders.remainder_cents) as unserved_net_cents,
+        lines.invoice_id,
+        min(lines.stop_reason) as stop_reason,
+        min(lines.refund_window) as refund_window,
+        min(lines.credited_on) as credited_on,
+        min(lines.open_balance_at_stop_cents) as open_balance_cents,
+        sum(lines.remainder_cents) as unserved_net_cents,
         min(invoices.net_cents) as net_cents,
         min(invoices.tax_cents) as tax_cents
-    from remainders
-    inner join invoices on invoices.invoice_id = remainders.invoice_id
-    group by remainders.invoice_id
+    from lines
+    inner join invoices on invoices.invoice_id = lines.invoice_id
+    group by lines.invoice_id
 
 ),
 
-unserved as (
+basis as (
 
+    -- the net the credit covers, and its tax
     select
         per_invoice.*,
-        case when net_cents = 0 then 0
+        case when refund_window = 'full_refund' then net_cents else unserved_net_cents end as basis_net_cents,
+        case
+            when refund_window = 'full_refund' then tax_cents
+            when net_cents = 0 then 0
             else {{ div_round_half_up('cast(tax_cents as ' ~ wide_int() ~ ') * unserved_net_cents', 'net_cents') }}
-        end as unserved_tax_cents
+        end as basis_tax_cents
     from per_invoice
 
 ),
@@ -59,9 +103,14 @@ unserved as (
 credited as (
 
     select
-        unserved.*,
-        least(unserved_net_cents + unserved_tax_cents, open_balance_cents) as credit_cents
-    from unserved
+        basis.*,
+        case
+            when basis.stop_reason = 'nonpayment'
+                then least(basis.basis_net_cents + basis.basis_tax_cents, basis.open_balance_cents)
+            else coalesce(credited_at_stop.credit_cents, 0)
+        end as credit_cents
+    from basis
+    left join credited_at_stop on credited_at_stop.invoice_id = basis.invoice_id
 
 ),
 
@@ -70,43 +119,43 @@ split as (
     select
         credited.*,
         case
-            when credit_cents = unserved_net_cents + unserved_tax_cents then unserved_tax_cents
-            when unserved_net_cents + unserved_tax_cents = 0 then 0
+            when credit_cents = basis_net_cents + basis_tax_cents then basis_tax_cents
+            when basis_net_cents + basis_tax_cents = 0 then 0
             else {{ div_round_half_up(
-                'cast(credit_cents as ' ~ wide_int() ~ ') * unserved_tax_cents',
-                'unserved_net_cents + unserved_tax_cents') }}
+                'cast(credit_cents as ' ~ wide_int() ~ ') * basis_tax_cents',
+                'basis_net_cents + basis_tax_cents') }}
         end as credited_tax_cents
     from credited
     where credit_cents > 0
 
 ),
 
-lines as (
+weighted as (
 
     select
-        remainders.*,
+        lines.*,
         split.credit_cents - split.credited_tax_cents as invoice_credited_net_cents,
         split.credited_tax_cents as invoice_credited_tax_cents,
-        split.unserved_net_cents,
-        sum(remainders.remainder_cents) over (
-            partition by remainders.invoice_id order by remainders.line_number
-            rows between unbounded preceding and current row) as cumulative_remainder_cents
-    from remainders
-    inner join split on split.invoice_id = remainders.invoice_id
+        split.basis_net_cents,
+        sum(case when split.refund_window = 'full_refund' then lines.amount_cents else lines.remainder_cents end)
+            over (partition by lines.invoice_id order by lines.line_number
+                rows between unbounded preceding and current row) as cumulative_weight_cents
+    from lines
+    inner join split on split.invoice_id = lines.invoice_id
 
 ),
 
 allocated as (
 
     select
-        lines.*,
-        case when unserved_net_cents = 0 then 0 else {{ div_round_half_up(
-            'cast(invoice_credited_net_cents as ' ~ wide_int() ~ ') * cumulative_remainder_cents',
-            'unserved_net_cents') }} end as cumulative_net_cents,
-        case when unserved_net_cents = 0 then 0 else {{ div_round_half_up(
-            'cast(invoice_credited_tax_cents as ' ~ wide_int() ~ ') * cumulative_remainder_cents',
-            'unserved_net_cents') }} end as cumulative_tax_cents
-    from lines
+        weighted.*,
+        case when basis_net_cents = 0 then 0 else {{ div_round_half_up(
+            'cast(invoice_credited_net_cents as ' ~ wide_int() ~ ') * cumulative_weight_cents',
+            'basis_net_cents') }} end as cumulative_net_cents,
+        case when basis_net_cents = 0 then 0 else {{ div_round_half_up(
+            'cast(invoice_credited_tax_cents as ' ~ wide_int() ~ ') * cumulative_weight_cents',
+            'basis_net_cents') }} end as cumulative_tax_cents
+    from weighted
 
 )
 
@@ -115,8 +164,11 @@ select
     invoice_id,
     obligation_id,
     line_number,
+    stop_reason as reason,
+    refund_window,
     credited_on,
     remainder_cents,
+    amount_cents,
     cumulative_net_cents - coalesce(lag(cumulative_net_cents) over (
         partition by invoice_id order by line_number), 0) as credited_net_cents,
     cumulative_tax_cents - coalesce(lag(cumulative_tax_cents) over (

@@ -6,6 +6,10 @@
 --   chargeback     Dr AR (the applications it reverses); Dr customer credits (its unused credit); Cr cash
 --   refund         Dr customer credits (refund of credit); Dr refunds payable (the rest); Cr cash clearing
 --   credit_note    Dr deferred revenue (the unserved value, per obligation); Dr tax payable (its tax); Cr AR
+--   refund decision (source refund, fct_refunds) Dr deferred revenue (the refund's net and the fee, per
+--                  obligation); Dr tax payable (the refund's tax); Cr refunds payable (the refund with its tax);
+--                  Cr cancellation-fee revenue (the fee). What the remainder has left is recognised at S, and
+--                  in the full-refund window the revenue recognised before S is reversed, by recognition.
 --   write_off      Dr bad debt expense; Cr AR (what the credit note left)
 --   recognition    Dr deferred revenue; Cr revenue, per product, currency and month
 -- known_date is the night the pipeline first knew the line's cause: fct_journal_lines posts an entry known
@@ -469,8 +473,11 @@ recognised as (
         schedule.line_kind,
         {{ to_cents('schedule.recognised_amount') }} as recognised_cents,
         {{ to_cents('schedule.credited_amount') }} as credited_cents,
+        {{ to_cents('schedule.refunded_amount') }} as refunded_cents,
+        -- every release of the deferred balance: recognised (fees and reversals included), credited, refunded
         {{ carrying_share('booked.deferred_functional_cents',
-            'sum(' ~ to_cents('schedule.recognised_amount + schedule.credited_amount') ~ ') over (partition by schedule.obligation_id '
+            'sum(' ~ to_cents('schedule.recognised_amount + schedule.credited_amount + schedule.refunded_amount')
+            ~ ') over (partition by schedule.obligation_id '
             ~ 'order by schedule.recognition_date, schedule.schedule_line_id '
             ~ 'rows between unbounded preceding and current row)',
             'booked.deferred_cents') }} as cumulative_functional_cents
@@ -502,7 +509,8 @@ recognition_by_month as (
         sum(recognised_cents) as recognised_cents,
         sum(released_functional_cents) as released_functional_cents
     from recognised_functional
-    where line_kind <> 'credit_note' and (recognised_cents <> 0 or released_functional_cents <> 0)
+    where line_kind in ('ratable', 'delivery', 'cancellation', 'reversal')
+        and (recognised_cents <> 0 or released_functional_cents <> 0)
     group by 1, 2, 3, 4
 
 ),
@@ -617,6 +625,88 @@ credit_note_entries as (
 
 ),
 
+refunds as (
+
+    select
+        refunds.*,
+        invoices.tax_country,
+        {{ rate_or_one('refunds.currency', 'fx') }} as rate
+    from {{ ref('fct_refunds') }} as refunds
+    inner join invoices on invoices.invoice_id = refunds.invoice_id
+    left join fx on fx.currency = refunds.currency and fx.rate_day = refunds.decided_on
+    where refunds.refund_net_cents + refunds.refund_tax_cents + refunds.fee_cents <> 0
+
+),
+
+refund_decision_entries as (
+
+    -- deferred revenue and tax payable relieved at their carrying amount; refunds payable is a new monetary
+    -- line at the rate of S; the fee revenue takes the fee's carrying amount; what is left is FX
+    select
+        'refund_decision:' || refunds.refund_id as entry_id, refunds.decided_on as entry_date, 'refund' as source,
+        refunds.refund_id as source_id, 1 + lines.line_number as line_number, 'deferred_revenue' as account_key,
+        obligations.product_id, cast(null as varchar) as country, cast(null as varchar) as payment_method,
+        refunds.invoice_id, lines.obligation_id, refunds.customer_id, refunds.currency,
+        sum(released.recognised_cents + released.refunded_cents) as amount_cents,
+        sum(released.released_functional_cents) as functional_cents,
+        refunds.decided_on as known_date
+    from refunds
+    inner join {{ ref('int_refund_lines') }} as lines on lines.refund_id = refunds.refund_id
+    inner join {{ ref('int_revenue_obligations') }} as obligations on obligations.obligation_id = lines.obligation_id
+    inner join recognised_functional as released
+        on released.obligation_id = lines.obligation_id and released.line_kind in ('refund', 'cancellation_fee')
+    group by all
+
+    union all
+
+    select
+        'refund_decision:' || refunds.refund_id, refunds.decided_on, 'refund', refunds.refund_id, 1000,
+        'tax_payable', null, refunds.tax_country, null, refunds.invoice_id, null, refunds.customer_id,
+        refunds.currency,
+        refunds.refund_tax_cents,
+        -- cumulative after the credit note's relief of the same invoice's tax
+        {{ carrying_share('tax_booked.tax_functional_cents', 'coalesce(notes.credited_tax_cents, 0) + refunds.refund_tax_cents',
+            'tax_booked.booked_tax_cents') }}
+            - {{ carrying_share('tax_booked.tax_functional_cents', 'coalesce(notes.credited_tax_cents, 0)',
+                'tax_booked.booked_tax_cents') }},
+        refunds.decided_on
+    from refunds
+    inner join tax_booked on tax_booked.invoice_id = refunds.invoice_id
+    left join (
+        select invoice_id, sum(credited_tax_cents) as credited_tax_cents
+        from {{ ref('int_credit_note_lines') }}
+        group by invoice_id
+    ) as notes on notes.invoice_id = refunds.invoice_id
+    where refunds.refund_tax_cents <> 0
+
+    union all
+
+    select
+        'refund_decision:' || refund_id, decided_on, 'refund', refund_id, 2000, 'refunds_payable', null, null,
+        null, invoice_id, null, customer_id, currency,
+        -(refund_net_cents + refund_tax_cents),
+        -{{ convert_cents('refund_net_cents + refund_tax_cents', 'rate') }},
+        decided_on
+    from refunds
+    where refund_net_cents + refund_tax_cents <> 0
+
+    union all
+
+    select
+        'refund_decision:' || refunds.refund_id, refunds.decided_on, 'refund', refunds.refund_id,
+        3000 + lines.line_number, 'cancellation_fee_revenue', obligations.product_id, null, null,
+        refunds.invoice_id, lines.obligation_id, refunds.customer_id, refunds.currency,
+        -released.recognised_cents,
+        -released.released_functional_cents,
+        refunds.decided_on
+    from refunds
+    inner join {{ ref('int_refund_lines') }} as lines on lines.refund_id = refunds.refund_id
+    inner join {{ ref('int_revenue_obligations') }} as obligations on obligations.obligation_id = lines.obligation_id
+    inner join recognised_functional as released
+        on released.obligation_id = lines.obligation_id and released.line_kind = 'cancellation_fee'
+
+),
+
 final as (
 
     select * from invoice_entries
@@ -628,6 +718,8 @@ final as (
     select * from reversal_entries
     union all
     select * from credit_note_entries
+    union all
+    select * from refund_decision_entries
     union all
     select * from write_off_entries
     union all

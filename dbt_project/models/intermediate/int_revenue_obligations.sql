@@ -1,47 +1,11 @@
--- int_revenue_obligations: one performance obligation per invoice line (per offer component), carrying the
--- line's allocated net (allocation happens once, on the invoice lines), the product's revenue method and
--- what satisfies it:
---   ratable_daily   evenly per day over the term [service_start, service_end)
---   per_issue       line / N per issue delivered, N = the term's entitled issues
---   per_shipment    line / N per volume shipped, N = the term's volumes
---   point_in_time   all of it at shipment (the service start)
--- service_stop is where recognition stops: the service end S of a cancellation, or the day the term was
--- cancelled for nonpayment (then the invoice's balance open that day is what a credit note may take),
--- when it falls before the term's end.
+-- int_revenue_obligations: the performance obligations of int_invoice_obligations with where recognition
+-- stops: the service end S of a customer's cancellation, or the day the term was cancelled for nonpayment
+-- (then the invoice's balance open that day is what a credit note may take), whichever comes first, when it
+-- falls before the term's end.
 
-with lines as (
+with obligations as (
 
-    select * from {{ ref('fct_invoice_lines') }}
-
-),
-
-invoices as (
-
-    select invoice_id, order_id, customer_id, invoice_date, recorded_date
-    from {{ ref('int_invoices') }}
-
-),
-
-terms as (
-
-    select
-        order_id,
-        subscription_id,
-        term_number,
-        term_unit,
-        term_length,
-        start_date,
-        end_date,
-        issue_count
-    from {{ ref('int_subscription_terms') }}
-
-),
-
-cancellations as (
-
-    select subscription_id, term_number, service_end
-    from {{ ref('int_term_cancellations') }}
-    where service_end is not null
+    select * from {{ ref('int_invoice_obligations') }}
 
 ),
 
@@ -55,99 +19,28 @@ nonpayment as (
 
 ),
 
-products as (
-
-    -- the product version in force when the invoice was recorded: a method, once chosen, never moves
-    select product_id, revenue_method, shipment_interval_months, valid_from, valid_to
-    from {{ ref('stg_products') }}
-
-),
-
-joined as (
+stops as (
 
     select
-        lines.invoice_line_id as obligation_id,
-        lines.invoice_id,
-        lines.line_number,
-        invoices.order_id,
-        terms.subscription_id,
-        terms.term_number,
-        invoices.customer_id,
-        lines.product_id,
-        products.revenue_method as product_method,
-        lines.currency,
-        lines.net_amount as amount,
-        {{ to_cents('lines.net_amount') }} as amount_cents,
-        invoices.invoice_date,
-        terms.term_unit,
-        terms.term_length,
-        terms.start_date,
-        terms.end_date,
-        coalesce(products.shipment_interval_months, 1) as shipment_interval_months,
-        case
-            when nonpayment.cancelled_on is not null
-                and (cancellations.service_end is null or nonpayment.cancelled_on < cancellations.service_end)
-                then nonpayment.cancelled_on
-            else cancellations.service_end
-        end as stopped_on,
-        case
-            when nonpayment.cancelled_on is not null
-                and (cancellations.service_end is null or nonpayment.cancelled_on < cancellations.service_end)
-                then 'nonpayment'
-            when cancellations.service_end is not null then 'cancellation'
-        end as stop_reason,
+        obligations.*,
+        nonpayment.cancelled_on is not null
+            and (obligations.service_end is null or nonpayment.cancelled_on < obligations.service_end)
+            and (obligations.service_stop is null or nonpayment.cancelled_on < obligations.service_stop)
+            as stopped_for_nonpayment,
+        nonpayment.cancelled_on,
         nonpayment.open_balance_cents
-    from lines
-    inner join invoices on invoices.invoice_id = lines.invoice_id
-    inner join terms on terms.order_id = invoices.order_id
-    left join cancellations
-        on cancellations.subscription_id = terms.subscription_id and cancellations.term_number = terms.term_number
-    left join nonpayment on nonpayment.invoice_id = lines.invoice_id
-    left join products
-        on products.product_id = lines.product_id
-        and products.valid_from <= invoices.recorded_date
-        and (products.valid_to is null or invoices.recorded_date < products.valid_to)
-
-),
-
-final as (
-
-    select
-        obligation_id,
-        invoice_id,
-        line_number,
-        order_id,
-        subscription_id,
-        term_number,
-        customer_id,
-        product_id,
-        currency,
-        -- a per-issue product sold on a term counted in months or shipments has no issue count to divide
-        -- by: it is recognised over the term's days, like digital
-        case
-            when product_method = 'per_issue' and term_unit <> 'issues' then 'ratable_daily'
-            else coalesce(product_method, 'ratable_daily')
-        end as revenue_method,
-        amount,
-        amount_cents,
-        invoice_date,
-        start_date as service_start,
-        end_date as service_end,
-        case
-            when stopped_on is not null and (end_date is null or stopped_on < end_date)
-                then greatest(stopped_on, start_date)
-        end as service_stop,
-        case when stopped_on is not null and (end_date is null or stopped_on < end_date) then stop_reason end
-            as stop_reason,
-        case when stop_reason = 'nonpayment' then open_balance_cents end as open_balance_at_stop_cents,
-        case
-            when product_method = 'per_issue' and term_unit = 'issues' then term_length
-            when product_method = 'per_shipment' then term_length
-            when product_method = 'point_in_time' then 1
-        end as delivery_count,
-        shipment_interval_months
-    from joined
+    from obligations
+    left join nonpayment on nonpayment.invoice_id = obligations.invoice_id
 
 )
 
-select * from final
+select
+    * exclude (stopped_for_nonpayment, cancelled_on, open_balance_cents, cancellation_requested_date) replace (
+        case when stopped_for_nonpayment then greatest(cancelled_on, service_start) else service_stop end
+            as service_stop,
+        case when not stopped_for_nonpayment then cancellation_id end as cancellation_id
+    ),
+    case when stopped_for_nonpayment then 'nonpayment' when service_stop is not null then 'cancellation' end
+        as stop_reason,
+    case when stopped_for_nonpayment then open_balance_cents end as open_balance_at_stop_cents
+from stops

@@ -42,8 +42,18 @@ term_cancellations as (
             then cancellations.service_end end) as service_end,
         max(case when cancellations.service_end >= next_terms.end_date
             and cancellations.requested_date < next_terms.end_date then 1 else 0 end) = 1 as do_not_renew,
-        min(cancellations.cancellation_id) as cancellation_id,
-        min(cancellations.reason) as cancellation_reason
+        -- the cancellation that ends the term (the earliest service end); else the do-not-renew one
+        coalesce(
+            arg_min(cancellations.cancellation_id, case when cancellations.service_end
+                < coalesce(next_terms.end_date, date '9999-12-31') then cancellations.service_end end),
+            min(cancellations.cancellation_id)) as cancellation_id,
+        coalesce(
+            arg_min(cancellations.reason, case when cancellations.service_end
+                < coalesce(next_terms.end_date, date '9999-12-31') then cancellations.service_end end),
+            min(cancellations.reason)) as cancellation_reason,
+        arg_min(cancellations.requested_date, case when cancellations.service_end
+            < coalesce(next_terms.end_date, date '9999-12-31') then cancellations.service_end end)
+            as requested_date
     from next_terms
     inner join cancellations
         on cancellations.subscription_id = next_terms.subscription_id

@@ -2,7 +2,8 @@
 --   AR = the open invoices' balance due
 --   customer credits = the credit customers hold (fct_customer_credits)
 --   cash clearing = settled − refunded − charged back
---   deferred revenue = billed net − recognised − credited
+--   deferred revenue = billed net − recognised − credited − refunded
+--   refund decisions: refunds payable credited = the refunds decided (fct_refunds)
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 
 with ledger as (
@@ -10,6 +11,11 @@ with ledger as (
     select account_key, currency, sum(debit) - sum(credit) as balance
     from {{ ref('fct_journal_lines') }}
     group by account_key, currency
+    union all
+    select 'refunds_payable_decided', currency, sum(debit) - sum(credit)
+    from {{ ref('fct_journal_lines') }}
+    where account_key = 'refunds_payable' and entry_id like 'refund_decision:%'
+    group by currency
 
 ),
 
@@ -28,10 +34,13 @@ expected as (
     select 'deferred_revenue', obligations.currency, -(sum(obligations.amount) - coalesce(sum(recognised.amount), 0))
     from {{ ref('int_revenue_obligations') }} as obligations
     left join (
-        select obligation_id, sum(recognised_amount + credited_amount) as amount
+        select obligation_id, sum(recognised_amount + credited_amount + refunded_amount) as amount
         from {{ ref('fct_revenue_schedule') }} group by 1
     ) as recognised on recognised.obligation_id = obligations.obligation_id
     group by obligations.currency
+    union all
+    select 'refunds_payable_decided', currency, -sum(refund_amount)
+    from {{ ref('fct_refunds') }} where refund_amount <> 0 group by currency
 
 )
 

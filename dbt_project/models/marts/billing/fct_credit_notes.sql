@@ -1,5 +1,7 @@
--- fct_credit_notes: one credit note per invoice of a term cancelled for nonpayment: the unserved value and
--- its tax, up to the balance open that day, dated the cancellation (DOMAIN "Invoice reminders").
+-- fct_credit_notes: one credit note per invoice of a cancelled term, dated its service stop S, with its tax
+-- (int_credit_note_lines). reason nonpayment: the unserved value up to the balance open that day (DOMAIN
+-- "Invoice reminders"); reason cancellation: what the customer's credit policy credited against the open
+-- balance (DOMAIN "Cancellations and refunds").
 
 select
     credit_note_id,
@@ -7,7 +9,8 @@ select
     min(invoices.customer_id) as customer_id,
     min(invoices.currency) as currency,
     min(lines.credited_on) as credit_note_date,
-    'nonpayment' as reason,
+    min(lines.reason) as reason,
+    min(lines.refund_window) as refund_window,
     {{ cents_to_money('sum(lines.credited_net_cents)') }} as net_amount,
     {{ cents_to_money('sum(lines.credited_tax_cents)') }} as tax_amount,
     {{ cents_to_money('sum(lines.credited_net_cents + lines.credited_tax_cents)') }} as total_amount

@@ -1,7 +1,7 @@
 -- fct_invoices: one invoice per order with its status and balance as of the business date.
--- balance = total − applications − credit notes − write-offs; status: paid (balance 0), partially_paid,
--- open, credited (cancelled for nonpayment and wholly credited) or written_off (cancelled for nonpayment:
--- the unserved part credited, the rest to bad debt).
+-- balance = total − applications − credit notes − write-offs; status: written_off (cancelled for nonpayment:
+-- the unserved part credited, the rest to bad debt), else with no balance left credited (a credit note took
+-- part of it) or paid, else partially_paid (something was paid or credited) or open.
 
 with invoices as (
 
@@ -41,7 +41,11 @@ collections as (
 
 credit_notes as (
 
-    select invoice_id, {{ to_cents('total_amount') }} as credited_cents
+    select
+        invoice_id,
+        {{ to_cents('total_amount') }} as credited_cents,
+        -- cash application writes off the whole balance at a nonpayment cancellation; its credit note is part of it
+        case when reason = 'nonpayment' then {{ to_cents('total_amount') }} else 0 end as nonpayment_credited_cents
     from {{ ref('fct_credit_notes') }}
 
 ),
@@ -54,7 +58,8 @@ balances as (
         coalesce(applied.applied_cents, 0) as applied_cents,
         coalesce(credit_notes.credited_cents, 0) as credited_cents,
         -- the balance open at the nonpayment cancellation, less what the credit note took
-        coalesce(collections.written_off_cents, 0) - coalesce(credit_notes.credited_cents, 0) as written_off_cents,
+        coalesce(collections.written_off_cents, 0) - coalesce(credit_notes.nonpayment_credited_cents, 0)
+            as written_off_cents,
         applied.last_applied_date,
         coalesce(collections.efforts_sent, 0) as efforts_sent,
         collections.suspended_on,
@@ -93,9 +98,9 @@ final as (
         {{ cents_to_money('total_cents - applied_cents - credited_cents - written_off_cents') }} as balance_due,
         case
             when written_off_cents > 0 then 'written_off'
-            when credited_cents > 0 then 'credited'
-            when total_cents - applied_cents = 0 then 'paid'
-            when applied_cents > 0 then 'partially_paid'
+            when total_cents - applied_cents - credited_cents = 0 and credited_cents > 0 then 'credited'
+            when total_cents - applied_cents - credited_cents = 0 then 'paid'
+            when applied_cents > 0 or credited_cents > 0 then 'partially_paid'
             else 'open'
         end as invoice_status,
         case when credited_cents = 0 and total_cents - applied_cents - written_off_cents = 0

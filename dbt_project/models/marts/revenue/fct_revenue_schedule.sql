@@ -1,6 +1,12 @@
 -- fct_revenue_schedule: when each performance obligation is recognised (DOMAIN "Revenue"); see
--- int_revenue_schedule_base. For a term cancelled for nonpayment, the remainder at S is split: the part a
--- credit note takes (line_kind credit_note: credited, never recognised) and the rest, recognised at S.
+-- int_revenue_schedule_base. At the service stop S of a cancelled term the deferred remainder is settled:
+--   credit_note        the part a credit note takes (credited, never recognised)
+--   refund             the part refunded (refunded, never recognised)
+--   cancellation_fee   the cancellation fee (recognised, as cancellation-fee revenue)
+--   reversal           in the full-refund window, the revenue recognised before S, reversed (negative)
+--   cancellation       what is left of the remainder, recognised at S
+-- so that an obligation's rows still sum to its amount, and recognised + credited + refunded = allocated
+-- once the term is settled.
 
 with base as (
 
@@ -10,36 +16,105 @@ with base as (
 
 credits as (
 
-    select obligation_id, credited_net_cents from {{ ref('int_credit_note_lines') }}
+    select obligation_id, credited_on as settled_on, credited_net_cents
+    from {{ ref('int_credit_note_lines') }}
 
 ),
 
-split as (
+refunds as (
+
+    select obligation_id, decided_on as settled_on, refunded_net_cents, fee_cents, reversed_cents
+    from {{ ref('int_refund_lines') }}
+
+),
+
+settlements as (
 
     select
-        base.schedule_line_id, base.obligation_id, base.invoice_id, base.subscription_id, base.customer_id,
-        base.product_id, base.currency, base.revenue_method, base.line_kind, base.delivery_number,
-        base.service_month, base.recognition_date,
-        base.scheduled_cents - coalesce(credits.credited_net_cents, 0) as scheduled_cents,
-        case when base.recognition_date <= {{ business_date() }}
-            then base.scheduled_cents - coalesce(credits.credited_net_cents, 0) else 0 end as recognised_cents,
-        0 as credited_cents
-    from base
-    left join credits on credits.obligation_id = base.obligation_id and base.line_kind = 'cancellation'
-    where base.line_kind <> 'cancellation' or base.scheduled_cents <> coalesce(credits.credited_net_cents, 0)
+        coalesce(credits.obligation_id, refunds.obligation_id) as obligation_id,
+        coalesce(credits.settled_on, refunds.settled_on) as settled_on,
+        coalesce(credits.credited_net_cents, 0) as credited_cents,
+        coalesce(refunds.refunded_net_cents, 0) as refunded_cents,
+        coalesce(refunds.fee_cents, 0) as fee_cents,
+        coalesce(refunds.reversed_cents, 0) as reversed_cents
+    from credits
+    full outer join refunds on refunds.obligation_id = credits.obligation_id
 
+),
+
+obligations as (
+
+    select obligation_id, invoice_id, subscription_id, customer_id, product_id, currency, revenue_method
+    from {{ ref('int_revenue_obligations') }}
+
+),
+
+kept as (
+
+    -- the schedule, with each cancellation remainder reduced to what is left once settled
+    select
+        base.schedule_line_id, base.obligation_id, base.line_kind, base.delivery_number, base.service_month,
+        base.recognition_date,
+        base.scheduled_cents - coalesce(
+            settlements.credited_cents + settlements.refunded_cents + settlements.fee_cents
+            - settlements.reversed_cents, 0) as scheduled_cents,
+        -- what is earned as of D: month-to-date for the open month's ratable row (int_revenue_schedule_base)
+        base.recognised_cents as base_recognised_cents
+    from base
+    left join settlements
+        on settlements.obligation_id = base.obligation_id and base.line_kind = 'cancellation'
+
+),
+
+settled as (
+
+    select
+        settlements.obligation_id || ':' || kinds.line_kind as schedule_line_id,
+        settlements.obligation_id,
+        kinds.line_kind,
+        cast(null as integer) as delivery_number,
+        cast({{ dbt.date_trunc('month', 'settlements.settled_on') }} as date) as service_month,
+        settlements.settled_on as recognition_date,
+        case kinds.line_kind
+            when 'credit_note' then settlements.credited_cents
+            when 'refund' then settlements.refunded_cents
+            when 'cancellation_fee' then settlements.fee_cents
+            else -settlements.reversed_cents
+        end as scheduled_cents,
+        cast(null as bigint) as base_recognised_cents
+    from settlements
+    cross join (
+        select 'credit_note' as line_kind union all select 'refund' union all select 'cancellation_fee'
+        union all select 'reversal'
+    ) as kinds
+
+),
+
+unioned as (
+
+    select * from kept where line_kind <> 'cancellation' or scheduled_cents <> 0
     union all
+    select * from settled where scheduled_cents <> 0
+
+),
+
+amounts as (
 
     select
-        base.obligation_id || ':credit_note', base.obligation_id, base.invoice_id, base.subscription_id,
-        base.customer_id, base.product_id, base.currency, base.revenue_method, 'credit_note', null,
-        base.service_month, base.recognition_date,
-        credits.credited_net_cents,
-        0,
-        case when base.recognition_date <= {{ business_date() }} then credits.credited_net_cents else 0 end
-    from base
-    inner join credits on credits.obligation_id = base.obligation_id
-    where base.line_kind = 'cancellation' and credits.credited_net_cents <> 0
+        unioned.*,
+        obligations.invoice_id, obligations.subscription_id, obligations.customer_id, obligations.product_id,
+        obligations.currency, obligations.revenue_method,
+        case
+            when line_kind in ('ratable', 'delivery') then base_recognised_cents
+            when recognition_date > {{ business_date() }} or line_kind in ('credit_note', 'refund') then 0
+            else scheduled_cents
+        end as recognised_cents,
+        case when recognition_date <= {{ business_date() }} and line_kind = 'credit_note' then scheduled_cents
+            else 0 end as credited_cents,
+        case when recognition_date <= {{ business_date() }} and line_kind = 'refund' then scheduled_cents
+            else 0 end as refunded_cents
+    from unioned
+    inner join obligations on obligations.obligation_id = unioned.obligation_id
 
 )
 
@@ -58,5 +133,6 @@ select
     recognition_date,
     {{ cents_to_money('scheduled_cents') }} as scheduled_amount,
     {{ cents_to_money('recognised_cents') }} as recognised_amount,
-    {{ cents_to_money('credited_cents') }} as credited_amount
-from split
+    {{ cents_to_money('credited_cents') }} as credited_amount,
+    {{ cents_to_money('refunded_cents') }} as refunded_amount
+from amounts

@@ -1,5 +1,6 @@
 -- rpt_deferred_revenue_rollforward: per period, product and currency, from the revenue subledger (obligations
--- and their schedules): opening + billings − recognised − refunds and credits = closing; opening is the
+-- and their schedules): opening + billings − recognised (fees and reversals included) − refunds and credits
+-- = closing; opening is the
 -- previous period's closing. A blocking test ties closing to the ledger's deferred-revenue balance.
 
 with billings as (
@@ -21,9 +22,10 @@ recognised as (
 
 credits as (
 
-    select {{ period_of('recognition_date') }} as period, product_id, currency, sum(credited_amount) as amount
+    select {{ period_of('recognition_date') }} as period, product_id, currency,
+        sum(credited_amount + refunded_amount) as amount
     from {{ ref('fct_revenue_schedule') }}
-    where credited_amount <> 0
+    where credited_amount <> 0 or refunded_amount <> 0
     group by 1, 2, 3
 
 ),

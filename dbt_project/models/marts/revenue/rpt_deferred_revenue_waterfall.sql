@@ -8,7 +8,7 @@ with scheduled as (
         product_id,
         currency,
         service_month as recognition_month,
-        sum(scheduled_amount - recognised_amount - credited_amount) as deferred_amount
+        sum(scheduled_amount - recognised_amount - credited_amount - refunded_amount) as deferred_amount
     from {{ ref('fct_revenue_schedule') }}
     group by 1, 2, 3
 

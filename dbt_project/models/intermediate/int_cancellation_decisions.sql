@@ -1,0 +1,114 @@
+-- int_cancellation_decisions: what the offer's credit policy allows for each invoice of a term its customer
+-- cancelled (DOMAIN "Cancellations and refunds"), decided before cash application, which credits it at S.
+-- days_since_order = requested date − order (invoice) date; the policy version is the one in force when the
+-- invoice was recorded (what the customer agreed to):
+--   full_refund   days_since_order <= full_refund_days (0 = never): everything paid back, the open balance
+--                 credited
+--   prorated      days_since_order <= no_refund_after_days (999 = always, 0 = never): the unserved value credited
+--                 against the open balance, the rest of it refunded less the cancellation fee
+--   no_refund     after that: nothing; the deferred remainder is recognised at S
+-- unserved_net_cents is the deferred remainder at S (the obligations' cancellation rows); its tax is the
+-- invoice's tax pro rata, rounded half away from zero.
+
+with obligations as (
+
+    select * from {{ ref('int_invoice_obligations') }}
+    where service_stop is not null
+
+),
+
+remainders as (
+
+    select obligation_id, scheduled_cents as remainder_cents
+    from ({{ revenue_schedule('(select * from ' ~ ref('int_invoice_obligations') ~ ' where service_stop is not null)') }})
+        as schedule
+    where line_kind = 'cancellation'
+
+),
+
+per_invoice as (
+
+    select
+        obligations.invoice_id,
+        min(obligations.cancellation_id) as cancellation_id,
+        min(obligations.service_stop) as service_stop,
+        min(obligations.cancellation_requested_date) as requested_date,
+        coalesce(sum(remainders.remainder_cents), 0) as unserved_net_cents
+    from obligations
+    left join remainders on remainders.obligation_id = obligations.obligation_id
+    group by obligations.invoice_id
+
+),
+
+invoices as (
+
+    select
+        invoice_id,
+        customer_id,
+        offer_id,
+        currency,
+        invoice_date,
+        recorded_date,
+        {{ to_cents('net_amount') }} as net_cents,
+        {{ to_cents('tax_amount') }} as tax_cents,
+        {{ to_cents('total_amount') }} as total_cents
+    from {{ ref('int_invoices') }}
+
+),
+
+policies as (
+
+    select
+        per_invoice.*,
+        invoices.customer_id,
+        invoices.currency,
+        invoices.invoice_date,
+        invoices.net_cents,
+        invoices.tax_cents,
+        invoices.total_cents,
+        {{ dbt.datediff('invoices.invoice_date', 'per_invoice.requested_date', 'day') }} as days_since_order,
+        offers.credit_policy_id,
+        policy.full_refund_days,
+        policy.no_refund_after_days,
+        coalesce(policy.cancellation_fee_type, 'none') as cancellation_fee_type,
+        policy.cancellation_fee
+    from per_invoice
+    inner join invoices on invoices.invoice_id = per_invoice.invoice_id
+    left join {{ ref('stg_offers') }} as offers
+        on offers.offer_id = invoices.offer_id
+        and offers.valid_from <= invoices.recorded_date
+        and (offers.valid_to is null or invoices.recorded_date < offers.valid_to)
+    left join {{ ref('stg_credit_policies') }} as policy
+        on policy.credit_policy_id = offers.credit_policy_id
+        and policy.valid_from <= invoices.recorded_date
+        and (policy.valid_to is null or invoices.recorded_date < policy.valid_to)
+
+)
+
+select
+    invoice_id,
+    cancellation_id,
+    customer_id,
+    currency,
+    invoice_date,
+    requested_date,
+    service_stop,
+    days_since_order,
+    credit_policy_id,
+    case
+        when full_refund_days > 0 and days_since_order <= full_refund_days then 'full_refund'
+        -- an offer without a policy refunds the unserved value, without a fee
+        when credit_policy_id is null or no_refund_after_days >= 999
+            or (no_refund_after_days > 0 and days_since_order <= no_refund_after_days) then 'prorated'
+        else 'no_refund'
+    end as refund_window,
+    cancellation_fee_type,
+    cancellation_fee,
+    net_cents,
+    tax_cents,
+    total_cents,
+    unserved_net_cents,
+    case when net_cents = 0 then 0
+        else {{ div_round_half_up('cast(tax_cents as ' ~ wide_int() ~ ') * unserved_net_cents', 'net_cents') }}
+    end as unserved_tax_cents
+from policies
