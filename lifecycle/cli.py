@@ -266,6 +266,64 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_new_password(name: str) -> str:
+    """The new password: typed twice at a terminal, else the first line of standard input (for scripts)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The ops download page; or, with --add-user/--remove-user, manage who may log in to it."""
+    import ipaddress
+    import secrets
+
+    from lifecycle.web.users import read_users, remove_user, write_user
+
+    settings = _use_home(args.home)
+    try:
+        if args.add_user:
+            write_user(settings.ops_users, args.add_user, _read_new_password(args.add_user))
+            print(f"user {args.add_user} can log in (hash written to {settings.ops_users})")
+            return 0
+        if args.remove_user:
+            removed = remove_user(settings.ops_users, args.remove_user)
+            print(f"user {args.remove_user} {'removed from' if removed else 'is not in'} {settings.ops_users}")
+            return 0 if removed else 1
+        users = read_users(settings.ops_users)
+    except ValueError as exc:  # a bad name, a short password, an unreadable users file
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
+    host, port = args.host or settings.serve_host, args.port or settings.serve_port
+    dev_password = None
+    if args.dev:
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            print(f"serve: --dev listens on this machine only (127.0.0.1, ::1 or localhost), not {host}",
+                  file=sys.stderr)
+            return 2
+        dev_password = secrets.token_urlsafe(12)
+        print(f"DEVELOPMENT MODE: log in at http://{host}:{port}/ as user 'dev' with the one-time password "
+              f"{dev_password}\n(it lives in this process only; add real users with --add-user)", flush=True)
+    elif not users:
+        print(f"serve: no users in {settings.ops_users}; nobody could log in. Add one with\n"
+              f"  lifecycle --home {settings.home} serve --add-user NAME\n"
+              "or try the page on this machine with a one-time password: lifecycle serve --dev", file=sys.stderr)
+        return 2
+    from lifecycle.web.app import serve
+
+    serve(settings, host=host, port=port, dev_password=dev_password)
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from lifecycle.contract_render import rendered_files, write_rendered
 
@@ -312,11 +370,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rows", type=int, default=40)
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("serve", help="the ops download page: export files behind a login, every download recorded")
+    p.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: [serve] port, 8080)")
+    p.add_argument("--dev", action="store_true",
+                   help="also accept user 'dev' with a one-time password printed here; listens on loopback only")
+    users = p.add_mutually_exclusive_group()
+    users.add_argument("--add-user", metavar="NAME", help="add a user (or change its password) and exit; "
+                       "the password is asked twice, or read from standard input's first line")
+    users.add_argument("--remove-user", metavar="NAME", help="remove a user and exit")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo", "sql"):
+    for name in ("generate", "nightly", "backfill", "demo", "sql", "serve"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
 
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ The home is ``--home DIR``, else ``$LIFECYCLE_HOME``, else ``./var``. Its layout
     build/warehouse.duckdb   tonight's warehouse while dbt builds and the checks audit it
     warehouse.duckdb     the published warehouse (read-only for finance)
     exports/             files for shippers, processors and the GL
+    ops_users.toml       users of the ops download page (``lifecycle serve --add-user``), scrypt hashes only
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ renewal_grace_issues = 1
 # Period-close calendar: a period (YYYY-MM) is closed on every night on or after its close date.
 # periods = { "2026-10" = "2026-11-05" }
 periods = {}
+
+[serve]
+# The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
+host = "127.0.0.1"                   # put it behind a TLS reverse proxy to reach it from other machines
+port = 8080
+session_hours = 12                   # a login lasts this long
+https_only = false                   # true behind HTTPS: the session cookie is then sent over HTTPS only
 """
 
 
@@ -90,6 +98,10 @@ class Settings:
     webhook_max_attempts: int = 4
     account_codes: dict[str, str] = field(default_factory=dict)
     period_close: dict[str, date] = field(default_factory=dict)
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8080
+    serve_session_hours: int = 12
+    serve_https_only: bool = False
 
     # --- paths -------------------------------------------------------------------------
     @property
@@ -111,6 +123,15 @@ class Settings:
     @property
     def exports(self) -> Path:
         return self.home / "exports"
+
+    @property
+    def ops_users(self) -> Path:
+        return self.home / "ops_users.toml"
+
+    @property
+    def serve_state(self) -> Path:
+        """The ops page's session secret and its audit log of logins and downloads."""
+        return self.state / "serve"
 
     @property
     def build_dir(self) -> Path:
@@ -183,7 +204,8 @@ def parse_settings(home: Path, text: str) -> Settings:
     close = data.get("close", {})
     comms = data.get("communications", {})
     ledger = data.get("ledger", {})
-    known = {"business", "schedule", "billing", "communications", "ledger", "renewals", "close"}
+    serve = data.get("serve", {})
+    known = {"business", "schedule", "billing", "communications", "ledger", "renewals", "close", "serve"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
@@ -212,7 +234,29 @@ def parse_settings(home: Path, text: str) -> Settings:
         webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
         account_codes={str(k): str(v) for k, v in ledger.get("account_codes", {}).items()},
         period_close=_close_calendar(home, close.get("periods", {})),
+        **_serve_settings(home, serve, base),
     )
+
+
+def _serve_settings(home: Path, serve: dict, base: Settings) -> dict[str, object]:
+    """[serve], validated: a typo or a quoted port must not start the page somewhere nobody expects."""
+    where = f"{home / 'lifecycle.toml'}: [serve]"
+    unknown = set(serve) - {"host", "port", "session_hours", "https_only"}
+    if unknown:
+        raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
+    host = serve.get("host", base.serve_host)
+    port = serve.get("port", base.serve_port)
+    hours = serve.get("session_hours", base.serve_session_hours)
+    https_only = serve.get("https_only", base.serve_https_only)
+    if not isinstance(host, str) or not host:
+        raise ValueError(f"{where} host {host!r} is not a host name or address")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"{where} port {port!r} is not a port number (1-65535)")
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+        raise ValueError(f"{where} session_hours {hours!r} is not a whole number of hours ≥ 1")
+    if not isinstance(https_only, bool):
+        raise ValueError(f"{where} https_only {https_only!r} is not true or false")
+    return {"serve_host": host, "serve_port": port, "serve_session_hours": hours, "serve_https_only": https_only}
 
 
 def _close_calendar(home: Path, periods: dict) -> dict[str, date]:
