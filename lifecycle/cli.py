@@ -111,6 +111,7 @@ SUMMARY_EXPORTS = (
     ("autocharge", "requests", "autocharge requests"),
     ("refunds", "requests", "refund requests"),
     ("outbox", "messages", "outbox messages"),
+    ("notices", "letters", "notice letters"),
 )
 
 

@@ -58,8 +58,16 @@ webhook_max_attempts = 4             # per message; retried on 408/425/429/5xx a
 account_codes = {}
 
 [renewals]
-renewal_notice_offsets = [-60, -30, -7, 0, 14]   # days from the term end
+renewal_notice_offsets = [-60, -30, -7, 0, 14]   # days from the term end, in order
 renewal_grace_issues = 1
+# The offer a renewal notice proposes: these rules replace dbt_project/seeds/renewal_offer_rules.csv
+# (first match by priority; an absent condition matches anything), e.g.
+# offer_rules = [
+#   { rule_id = "R-STUDENT", priority = 5, segment = "student", action = "same_offer" },
+#   { rule_id = "R-BELOW", priority = 20, price_position = "below_list", action = "next_in_chain" },
+#   { rule_id = "R-ANY", priority = 99, action = "same_offer" },
+# ]
+offer_rules = []
 
 [close]
 # Period-close calendar: a period (YYYY-MM) is closed on every night on or after its close date.
@@ -93,6 +101,7 @@ class Settings:
     writeoff_account: str = "bad_debt_expense"
     renewal_notice_offsets: tuple[int, ...] = (-60, -30, -7, 0, 14)
     renewal_grace_issues: int = 1
+    renewal_offer_rules: tuple[dict[str, object], ...] = ()
     upcoming_autocharge_days: int = 7
     webhook_url: str = ""
     webhook_max_attempts: int = 4
@@ -163,6 +172,8 @@ class Settings:
             "autocharge_retry_offsets": list(self.autocharge_retry_offsets),
             "autocharge_access_grace_days": self.autocharge_access_grace_days,
             "renewal_grace_issues": self.renewal_grace_issues,
+            "renewal_notice_offsets": list(self.renewal_notice_offsets),
+            "renewal_offer_rules": [dict(rule) for rule in self.renewal_offer_rules],
             "upcoming_autocharge_days": self.upcoming_autocharge_days,
             "writeoff_account": self.writeoff_account,
             "account_code_overrides": dict(sorted(self.account_codes.items())),
@@ -227,8 +238,10 @@ def parse_settings(home: Path, text: str) -> Settings:
         autocharge_access_grace_days=billing.get(
             "autocharge_access_grace_days", base.autocharge_access_grace_days),
         writeoff_account=billing.get("writeoff_account", base.writeoff_account),
-        renewal_notice_offsets=tuple(renewals.get("renewal_notice_offsets", base.renewal_notice_offsets)),
+        renewal_notice_offsets=_ascending(home, "[renewals] renewal_notice_offsets",
+                                          renewals.get("renewal_notice_offsets", base.renewal_notice_offsets)),
         renewal_grace_issues=renewals.get("renewal_grace_issues", base.renewal_grace_issues),
+        renewal_offer_rules=_offer_rules(home, renewals.get("offer_rules", [])),
         upcoming_autocharge_days=comms.get("upcoming_autocharge_days", base.upcoming_autocharge_days),
         webhook_url=comms.get("webhook_url", base.webhook_url),
         webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
@@ -236,6 +249,45 @@ def parse_settings(home: Path, text: str) -> Settings:
         period_close=_close_calendar(home, close.get("periods", {})),
         **_serve_settings(home, serve, base),
     )
+
+
+def _ascending(home: Path, name: str, values) -> tuple[int, ...]:
+    """Offsets in order: notice k is never due before notice k − 1."""
+    out = tuple(values)
+    if list(out) != sorted(set(out)):
+        raise ValueError(f"{home / 'lifecycle.toml'}: {name} {list(out)} must be distinct and in increasing order")
+    return out
+
+
+_RULE_CONDITIONS = {"segment": None, "tenure": ("first", "later"), "term_unit": ("months", "issues", "shipments"),
+                    "price_position": ("at_or_above_list", "below_list")}
+_RULE_ACTIONS = ("same_offer", "next_in_chain", "offer")
+
+
+def _offer_rules(home: Path, rules: list) -> tuple[dict[str, object], ...]:
+    """[renewals] offer_rules, validated: a rule that can never match, or two of equal priority, is a mistake."""
+    where = f"{home / 'lifecycle.toml'}: [renewals] offer_rules"
+    out: list[dict[str, object]] = []
+    for i, rule in enumerate(rules, start=1):
+        if not isinstance(rule, dict):
+            raise ValueError(f"{where} rule {i} is not a table")
+        unknown = set(rule) - {"rule_id", "priority", "action", "offer_id", "description", *_RULE_CONDITIONS}
+        if unknown:
+            raise ValueError(f"{where} rule {i}: unknown key(s) {sorted(unknown)}")
+        if not rule.get("rule_id") or isinstance(rule.get("priority"), bool) or not isinstance(rule.get("priority"), int):
+            raise ValueError(f"{where} rule {i} needs a rule_id and a whole-number priority")
+        if rule.get("action") not in _RULE_ACTIONS:
+            raise ValueError(f"{where} rule {rule['rule_id']}: action must be one of {', '.join(_RULE_ACTIONS)}")
+        if (rule["action"] == "offer") != bool(rule.get("offer_id")):
+            raise ValueError(f"{where} rule {rule['rule_id']}: offer_id goes with action offer, and only with it")
+        for key, allowed in _RULE_CONDITIONS.items():
+            if key in rule and allowed and rule[key] not in allowed:
+                raise ValueError(f"{where} rule {rule['rule_id']}: {key} must be one of {', '.join(allowed)}")
+        out.append({k: rule.get(k) for k in ("rule_id", "priority", "action", "offer_id", *_RULE_CONDITIONS)})
+    priorities = [r["priority"] for r in out]
+    if len(set(priorities)) != len(priorities):
+        raise ValueError(f"{where}: two rules share a priority")
+    return tuple(sorted(out, key=lambda r: r["priority"]))
 
 
 def _serve_settings(home: Path, serve: dict, base: Settings) -> dict[str, object]:

@@ -19,6 +19,7 @@ from lifecycle.io.exports import (
     NotPublished,
     deliver_outbox,
     export_autocharge_requests,
+    export_notice_mail,
     export_outbox,
     export_refund_requests,
 )
@@ -44,6 +45,22 @@ MESSAGES = [
     ("order_confirmation:O1", "order_confirmation", "C1", date(2026, 2, 1), False, "email", "c1@example.org"),
 ]
 
+NOTICE_MESSAGES = [
+    # renewal notices: two by post (one with a name a spreadsheet would run as a formula), one by e-mail
+    ("renewal_notice:S5:1:2", "renewal_notice", "C5", N2, True, "mail", "9 Elm St, Salem, 01970, US", "=HYPERLINK(x)",
+     ("9 Elm St", "Salem", "MA", "01970", "US")),
+    ("renewal_notice:S6:1:1", "renewal_notice", "C6", N2, True, "mail", "2 Oak Rd, Boston, 02108, US", "Grace",
+     ("2 Oak Rd", "Boston", "MA", "02108", "US")),
+    ("renewal_notice:S7:1:1", "renewal_notice", "C7", N2, True, "email", "c7@example.org"),
+]
+
+NOTICES = [
+    # notice id, due, customer, subscription, k, term end, offer, amount with tax, currency
+    ("renewal_notice:S5:1:2", N2, "C5", "S5", 2, date(2026, 4, 2), "PRT12-USD", "52.68", "USD"),
+    ("renewal_notice:S6:1:1", N2, "C6", "S6", 1, date(2026, 5, 2), "PRT12-USD", "52.68", "USD"),
+    ("renewal_notice:S7:1:1", N2, "C7", "S7", 1, date(2026, 5, 2), "DIG12-USD", "83.94", "USD"),
+]
+
 REFUNDS = [
     # refund id, decided on, customer, invoice, payment, window, net, tax, amount, currency, is_requested
     ("RF-INV-2026-000001", date(2026, 2, 25), "C1", "INV-2026-000001", "P1", "prorated", "74.53", "7.45", "81.98",
@@ -54,8 +71,8 @@ REFUNDS = [
 ]
 
 
-def publish(settings: Settings, night: date) -> None:
-    """A published warehouse as of ``night``: the rows known by then."""
+def publish(settings: Settings, night: date, notices: bool = False) -> None:
+    """A published warehouse as of ``night``: the rows known by then (with renewal notices if asked)."""
     settings.warehouse.unlink(missing_ok=True)
     con = duckdb.connect(str(settings.warehouse))
     con.execute("create schema marts")
@@ -71,13 +88,25 @@ def publish(settings: Settings, night: date) -> None:
     con.execute(
         "create table marts.fct_outbox_messages (message_id varchar, message_type varchar, effort_number integer, "
         "customer_id varchar, subscription_id varchar, source_id varchar, due_date date, is_sent boolean, "
-        "channel varchar, recipient varchar, first_name varchar, last_name varchar, template_variables varchar)"
+        "channel varchar, recipient varchar, first_name varchar, last_name varchar, template_variables varchar, "
+        "address_line1 varchar, address_line2 varchar, city varchar, region varchar, postal_code varchar, "
+        "country varchar)"
     )
     con.executemany(
-        "insert into marts.fct_outbox_messages values (?, ?, null, ?, null, ?, ?, ?, ?, ?, 'Ada', 'Lovelace', ?)",
-        [(m[0], m[1], m[2], m[0].split(":")[1], m[3], m[4], m[5], m[6], json.dumps({"amount": "10.61"}))
-         for m in MESSAGES if m[3] <= night],
+        "insert into marts.fct_outbox_messages values (?, ?, null, ?, null, ?, ?, ?, ?, ?, ?, 'Lovelace', ?, "
+        "?, null, ?, ?, ?, ?)",
+        [(m[0], m[1], m[2], m[0].split(":")[1], m[3], m[4], m[5], m[6], m[7] if len(m) > 7 else "Ada",
+          json.dumps({"amount": "10.61"}), *(m[8] if len(m) > 8 else (None,) * 5))
+         for m in MESSAGES + (NOTICE_MESSAGES if notices else []) if m[3] <= night],
     )
+    con.execute(
+        "create table marts.fct_renewal_notices (notice_id varchar, due_date date, customer_id varchar, "
+        "subscription_id varchar, notice_number integer, term_end date, proposed_offer_id varchar, "
+        "offered_total_amount decimal(18, 2), currency varchar)"
+    )
+    due = [n for n in NOTICES if n[1] <= night and notices]
+    if due:
+        con.executemany("insert into marts.fct_renewal_notices values (?, ?, ?, ?, ?, ?, ?, ?, ?)", due)
     con.execute(
         "create table marts.fct_refunds (refund_id varchar, decided_on date, customer_id varchar, invoice_id varchar, "
         "original_payment_id varchar, refund_window varchar, refund_net_amount decimal(18, 2), "
@@ -212,3 +241,20 @@ def test_refund_requests_carry_the_payment_to_refund_and_control_totals(home):
     # the next night sends nothing again
     publish(home, N3)
     assert export_refund_requests(home, N3).rows == 0
+
+
+def test_notice_letters_for_the_lettershop_are_sorted_by_postal_code_and_formula_safe(home):
+    publish(home, N2, notices=True)
+    result = export_notice_mail(home, N2)
+    with (home.exports / "notices" / N2.isoformat() / "mail.csv").open(newline="") as fh:
+        letters = list(csv.DictReader(fh))
+    # only the notices going by post; Boston (02108) after Salem (01970)
+    assert [(r["notice_id"], r["postal_code"], r["amount"]) for r in letters] == [
+        ("renewal_notice:S5:1:2", "01970", "52.68"),
+        ("renewal_notice:S6:1:1", "02108", "52.68"),
+    ]
+    assert letters[0]["first_name"] == "'=HYPERLINK(x)"  # neutralised: a spreadsheet shows it as text
+    assert letters[1]["address_line1"] == "2 Oak Rd" and letters[1]["offer_id"] == "PRT12-USD"
+    control = json.loads((home.exports / "notices" / N2.isoformat() / "control.json").read_text())
+    assert result.rows == control["letters"] == 2
+    assert control["amount_by_currency"] == {"USD": "105.36"}

@@ -41,6 +41,31 @@ periods = { "2026-10" = "2026-11-05" }
     assert dbt_vars["autocharge_retry_offsets"] == [3, 7]
 
 
+def test_renewal_offer_rules_replace_the_seed_and_are_checked(tmp_path):
+    s = parse_settings(tmp_path, """
+[renewals]
+offer_rules = [
+  { rule_id = "R-ANY", priority = 99, action = "same_offer" },
+  { rule_id = "R-STUDENT", priority = 5, segment = "student", action = "offer", offer_id = "DIG12-STU" },
+]
+""")
+    rules = s.dbt_vars(date(2026, 11, 20))["renewal_offer_rules"]
+    assert [(r["rule_id"], r["priority"], r["segment"], r["offer_id"]) for r in rules] == [
+        ("R-STUDENT", 5, "student", "DIG12-STU"), ("R-ANY", 99, None, None)]
+    bad = [
+        ('{ rule_id = "R1", priority = 1, action = "upsell" }', "action must be one of"),
+        ('{ rule_id = "R1", priority = 1, action = "offer" }', "offer_id goes with action offer"),
+        ('{ rule_id = "R1", priority = 1, action = "same_offer", tenure = "third" }', "tenure must be one of"),
+        ('{ rule_id = "R1", priority = 1, action = "same_offer" }, { rule_id = "R2", priority = 1, action = "same_offer" }',
+         "share a priority"),
+    ]
+    for rules_text, message in bad:
+        with pytest.raises(ValueError, match=message):
+            parse_settings(tmp_path, f"[renewals]\noffer_rules = [{rules_text}]\n")
+    with pytest.raises(ValueError, match="increasing order"):
+        parse_settings(tmp_path, "[renewals]\nrenewal_notice_offsets = [0, -30]\n")
+
+
 def test_unknown_section_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown section"):
         parse_settings(tmp_path, "[biling]\nx = 1\n")

@@ -18,6 +18,7 @@ from lifecycle.io.exports import (
     deliver_outbox,
     export_autocharge_requests,
     export_gl,
+    export_notice_mail,
     export_outbox,
     export_refund_requests,
 )
@@ -74,6 +75,18 @@ def refund_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHom
 
 
 @asset(
+    key=AssetKey(["exports", "notice_mail"]),
+    deps=[published_warehouse],
+    description="exports/notices/<D>/mail.csv: the renewal notices that go by post, for the lettershop, "
+    "sorted by postal code, with control totals.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def notice_mail_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_notice_mail, lifecycle, amount_by_currency="amount_by_currency")
+
+
+@asset(
     key=AssetKey(["exports", "outbox_messages"]),
     deps=[published_warehouse],
     description="exports/outbox/<D>/messages.jsonl: the customer messages due, for the messaging platform.",
@@ -122,5 +135,6 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
 
 
 EXPORT_ASSETS = [
-    autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files,
+    autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, notice_mail_file,
+    gl_journal_files,
 ]

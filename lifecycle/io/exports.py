@@ -111,11 +111,59 @@ def export_refund_requests(settings: Settings, night: date) -> ExportResult:
     )
 
 
+NOTICE_MAIL_COLUMNS = (
+    "notice_id", "due_date", "customer_id", "first_name", "last_name", "address_line1", "address_line2", "city",
+    "region", "postal_code", "country", "subscription_id", "notice_number", "term_end", "offer_id", "amount",
+    "currency",
+)
+
+
+def export_notice_mail(settings: Settings, night: date) -> ExportResult:
+    """``exports/notices/<D>/mail.csv``: the renewal notices that go by post, for the lettershop.
+
+    One letter per notice due by D whose outbox message goes by mail, not sent before, sorted by postal code
+    (what a lettershop presorts by), with the offer it proposes and its price with tax.
+    """
+    return _requests_file(
+        settings, night, "notice_mail", "notices", NOTICE_MAIL_COLUMNS,
+        "select n.notice_id, n.due_date, n.customer_id, m.first_name, m.last_name, m.address_line1, "
+        "m.address_line2, m.city, m.region, m.postal_code, m.country, n.subscription_id, n.notice_number, "
+        "n.term_end, n.proposed_offer_id, n.offered_total_amount, n.currency "
+        "from marts.fct_renewal_notices as n "
+        "inner join marts.fct_outbox_messages as m on m.message_id = n.notice_id "
+        "where m.is_sent and m.channel = 'mail' and n.due_date <= ? "
+        "order by m.country, m.postal_code, n.notice_id",
+        file_name="mail.csv", count_name="letters",
+    )
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula: text starting with ``= + - @``, tab or CR gets a ``'``."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return str(value)
+
+
 def _requests_file(
-    settings: Settings, night: date, export: str, folder_name: str, columns: tuple[str, ...], sql: str
+    settings: Settings,
+    night: date,
+    export: str,
+    folder_name: str,
+    columns: tuple[str, ...],
+    sql: str,
+    file_name: str = "requests.csv",
+    count_name: str = "requests",
 ) -> ExportResult:
-    """A CSV of money requests (first column the key; ``customer_id``, ``amount``, ``currency`` among them),
-    its control totals, and its register rows."""
+    """A CSV of money lines (first column the key, second its date; ``customer_id``, ``amount`` and
+    ``currency`` among them), its control totals, and its register rows. Text cells are spreadsheet-safe."""
     key = columns[0]
     rows = _unsent(settings, night, export, key, sql)
     at = {name: i for i, name in enumerate(columns)}
@@ -123,14 +171,14 @@ def _requests_file(
     lines: list[list[str]] = [list(columns)]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
-        lines.append(["" if v is None else v.isoformat() if isinstance(v, date) else str(v) for v in r])
+        lines.append([_cell(v) for v in r])
         totals[r[at["currency"]]] += r[at["amount"]]
-    path = folder / "requests.csv"
+    path = folder / file_name
     _write_atomic(path, _csv_text(lines))
     control = {
         "business_date": night.isoformat(),
-        "file": "requests.csv",
-        "requests": len(rows),
+        "file": file_name,
+        count_name: len(rows),
         "amount_by_currency": {c: str(a) for c, a in sorted(totals.items())},
     }
     _write_control(folder, control)

@@ -25,7 +25,8 @@ cancellations as (
         reason,
         -- S = the later of the effective and recorded dates; a migrated cancellation (recorded on the
         -- cut-over date) was known to the legacy system when it was requested
-        greatest(effective_date, {{ known_date('recorded_date', 'requested_date') }}) as service_end
+        greatest(effective_date, {{ known_date('recorded_date', 'requested_date') }}) as service_end,
+        {{ known_date('recorded_date', 'requested_date') }} as known_on
     from {{ ref('stg_cancellations') }}
 
 ),
@@ -53,7 +54,9 @@ term_cancellations as (
             min(cancellations.reason)) as cancellation_reason,
         arg_min(cancellations.requested_date, case when cancellations.service_end
             < coalesce(next_terms.end_date, date '9999-12-31') then cancellations.service_end end)
-            as requested_date
+            as requested_date,
+        -- the first night the pipeline knew the term would not go on (ended or not renewed)
+        min(cancellations.known_on) as known_on
     from next_terms
     inner join cancellations
         on cancellations.subscription_id = next_terms.subscription_id

@@ -125,6 +125,30 @@ upcoming_charges as (
 
 ),
 
+renewal_notices as (
+
+    select
+        notice_id as message_id,
+        'renewal_notice' as message_type,
+        notice_number as effort_number,
+        customer_id,
+        subscription_id,
+        subscription_id || ':' || cast(term_number as varchar) as source_id,
+        due_date,
+        {{ json_object_text([
+            ('subscription_id', 'subscription_id'),
+            ('notice_number', 'cast(notice_number as varchar)'),
+            ('term_end', 'cast(term_end as varchar)'),
+            ('offer_id', 'proposed_offer_id'),
+            ('quantity', 'cast(quantity as varchar)'),
+            ('amount', 'cast(offered_total_amount as varchar)'),
+            ('currency', 'currency'),
+        ]) }} as template_variables
+    from {{ ref('fct_renewal_notices') }}
+    where status <> 'scheduled'
+
+),
+
 messages as (
 
     select * from order_confirmations
@@ -134,6 +158,8 @@ messages as (
     select * from payments
     union all
     select * from upcoming_charges
+    union all
+    select * from renewal_notices
 
 ),
 
@@ -211,6 +237,15 @@ final as (
         end as recipient,
         first_name,
         last_name,
+        -- the postal address, for messages that go by mail (a lettershop prints from these)
+        case when suppressed_reason is null and nullif(trim(email), '') is null then address_line1 end
+            as address_line1,
+        case when suppressed_reason is null and nullif(trim(email), '') is null then address_line2 end
+            as address_line2,
+        case when suppressed_reason is null and nullif(trim(email), '') is null then city end as city,
+        case when suppressed_reason is null and nullif(trim(email), '') is null then region end as region,
+        case when suppressed_reason is null and nullif(trim(email), '') is null then postal_code end as postal_code,
+        case when suppressed_reason is null and nullif(trim(email), '') is null then country end as country,
         template_variables
     from routed
 
