@@ -20,6 +20,7 @@ from lifecycle.io.exports import (
     export_gl,
     export_outbox,
 )
+from lifecycle.io.manifests import export_manifests
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
@@ -29,6 +30,10 @@ _COMMON = dict(
     backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
     group_name="exports",
 )
+
+
+def _metadata(value: object) -> object:
+    return MetadataValue.json(value) if isinstance(value, (dict, list)) else value
 
 
 def _export(context: AssetExecutionContext, write: Callable[[Settings, date], ExportResult], lifecycle: LifecycleHome,
@@ -44,7 +49,7 @@ def _export(context: AssetExecutionContext, write: Callable[[Settings, date], Ex
             "exported": True,
             "path": MetadataValue.path(str(result.path)),
             "rows": result.rows,
-            **{label: MetadataValue.json(result.control[name]) for label, name in fields.items()},
+            **{label: _metadata(result.control[name]) for label, name in fields.items()},
         }
     )
 
@@ -108,4 +113,17 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
     return _export(context, export_gl, lifecycle, periods="periods")
 
 
-EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files]
+@asset(
+    key=AssetKey(["exports", "manifests"]),
+    deps=[published_warehouse],
+    description="exports/manifests/<D>/<shipper>/<issue>.csv (+ control.json): the copies to ship that are not "
+    "in the register yet (main manifest on the list-close night, supplementary until the ship date); "
+    "exports/draws/<D>/<printer>.csv: the print order with its spoilage allowance.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_manifests, lifecycle, copies="copies", by_shipper="by_shipper", draws="draws")
+
+
+EXPORT_ASSETS = [autocharge_requests_file, outbox_messages_file, outbox_deliveries, gl_journal_files, manifest_files]
