@@ -22,6 +22,7 @@ from lifecycle.io.exports import (
     export_outbox,
     export_refund_requests,
 )
+from lifecycle.io.manifests import export_manifests
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
@@ -31,6 +32,10 @@ _COMMON = dict(
     backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
     group_name="exports",
 )
+
+
+def _metadata(value: object) -> object:
+    return MetadataValue.json(value) if isinstance(value, (dict, list)) else value
 
 
 def _export(context: AssetExecutionContext, write: Callable[[Settings, date], ExportResult], lifecycle: LifecycleHome,
@@ -46,7 +51,7 @@ def _export(context: AssetExecutionContext, write: Callable[[Settings, date], Ex
             "exported": True,
             "path": MetadataValue.path(str(result.path)),
             "rows": result.rows,
-            **{label: MetadataValue.json(result.control[name]) for label, name in fields.items()},
+            **{label: _metadata(result.control[name]) for label, name in fields.items()},
         }
     )
 
@@ -134,7 +139,20 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
     return _export(context, export_gl, lifecycle, periods="periods")
 
 
+@asset(
+    key=AssetKey(["exports", "manifests"]),
+    deps=[published_warehouse],
+    description="exports/manifests/<D>/<shipper>/<issue>.csv (+ control.json): the copies to ship that are not "
+    "in the register yet (main manifest on the list-close night, supplementary until the ship date); "
+    "exports/draws/<D>/<printer>.csv: the print order with its spoilage allowance.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_manifests, lifecycle, copies="copies", by_shipper="by_shipper", draws="draws")
+
+
 EXPORT_ASSETS = [
     autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, notice_mail_file,
-    gl_journal_files,
+    gl_journal_files, manifest_files,
 ]

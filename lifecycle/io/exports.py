@@ -137,11 +137,6 @@ def export_notice_mail(settings: Settings, night: date) -> ExportResult:
     )
 
 
-def spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula: text starting with ``= + - @``, tab or CR gets a ``'``."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _cell(value: object) -> str:
     if value is None:
         return ""
@@ -196,9 +191,23 @@ def _requests_file(
     return ExportResult(path, len(rows), control)
 
 
-def _csv_text(lines: list[list[str]]) -> str:
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV injection"), tab and CR included.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` made inert for spreadsheets: a leading ``=``, ``+``, ``-``, ``@``, tab or CR gets a single quote
+    before it (``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``), so a name or address is shown as text, never run."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def _csv_text(lines: list[list[str]], *, for_spreadsheets: bool = False) -> str:
+    """CSV text; files people open in a spreadsheet get every field quoted and formula cells neutralised."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(lines)
+    if for_spreadsheets:
+        lines = [[spreadsheet_safe(cell) for cell in line] for line in lines]
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL if for_spreadsheets else csv.QUOTE_MINIMAL
+               ).writerows(lines)
     return buffer.getvalue()
 
 

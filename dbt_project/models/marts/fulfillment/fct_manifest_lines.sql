@@ -1,0 +1,248 @@
+-- fct_manifest_lines: the print manifests of night D (DOMAIN "Fulfillment"). For every issue whose list-close
+-- night (list_close_date, else the ship date) is on or before D and whose ship date is on or after D, one line
+-- per entitled copy: the issue's main manifest on its list-close night, then a supplementary manifest each
+-- night until the ship date. The night's files carry the lines not already in the export register.
+-- Entitled (as of D): the issue is one of the term's issues; the term is not cancelled with S <= ship date nor
+-- written off for nonpayment; no vacation hold covers the ship date; the invoice is not suspended for
+-- nonpayment; the invoice is paid or the issue is within the first unpaid_ship_allowance_issues; the customer
+-- is neither undeliverable nor deceased. Gracing and held issues added at a term's end are not handled yet.
+
+with open_issues as (
+
+    select
+        issue_id,
+        product_id,
+        cover_date,
+        coalesce(list_close_date, ship_date) as list_close_date,
+        ship_date
+    from {{ ref('stg_issue_schedules') }}
+    where is_current
+        and coalesce(list_close_date, ship_date) <= {{ business_date() }}
+        and ship_date >= {{ business_date() }}
+        and {{ due_on_or_after_cutover('ship_date') }}
+
+),
+
+term_issues as (
+
+    select subscription_id, term_number, issue_number, issue_id
+    from {{ ref('int_term_issues') }}
+
+),
+
+terms as (
+
+    select subscription_id, term_number, order_id, customer_id, quantity
+    from {{ ref('int_subscription_terms') }}
+
+),
+
+cancellations as (
+
+    select subscription_id, term_number, service_end
+    from {{ ref('int_term_cancellations') }}
+    where service_end is not null
+
+),
+
+invoices as (
+
+    select
+        order_id,
+        invoice_status,
+        suspended_on is not null and reinstated_on is null as is_suspended,
+        written_off_on is not null as is_written_off
+    from {{ ref('fct_invoices') }}
+
+),
+
+holds as (
+
+    select subscription_id, hold_from, hold_to
+    from {{ ref('stg_suspensions') }}
+
+),
+
+ship_to as (
+
+    select
+        order_id,
+        ship_to_name,
+        ship_to_address_line1,
+        ship_to_address_line2,
+        ship_to_city,
+        ship_to_region,
+        ship_to_postal_code,
+        ship_to_country
+    from {{ ref('int_orders') }}
+
+),
+
+customers as (
+
+    select
+        customer_id,
+        trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')) as customer_name,
+        organisation,
+        address_line1,
+        address_line2,
+        city,
+        region,
+        postal_code,
+        country,
+        deceased,
+        undeliverable
+    from {{ ref('stg_customers') }}
+    where is_current
+
+),
+
+copies as (
+
+    select
+        term_issues.subscription_id,
+        term_issues.term_number,
+        term_issues.issue_number,
+        open_issues.issue_id,
+        open_issues.product_id,
+        open_issues.cover_date,
+        open_issues.list_close_date,
+        open_issues.ship_date,
+        terms.order_id,
+        terms.customer_id,
+        terms.quantity,
+        case
+            when invoices.invoice_status = 'paid' then 'paid'
+            when term_issues.issue_number <= {{ var('unpaid_ship_allowance_issues') }} then 'unpaid_allowed'
+        end as entitlement_kind
+    from open_issues
+    inner join term_issues on term_issues.issue_id = open_issues.issue_id
+    inner join terms
+        on terms.subscription_id = term_issues.subscription_id
+        and terms.term_number = term_issues.term_number
+    left join cancellations
+        on cancellations.subscription_id = term_issues.subscription_id
+        and cancellations.term_number = term_issues.term_number
+    left join invoices on invoices.order_id = terms.order_id
+    where (cancellations.service_end is null or open_issues.ship_date < cancellations.service_end)
+        and not coalesce(invoices.is_written_off, false)
+        and not coalesce(invoices.is_suspended, false)
+        and not exists (
+            select 1 from holds
+            where holds.subscription_id = term_issues.subscription_id
+                and holds.hold_from <= open_issues.ship_date
+                and open_issues.ship_date < holds.hold_to
+        )
+
+),
+
+addressed as (
+
+    -- the gift recipient when the order names one, else the customer (as known tonight)
+    select
+        copies.*,
+        ship_to.ship_to_address_line1 is not null as is_gift,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_name else customers.customer_name end as ship_to_name,
+        case when ship_to.ship_to_address_line1 is null then customers.organisation end as ship_to_organisation,
+        coalesce(ship_to.ship_to_address_line1, customers.address_line1) as address_line1,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_address_line2 else customers.address_line2 end as address_line2,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_city else customers.city end as city,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_region else customers.region end as region,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_postal_code else customers.postal_code end as postal_code,
+        case when ship_to.ship_to_address_line1 is not null
+            then ship_to.ship_to_country else customers.country end as country
+    from copies
+    inner join customers on customers.customer_id = copies.customer_id
+    left join ship_to on ship_to.order_id = copies.order_id
+    where copies.entitlement_kind is not null
+        and not customers.deceased
+        and not customers.undeliverable
+
+),
+
+routing as (
+
+    select
+        routing_id,
+        nullif(country, '') as country,
+        nullif(postal_prefix, '') as postal_prefix,
+        shipper_id
+    from {{ ref('stg_shipper_routing') }}
+    where is_current
+
+),
+
+routed as (
+
+    -- the country's rule with the longest matching postal prefix, else the country's rule without a prefix,
+    -- else the default rule (no country); ties (two rules for the same scope) go to the lowest routing_id
+    select
+        addressed.subscription_id,
+        addressed.term_number,
+        addressed.issue_id,
+        routing.routing_id,
+        routing.shipper_id,
+        row_number() over (
+            partition by addressed.subscription_id, addressed.term_number, addressed.issue_id
+            order by
+                case when routing.country is null then 1 else 0 end,
+                length(coalesce(routing.postal_prefix, '')) desc,
+                routing.routing_id
+        ) as preference
+    from addressed
+    inner join routing
+        on routing.country is null
+        or (
+            routing.country = addressed.country
+            and (
+                routing.postal_prefix is null
+                or left(coalesce(addressed.postal_code, ''), length(routing.postal_prefix)) = routing.postal_prefix
+            )
+        )
+
+),
+
+final as (
+
+    select
+        addressed.subscription_id || ':' || cast(addressed.term_number as varchar) || ':' || addressed.issue_id
+            as manifest_line_id,
+        addressed.issue_id,
+        addressed.product_id,
+        addressed.cover_date,
+        addressed.list_close_date,
+        addressed.ship_date,
+        addressed.list_close_date = {{ business_date() }} as is_list_close_night,
+        addressed.subscription_id,
+        addressed.term_number,
+        addressed.issue_number,
+        addressed.order_id,
+        addressed.customer_id,
+        addressed.quantity,
+        addressed.entitlement_kind,
+        addressed.is_gift,
+        addressed.ship_to_name,
+        addressed.ship_to_organisation,
+        addressed.address_line1,
+        addressed.address_line2,
+        addressed.city,
+        addressed.region,
+        addressed.postal_code,
+        addressed.country,
+        routed.shipper_id,
+        routed.routing_id
+    from addressed
+    left join routed
+        on routed.subscription_id = addressed.subscription_id
+        and routed.term_number = addressed.term_number
+        and routed.issue_id = addressed.issue_id
+        and routed.preference = 1
+
+)
+
+select * from final

@@ -1,0 +1,140 @@
+"""Print manifests and draws: the night's label files for shippers and print orders for printers.
+
+* ``exports/manifests/<D>/<shipper_id>/<issue_id>.csv``: one line per copy to ship, the lines of
+  ``marts.fct_manifest_lines`` not in an earlier night's register (export ``manifest_lines``), sorted by
+  postal code then ``manifest_line_id``. On an issue's list-close night that is its main manifest; on
+  each later night until its ship date, the supplementary manifest (copies entitled since).
+* ``exports/manifests/<D>/<shipper_id>/control.json``: control totals per file and for the shipper
+  (lines, copies, copies per country); ``exports/manifests/<D>/control.json`` totals the night.
+* ``exports/draws/<D>/<printer_id>.csv``: the print order per issue: copies on tonight's manifests,
+  spoilage allowance = ceil(copies × spoilage_percent / 100) (rounded up: a printer never runs short),
+  total draw = copies + allowance.
+
+Manifest columns (``MANIFEST_COLUMNS``): manifest_line_id, issue_id, ship_date, subscription_id,
+customer_id, quantity (copies), name, organisation, address_line1, address_line2, city, region,
+postal_code, country, entitlement_kind (paid or unpaid_allowed). Every field is quoted and every text
+cell that a spreadsheet would read as a formula is neutralised (``spreadsheet_safe``).
+
+Which printer prints a copy: the shipper it is routed to when that shipper is a printer, else the first
+printer by shipper_id (the reference data does not say yet which printer serves which mailing house).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+
+import pyarrow as pa
+
+from lifecycle.io import register
+from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control
+from lifecycle.io.warehouse import connect_published
+from lifecycle.settings import Settings
+
+MANIFEST_COLUMNS = (
+    "manifest_line_id", "issue_id", "ship_date", "subscription_id", "customer_id", "quantity", "name",
+    "organisation", "address_line1", "address_line2", "city", "region", "postal_code", "country",
+    "entitlement_kind",
+)
+DRAW_COLUMNS = ("issue_id", "product_id", "ship_date", "copies", "spoilage_percent", "spoilage_allowance",
+                "total_draw")
+#: fct_manifest_lines columns in MANIFEST_COLUMNS order, then what grouping and the register need.
+_SELECT = (
+    "select manifest_line_id, issue_id, ship_date, subscription_id, customer_id, quantity, ship_to_name, "
+    "ship_to_organisation, address_line1, address_line2, city, region, postal_code, country, entitlement_kind, "
+    "shipper_id, product_id, term_number from marts.fct_manifest_lines where ship_date >= ?"
+)
+_SHIPPER, _PRODUCT, _TERM = 15, 16, 17
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _totals(rows: list[tuple]) -> dict:
+    by_country: Counter[str] = Counter()
+    for r in rows:
+        by_country[r[13] or ""] += r[5]
+    return {"lines": len(rows), "copies": sum(r[5] for r in rows),
+            "copies_by_country": dict(sorted(by_country.items()))}
+
+
+def spoilage_allowance(copies: int, spoilage_percent: Decimal) -> int:
+    """ceil(copies × spoilage_percent / 100), exact: 2.5 % of 41 copies is 1.025, so 2 extra copies."""
+    return int((Decimal(copies) * spoilage_percent / 100).to_integral_value(rounding=ROUND_CEILING))
+
+
+def _printers(settings: Settings) -> dict[str, Decimal]:
+    con = connect_published(settings)
+    try:
+        return dict(con.execute(
+            "select shipper_id, spoilage_percent from staging.stg_shippers where is_current and role = 'printer' "
+            "order by shipper_id"
+        ).fetchall())
+    finally:
+        con.close()
+
+
+def export_manifests(settings: Settings, night: date) -> ExportResult:
+    """Write night D's manifests per shipper and issue, their control totals and the printers' draws."""
+    rows = _unsent(settings, night, "manifest_lines", "manifest_line_id", _SELECT)
+    rows.sort(key=lambda r: (r[_SHIPPER], r[1], r[12] or "", r[0]))
+    folder = settings.exports / "manifests" / night.isoformat()
+    by_file: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for r in rows:
+        by_file[(r[_SHIPPER], r[1])].append(r)
+    by_shipper: dict[str, dict] = defaultdict(dict)
+    for (shipper, issue), lines in by_file.items():
+        table = [list(MANIFEST_COLUMNS), *([_cell(v) for v in r[:15]] for r in lines)]
+        _write_atomic(folder / shipper / f"{issue}.csv", _csv_text(table, for_spreadsheets=True))
+        by_shipper[shipper][issue] = _totals(lines)
+    for shipper, files in by_shipper.items():
+        shipper_rows = [r for r in rows if r[_SHIPPER] == shipper]
+        _write_control(folder / shipper, {"business_date": night.isoformat(), "shipper_id": shipper,
+                                          **_totals(shipper_rows), "files": {f"{i}.csv": t for i, t in files.items()}})
+    control = {"business_date": night.isoformat(), **_totals(rows),
+               "by_shipper": {s: sum(t["copies"] for t in f.values()) for s, f in sorted(by_shipper.items())},
+               "draws": _write_draws(settings, night, rows)}
+    _write_control(folder, control)
+    register.record(
+        settings, "manifest_lines", night,
+        pa.table({
+            "manifest_line_id": pa.array([r[0] for r in rows], pa.string()),
+            "issue_id": pa.array([r[1] for r in rows], pa.string()),
+            "ship_date": pa.array([r[2] for r in rows], pa.date32()),
+            "subscription_id": pa.array([r[3] for r in rows], pa.string()),
+            "term_number": pa.array([r[_TERM] for r in rows], pa.int32()),
+            "quantity": pa.array([r[5] for r in rows], pa.int32()),
+            "country": pa.array([r[13] for r in rows], pa.string()),
+            "shipper_id": pa.array([r[_SHIPPER] for r in rows], pa.string()),
+        }),
+        key="manifest_line_id",
+    )
+    return ExportResult(folder, len(rows), control)
+
+
+def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str, int]:
+    """One draw per printer with copies tonight; returns the total draw per printer."""
+    printers = _printers(settings)
+    if not printers:
+        return {}
+    default = min(printers)
+    copies: dict[str, dict[tuple[str, str, date], int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        printer = r[_SHIPPER] if r[_SHIPPER] in printers else default
+        copies[printer][(r[1], r[_PRODUCT], r[2])] += r[5]
+    totals = {}
+    for printer, by_issue in sorted(copies.items()):
+        lines, total = [list(DRAW_COLUMNS)], 0
+        for (issue, product, ship_date), n in sorted(by_issue.items()):
+            allowance = spoilage_allowance(n, printers[printer])
+            lines.append([issue, product, ship_date.isoformat(), str(n), f"{printers[printer].normalize():f}",
+                          str(allowance), str(n + allowance)])
+            total += n + allowance
+        path = settings.exports / "draws" / night.isoformat() / f"{printer}.csv"
+        _write_atomic(path, _csv_text(lines, for_spreadsheets=True))
+        totals[printer] = total
+    return totals
