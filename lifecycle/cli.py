@@ -325,6 +325,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Pictures from the published warehouse: today, the renewal cohorts."""
+    from lifecycle.reports import write_renewal_report
+
+    settings = _use_home(args.home)
+    try:
+        report = write_renewal_report(settings, Path(args.out) if args.out else None)
+    except FileNotFoundError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    print(f"renewal cohorts: {report.cohorts} rows\n  {report.html}\n  {report.png}")
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from lifecycle.contract_render import rendered_files, write_rendered
 
@@ -382,11 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("--remove-user", metavar="NAME", help="remove a user and exit")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("report", help="write a report from the published warehouse (HTML and PNG)")
+    p.add_argument("name", choices=["renewals"], help="renewals: renewal rate by cohort month and converting effort")
+    p.add_argument("--out", help="folder to write to (default: <home>/reports/<name>/<published night>/)")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo", "sql", "serve"):
+    for name in ("generate", "nightly", "backfill", "demo", "sql", "serve", "report"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
 
     args = parser.parse_args(argv)

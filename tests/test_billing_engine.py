@@ -270,6 +270,31 @@ def test_autocharge_that_fails_twice_then_succeeds_renews_from_the_previous_end(
     ]
 
 
+def test_autorenew_chain_steps_from_the_intro_price_to_full_price_across_three_renewals():
+    # $1 intro → $39 → $79 → $79: each renewal is priced from the previous term's renewal offer
+    catalogue = terms.Catalogue(
+        [
+            offer("INTRO", "months", 1, 100, "STEP39"),
+            offer("STEP39", "months", 1, 3900, "FULL79"),
+            offer("FULL79", "months", 1, 7900, "FULL79"),
+        ],
+        ISSUES,
+    )
+    settled = [answer(1, 1, D(2026, 1, 27), "settled"), answer(1, 2, D(2026, 2, 24), "settled"),
+               answer(1, 3, D(2026, 3, 27), "settled")]
+    out = terms.build_chains([order("O1", D(2026, 1, 1), "INTRO")], settled, [], catalogue,
+                             terms.Knobs(D(2026, 4, 10), None))
+    # tax 6.25 %: 39.00 + 2.44 = 41.44; 79.00 + 4.94 = 83.94
+    assert [(r.term_number, r.renewal_offer_id, r.amount_cents) for r in out.requests] == [
+        (1, "STEP39", 4144), (2, "FULL79", 8394), (3, "FULL79", 8394)]
+    assert [(t.term_number, t.offer_id, t.unit_price_cents, t.start_date) for t in out.terms] == [
+        (1, "INTRO", None, D(2026, 1, 1)),  # a feed term: its price is on its order
+        (2, "STEP39", 3900, D(2026, 2, 1)),
+        (3, "FULL79", 7900, D(2026, 3, 1)),
+        (4, "FULL79", 7900, D(2026, 4, 1)),
+    ]
+
+
 def test_autocharge_that_fails_every_retry_falls_into_the_notice_flow():
     out = chains(
         [order("O1", D(2026, 1, 1), "DIGM")],

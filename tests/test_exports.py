@@ -104,6 +104,12 @@ def publish(settings: Settings, night: date, notices: bool = False) -> None:
         "subscription_id varchar, notice_number integer, term_end date, proposed_offer_id varchar, "
         "offered_total_amount decimal(18, 2), currency varchar)"
     )
+    con.execute(
+        "create table marts.fct_upsell_candidates (touchpoint_id varchar, offer_id varchar, is_marketable boolean)"
+    )
+    if notices:  # the digital add-on rides S6's letter (opted in); S5 did not opt in to marketing mail
+        con.execute("insert into marts.fct_upsell_candidates values ('renewal_notice:S6:1:1', 'DIGM-USD', true), "
+                    "('renewal_notice:S5:1:2', 'DIGM-USD', false)")
     due = [n for n in NOTICES if n[1] <= night and notices]
     if due:
         con.executemany("insert into marts.fct_renewal_notices values (?, ?, ?, ?, ?, ?, ?, ?, ?)", due)
@@ -255,6 +261,7 @@ def test_notice_letters_for_the_lettershop_are_sorted_by_postal_code_and_formula
     ]
     assert letters[0]["first_name"] == "'=HYPERLINK(x)"  # neutralised: a spreadsheet shows it as text
     assert letters[1]["address_line1"] == "2 Oak Rd" and letters[1]["offer_id"] == "PRT12-USD"
+    assert [r["upsell_offer_id"] for r in letters] == ["", "DIGM-USD"]  # the insert only where opted in
     control = json.loads((home.exports / "notices" / N2.isoformat() / "control.json").read_text())
     assert result.rows == control["letters"] == 2
     assert control["amount_by_currency"] == {"USD": "105.36"}

@@ -265,6 +265,29 @@ def test_ledger_balances_and_the_gl_export_matches_it(published_home):
     assert not (settings.exports / "gl" / "2026-10").exists()
 
 
+def test_renewal_report_draws_the_published_cohorts(published_home, tmp_path):
+    from lifecycle.cli import main
+
+    settings, _ = published_home
+    con = connect_published(settings)
+    cohorts = con.execute(
+        "select count(*), sum(expiring), sum(renewed), sum(lapsed), sum(pending) from marts.rpt_renewal_cohorts"
+    ).fetchone()
+    outcomes = con.execute(
+        "select count(*), count(case when outcome = 'renewed' then 1 end) from marts.fct_renewal_outcomes"
+    ).fetchone()
+    con.close()
+    rows, expiring, renewed, lapsed, pending = cohorts
+    assert rows > 0 and expiring == renewed + lapsed + pending == outcomes[0] and renewed == outcomes[1] > 0
+    assert main(["--home", str(settings.home), "report", "renewals", "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "renewals.html").read_text()
+    assert page.count("<tr") == rows + 1  # the header, then one row per cohort
+    png = (tmp_path / "renewals.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert main(["--home", str(settings.home), "report", "renewals", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "renewals.png").read_bytes() == png  # the same night draws the same bytes
+
+
 def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
     """Run both nights again in another process while finance keeps reading the published warehouse."""
     settings, _ = published_home

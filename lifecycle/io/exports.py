@@ -114,7 +114,7 @@ def export_refund_requests(settings: Settings, night: date) -> ExportResult:
 NOTICE_MAIL_COLUMNS = (
     "notice_id", "due_date", "customer_id", "first_name", "last_name", "address_line1", "address_line2", "city",
     "region", "postal_code", "country", "subscription_id", "notice_number", "term_end", "offer_id", "amount",
-    "currency",
+    "currency", "upsell_offer_id",
 )
 
 
@@ -122,15 +122,17 @@ def export_notice_mail(settings: Settings, night: date) -> ExportResult:
     """``exports/notices/<D>/mail.csv``: the renewal notices that go by post, for the lettershop.
 
     One letter per notice due by D whose outbox message goes by mail, not sent before, sorted by postal code
-    (what a lettershop presorts by), with the offer it proposes and its price with tax.
+    (what a lettershop presorts by), with the offer it proposes and its price with tax, and the upsell insert
+    (``upsell_offer_id``) for customers who opted in to mail.
     """
     return _requests_file(
         settings, night, "notice_mail", "notices", NOTICE_MAIL_COLUMNS,
         "select n.notice_id, n.due_date, n.customer_id, m.first_name, m.last_name, m.address_line1, "
         "m.address_line2, m.city, m.region, m.postal_code, m.country, n.subscription_id, n.notice_number, "
-        "n.term_end, n.proposed_offer_id, n.offered_total_amount, n.currency "
+        "n.term_end, n.proposed_offer_id, n.offered_total_amount, n.currency, u.offer_id "
         "from marts.fct_renewal_notices as n "
         "inner join marts.fct_outbox_messages as m on m.message_id = n.notice_id "
+        "left join marts.fct_upsell_candidates as u on u.touchpoint_id = n.notice_id and u.is_marketable "
         "where m.is_sent and m.channel = 'mail' and n.due_date <= ? "
         "order by m.country, m.postal_code, n.notice_id",
         file_name="mail.csv", count_name="letters",

@@ -127,25 +127,75 @@ upcoming_charges as (
 
 renewal_notices as (
 
+    -- with the upsell that rides the notice, for customers who opted in to its channel
     select
-        notice_id as message_id,
+        notices.notice_id as message_id,
         'renewal_notice' as message_type,
-        notice_number as effort_number,
+        notices.notice_number as effort_number,
+        notices.customer_id,
+        notices.subscription_id,
+        notices.subscription_id || ':' || cast(notices.term_number as varchar) as source_id,
+        notices.due_date,
+        {{ json_object_text([
+            ('subscription_id', 'notices.subscription_id'),
+            ('notice_number', 'cast(notices.notice_number as varchar)'),
+            ('term_end', 'cast(notices.term_end as varchar)'),
+            ('offer_id', 'notices.proposed_offer_id'),
+            ('quantity', 'cast(notices.quantity as varchar)'),
+            ('amount', 'cast(notices.offered_total_amount as varchar)'),
+            ('currency', 'notices.currency'),
+            ('upsell_offer_id', 'upsells.offer_id'),
+            ('upsell_product_id', 'upsells.to_product_id'),
+        ]) }} as template_variables
+    from {{ ref('fct_renewal_notices') }} as notices
+    left join {{ ref('fct_upsell_candidates') }} as upsells
+        on upsells.touchpoint_id = notices.notice_id and upsells.is_marketable
+    where notices.status <> 'scheduled'
+
+),
+
+cancellation_confirmations as (
+
+    select
+        'cancellation_confirmation:' || cancellation_id as message_id,
+        'cancellation_confirmation' as message_type,
+        cast(null as integer) as effort_number,
         customer_id,
         subscription_id,
-        subscription_id || ':' || cast(term_number as varchar) as source_id,
-        due_date,
+        cancellation_id as source_id,
+        known_on as due_date,
         {{ json_object_text([
             ('subscription_id', 'subscription_id'),
-            ('notice_number', 'cast(notice_number as varchar)'),
-            ('term_end', 'cast(term_end as varchar)'),
-            ('offer_id', 'proposed_offer_id'),
-            ('quantity', 'cast(quantity as varchar)'),
-            ('amount', 'cast(offered_total_amount as varchar)'),
+            ('requested_date', 'cast(requested_date as varchar)'),
+            ('service_end', 'cast(service_end as varchar)'),
+            ('outcome', 'outcome'),
+            ('refund', 'case when refund_amount > 0 then cast(refund_amount as varchar) end'),
             ('currency', 'currency'),
         ]) }} as template_variables
-    from {{ ref('fct_renewal_notices') }}
-    where status <> 'scheduled'
+    from {{ ref('fct_cancellations') }}
+    where outcome <> 'no_effect' and customer_id is not null
+
+),
+
+refunds as (
+
+    select
+        'refund:' || refund_id as message_id,
+        'refund' as message_type,
+        cast(null as integer) as effort_number,
+        customer_id,
+        cast(null as varchar) as subscription_id,
+        refund_id as source_id,
+        decided_on as due_date,
+        {{ json_object_text([
+            ('invoice_id', 'invoice_id'),
+            ('refund_window', 'refund_window'),
+            ('fee', 'cast(fee_amount as varchar)'),
+            ('amount', 'cast(refund_amount as varchar)'),
+            ('currency', 'currency'),
+        ]) }} as template_variables
+    from {{ ref('fct_refunds') }}
+    where refund_amount > 0
 
 ),
 
@@ -160,6 +210,10 @@ messages as (
     select * from upcoming_charges
     union all
     select * from renewal_notices
+    union all
+    select * from cancellation_confirmations
+    union all
+    select * from refunds
 
 ),
 
