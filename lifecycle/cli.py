@@ -267,6 +267,53 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+CUSTOMER_FLAGS = ("email_opt_in", "mail_opt_in", "do_not_contact", "deceased", "undeliverable")
+
+
+def cmd_customer(args: argparse.Namespace) -> int:
+    """Print a customer's name, segment and flags, then their timeline (marts.fct_customer_timeline)."""
+    import duckdb
+
+    from lifecycle.io.warehouse import connect_published, last_published_date
+
+    settings = get_settings(args.home)
+    try:
+        con = connect_published(settings)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        customer = con.execute(
+            "select first_name, last_name, organisation, segment, " + ", ".join(CUSTOMER_FLAGS)
+            + " from staging.stg_customers where is_current and customer_id = ?", [args.customer_id]).fetchone()
+        if customer is None:
+            print(f"unknown customer {args.customer_id!r} (published night {last_published_date(settings)})",
+                  file=sys.stderr)
+            return 1
+        where = "customer_id = ?" + (" and event_date >= ?" if args.since else "")
+        params = [args.customer_id] + ([args.since] if args.since else [])
+        total = con.execute(f"select count(*) from marts.fct_customer_timeline where {where}", params).fetchone()[0]
+        events = con.execute(
+            f"select event_date, event_type, description from marts.fct_customer_timeline where {where} "
+            "order by event_sequence desc limit ?", [*params, args.limit if args.limit is not None else total]
+        ).fetchall()[::-1]
+    except duckdb.Error as exc:
+        print(f"query refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    first, last, organisation, segment, *flags = customer
+    name = " ".join(part for part in (first, last) if part) + (f" ({organisation})" if organisation else "")
+    set_flags = [flag for flag, value in zip(CUSTOMER_FLAGS, flags, strict=True) if value]
+    print(f"{args.customer_id}  {name}  segment {segment}  flags: {', '.join(set_flags) or 'none'}")
+    print(f"timeline as of night {last_published_date(settings)}: {total} event{'s' if total != 1 else ''}"
+          + (f" since {args.since}" if args.since else "")
+          + (f", the latest {len(events)} shown" if len(events) < total else ""))
+    for event_date, event_type, description in events:
+        print(f"{event_date}  {event_type:<20}{description}")
+    return 0
+
+
 def _read_new_password(name: str) -> str:
     """The new password: typed twice at a terminal, else the first line of standard input (for scripts)."""
     import getpass
@@ -385,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rows", type=int, default=40)
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("customer", help="a customer's name, segment, flags and timeline, from the published warehouse")
+    p.add_argument("customer_id")
+    p.add_argument("--since", type=_date, help="only events on or after this date (YYYY-MM-DD)")
+    p.add_argument("--limit", type=int, help="only the latest N events (still printed oldest first)")
+    p.set_defaults(func=cmd_customer)
+
     p = sub.add_parser("serve", help="the ops download page: export files behind a login, every download recorded")
     p.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: [serve] port, 8080)")
@@ -405,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo", "sql", "serve", "report"):
+    for name in ("generate", "nightly", "backfill", "demo", "sql", "customer", "serve", "report"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
 
     args = parser.parse_args(argv)

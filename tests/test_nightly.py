@@ -328,6 +328,55 @@ def test_read_only_connections_cannot_touch_files(published_home):
     con.close()
 
 
+def test_customer_timeline_holds_their_orders_and_payments_and_the_cli_prints_it(published_home, capsys):
+    """One customer's timeline, against the orders and payments feeds read directly; then `lifecycle customer`."""
+    from lifecycle.cli import main
+
+    settings, _ = published_home
+    con = connect_published(settings)
+    customer_id = con.execute(
+        "select customer_id from staging.stg_payments where status = 'settled' "
+        "group by customer_id order by count(*) desc, customer_id limit 1").fetchone()[0]
+    orders = {r[0]: (r[1], r[2]) for r in con.execute(
+        "select order_id, ordered_date, quantity * unit_price - discount + tax_amount from intermediate.int_orders "
+        "where customer_id = ?", [customer_id]).fetchall()}
+    payments = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+        "select payment_id, paid_date, status, amount from staging.stg_payments where customer_id = ?",
+        [customer_id]).fetchall()}
+    timeline = con.execute(
+        "select event_sequence, event_date, event_type, source_id, amount, description "
+        "from marts.fct_customer_timeline where customer_id = ? order by event_sequence", [customer_id]).fetchall()
+    con.close()
+    assert len(orders) >= 2 and any(status == "settled" for _, status, _ in payments.values())
+    assert [row[0] for row in timeline] == list(range(1, len(timeline) + 1))
+    assert [row[1] for row in timeline] == sorted(row[1] for row in timeline)
+    assert {row[3]: (row[1], row[4]) for row in timeline if row[2] == "order"} == orders
+    assert {row[3]: (row[1], row[2].removeprefix("payment_"), row[4])
+            for row in timeline if row[2].startswith("payment_")} == payments
+    for order_id, (_, amount) in orders.items():
+        assert isinstance(amount, Decimal)
+        line = next(row[5] for row in timeline if row[3] == order_id)
+        assert line.startswith(f"Order {order_id} (") and f"{amount} " in line
+
+    assert main(["--home", str(settings.home), "customer", customer_id]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"{customer_id}  ") and "segment " in printed[0] and "flags: " in printed[0]
+    assert printed[1] == f"timeline as of night {END}: {len(timeline)} events"
+    assert printed[2:] == [f"{d}  {t:<20}{text}" for _, d, t, _, _, text in timeline]
+
+    assert main(["--home", str(settings.home), "customer", customer_id, "--limit", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[2:] == [f"{d}  {t:<20}{text}" for _, d, t, _, _, text in timeline[-2:]]
+    assert main(["--home", str(settings.home), "customer", "C-NOBODY"]) == 1
+    assert "unknown customer 'C-NOBODY'" in capsys.readouterr().err
+
+
+def test_customer_command_before_any_night_is_published(home, capsys):
+    from lifecycle.cli import main
+
+    assert main(["--home", str(home.home), "customer", "C0000001"]) == 1
+    assert "no night has been published yet" in capsys.readouterr().err
+
+
 def test_broken_file_and_failed_test_withhold_the_night(home):
     """A broken file stops its feed and the publication; a failing dbt test does too; fixing reopens the night."""
     write_reference(home)
