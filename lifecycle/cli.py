@@ -247,7 +247,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
     outcomes = backfill(settings, start, DEMO_END)
     print_summary(settings)
-    return 0 if outcomes and all(o.success for o in outcomes) else 1
+    ok = bool(outcomes) and all(o.success for o in outcomes)
+    if ok:
+        from lifecycle.reports import write_renewal_report
+
+        report = write_renewal_report(settings)
+        print(f"Renewal report: {report.html} (and {report.png.name})")
+    return 0 if ok else 1
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -173,7 +173,8 @@ notices as (
         due_date as event_date,
         subscription_id,
         'fct_renewal_notices' as source_table,
-        notice_id as source_id,
+        -- the notice id without its type prefix (<subscription>:<term>:<k>), so event_id reads renewal_notice:…
+        subscription_id || ':' || cast(term_number as varchar) || ':' || cast(notice_number as varchar) as source_id,
         offered_total_amount as amount,
         currency,
         'Renewal notice ' || cast(notice_number as varchar) || ' for ' || subscription_id || ' proposing '
