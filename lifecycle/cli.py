@@ -112,6 +112,7 @@ SUMMARY_EXPORTS = (
     ("refunds", "requests", "refund requests"),
     ("outbox", "messages", "outbox messages"),
     ("notices", "letters", "notice letters"),
+    ("manifests", "copies", "manifest copies"),
 )
 
 

@@ -28,6 +28,7 @@ select
             as decimal(18, 0)) * 0.0001
     end as renewal_rate
 from marts.rpt_renewal_cohorts
+where cohort_month <= date_trunc('month', cast(? as date))
 group by product_id, cohort_month
 order by product_id, cohort_month
 """
@@ -35,7 +36,7 @@ order by product_id, cohort_month
 EFFORTS_SQL = """
 select cohort_month, converted_by, count(*) as renewals
 from marts.fct_renewal_outcomes
-where outcome = 'renewed'
+where outcome = 'renewed' and cohort_month <= date_trunc('month', cast(? as date))
 group by cohort_month, converted_by
 order by cohort_month, converted_by
 """
@@ -62,8 +63,9 @@ def write_renewal_report(settings: Settings, out: Path | None = None) -> Report:
         raise FileNotFoundError(f"no published night in {settings.home}: run `lifecycle nightly` first")
     con = connect_published(settings)
     try:
-        rates = con.execute(RATES_SQL).fetchall()
-        efforts = con.execute(EFFORTS_SQL).fetchall()
+        # the chart stops at the month of D: later cohorts have not come up for renewal yet (the table has them)
+        rates = con.execute(RATES_SQL, [night]).fetchall()
+        efforts = con.execute(EFFORTS_SQL, [night]).fetchall()
         cohorts = con.execute(COHORTS_SQL).fetchall()
     finally:
         con.close()
@@ -133,7 +135,8 @@ tr.pending td {{ color: #777; font-style: italic; }}
 <body>
 <h1>Renewal cohorts as of {night.isoformat()}</h1>
 <p>Rate = renewed ÷ (renewed + lapsed). Cohorts in grey italics still have terms inside their renewal window
-(term end + the last notice offset): their rate can still change.</p>
+(term end + the last notice offset): their rate can still change. The chart stops at the month of the night;
+the table also lists later cohorts (early renewals and do-not-renew requests).</p>
 <img src="{html.escape(png_name)}" alt="Renewal rate by cohort month per product, and renewals by converting effort">
 <table>
 <thead><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in header)}</tr></thead>

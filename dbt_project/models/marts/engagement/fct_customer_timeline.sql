@@ -67,7 +67,11 @@ orders as (
             || case when order_source = 'order' then '' else ', created by ' || order_source end
             || ') for ' || subscription_id || ': ' || offer_id || ' x ' || cast(quantity as varchar)
             || ', ' || cast(cast(quantity * unit_price - discount + tax_amount as decimal(18, 2)) as varchar)
-            || ' ' || currency || ' with tax' as description
+            || ' ' || currency || ' with tax'
+            -- a gift: the giver's timeline says who receives it and where it goes
+            || case when ship_to_name is not null
+                then ', a gift for ' || ship_to_name || ' (' || concat_ws(', ', ship_to_city, ship_to_country) || ')'
+                else '' end as description
     from {{ ref('int_orders') }}
 
 ),
@@ -199,6 +203,7 @@ shipments as (
         'Issue ' || issue_id || ': ' || cast(quantity as varchar) || ' cop'
             || case when quantity = 1 then 'y' else 'ies' end || ' on the manifest for ' || subscription_id
             || ' (' || entitlement_kind || '), ships ' || cast(ship_date as varchar) || ' via ' || shipper_id
+            || case when is_gift then ' to ' || ship_to_name || ', ' || concat_ws(', ', city, country) else '' end
             as description
     from {{ ref('fct_manifest_lines') }}
 
