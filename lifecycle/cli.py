@@ -113,6 +113,7 @@ SUMMARY_EXPORTS = (
     ("outbox", "messages", "outbox messages"),
     ("notices", "letters", "notice letters"),
     ("manifests", "copies", "manifest copies"),
+    ("access", "changes", "access changes"),
 )
 
 

@@ -265,3 +265,48 @@ def test_notice_letters_for_the_lettershop_are_sorted_by_postal_code_and_formula
     control = json.loads((home.exports / "notices" / N2.isoformat() / "control.json").read_text())
     assert result.rows == control["letters"] == 2
     assert control["amount_by_currency"] == {"USD": "105.36"}
+
+
+def publish_access(settings: Settings, night: date, entitlements: list[tuple]) -> None:
+    """A published warehouse whose fct_access_entitlements holds ``entitlements`` (customer, product, start, end)."""
+    settings.warehouse.unlink(missing_ok=True)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_access_entitlements (access_key varchar, customer_id varchar, "
+                "product_id varchar, access_start date, access_end date)")
+    for customer, product, start, end in entitlements:
+        con.execute("insert into marts.fct_access_entitlements values (?, ?, ?, ?, ?)",
+                    [f"{customer}:{product}", customer, product, start, end])
+    con.close()
+    (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
+
+
+def test_access_changes_are_the_difference_from_the_last_set_sent(home):
+    from lifecycle.io.access import export_access_changes
+
+    settings = dataclasses.replace(home, cutover_date=CUTOVER)
+    digital = "MAG-DIGITAL"
+    c1 = ("C1", digital, date(2026, 1, 1), date(2027, 1, 1))
+    c2 = ("C2", digital, date(2026, 2, 1), date(2026, 3, 3))
+
+    def changes(night):
+        with (settings.exports / "access" / night.isoformat() / "changes.csv").open(newline="") as fh:
+            return [(r["action"], r["customer_id"], r["access_end"]) for r in csv.DictReader(fh)]
+
+    # the cut-over night: the legacy gatekeeper already holds the set; it is recorded, nothing is sent
+    publish_access(settings, CUTOVER, [c1, c2])
+    first = export_access_changes(settings, CUTOVER)
+    assert first.rows == 0 and first.control["baseline"] and changes(CUTOVER) == []
+    # night 1: C3 starts reading, C2's term has ended
+    c3 = ("C3", digital, N1, date(2026, 4, 2))
+    publish_access(settings, N1, [c1, c3])
+    export_access_changes(settings, N1)
+    assert changes(N1) == [("revoke", "C2", ""), ("grant", "C3", "2026-04-02")]  # by customer
+    text = (settings.exports / "access" / N1.isoformat() / "changes.csv").read_bytes()
+    export_access_changes(settings, N1)  # a rerun of night 1 rewrites the same bytes
+    assert (settings.exports / "access" / N1.isoformat() / "changes.csv").read_bytes() == text
+    # night 2 is skipped; night 3 sees C1 renewed (a later end) and nothing else: one grant, nothing twice
+    publish_access(settings, N3, [("C1", digital, date(2026, 1, 1), date(2028, 1, 1)), c3])
+    result = export_access_changes(settings, N3)
+    assert changes(N3) == [("grant", "C1", "2028-01-01")]
+    assert (result.control["grants"], result.control["revocations"], result.control["entitled"]) == (1, 0, 2)

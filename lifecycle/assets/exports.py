@@ -12,6 +12,7 @@ from datetime import date
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
 from lifecycle.assets.warehouse import published_warehouse
+from lifecycle.io.access import export_access_changes
 from lifecycle.io.exports import (
     ExportResult,
     NotPublished,
@@ -77,6 +78,19 @@ def autocharge_requests_file(context: AssetExecutionContext, lifecycle: Lifecycl
 )
 def refund_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
     return _export(context, export_refund_requests, lifecycle, amount_by_currency="amount_by_currency")
+
+
+@asset(
+    key=AssetKey(["exports", "access_changes"]),
+    deps=[published_warehouse],
+    description="exports/access/<D>/changes.csv: digital access grants and revocations for the gatekeeper, "
+    "against the last set sent (the register); the cut-over night records the baseline and sends nothing.",
+    kinds={"csv"},
+    **_COMMON,
+)
+def access_changes_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    return _export(context, export_access_changes, lifecycle, grants="grants", revocations="revocations",
+                   entitled="entitled")
 
 
 @asset(
@@ -154,5 +168,5 @@ def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> 
 
 EXPORT_ASSETS = [
     autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, notice_mail_file,
-    gl_journal_files, manifest_files,
+    gl_journal_files, manifest_files, access_changes_file,
 ]
