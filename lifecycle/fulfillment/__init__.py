@@ -1,0 +1,1 @@
+"""Fulfillment logic that is sequential, so it lives in tested Python (run by dbt Python models)."""
