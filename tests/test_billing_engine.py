@@ -392,3 +392,35 @@ def test_migrated_issue_terms_keep_issues_shipped_before_the_cutover():
     migrated = order("O1", D(2026, 1, 1), "PRT3", token=None, autorenew=False, recorded=D(2026, 3, 1))
     out = chains([migrated], business_date=D(2026, 3, 1), cutover=D(2026, 3, 1))
     assert out.terms[0].issue_ids == ["I-01", "I-02", "I-03"]
+
+
+def test_a_vacation_hold_of_two_issues_extends_the_term():
+    # 3 issues from 1 January: January, then February and March fall in the hold, so April and May
+    hold = terms.Hold("S1", D(2026, 2, 1), D(2026, 4, 1), known_date=D(2026, 1, 15))
+    out = terms.build_chains([order("O1", D(2026, 1, 1), "PRT3", autorenew=False)], [], [], CAT,
+                             terms.Knobs(D(2026, 6, 30), None), holds=[hold])
+    (t1,) = out.terms
+    assert t1.issue_ids == ["I-01", "I-04", "I-05"]
+    assert t1.end_date == D(2026, 6, 10)  # the issue after the last one
+    # a hold recorded after an issue shipped does not un-ship it
+    late = terms.Hold("S1", D(2026, 1, 1), D(2026, 2, 1), known_date=D(2026, 1, 20))
+    out = terms.build_chains([order("O1", D(2026, 1, 1), "PRT3", autorenew=False)], [], [], CAT,
+                             terms.Knobs(D(2026, 6, 30), None), holds=[late])
+    assert out.terms[0].issue_ids == ["I-01", "I-02", "I-03"]
+
+
+def test_a_graced_issue_is_the_first_of_the_renewal_and_the_rest_follow():
+    # term 1: January to March, ends 10 April. The renewal is ordered on 20 May: April's issue went out as
+    # a graced copy (renewal_grace_issues = 1) and counts as the renewal's first; May's was not graced
+    # (one grace issue only) and is skipped; the renewal then takes June and July: 2 more
+    orders = [
+        order("O1", D(2026, 1, 1), "PRT3", autorenew=False),
+        order("O2", D(2026, 5, 20), "PRT3", order_type="renewal", autorenew=False),
+    ]
+    out = terms.build_chains(orders, [], [], CAT, terms.Knobs(D(2026, 8, 31), None, renewal_grace_issues=1))
+    t1, t2 = out.terms
+    assert (t1.issue_ids, t1.end_date) == (["I-01", "I-02", "I-03"], D(2026, 4, 10))
+    assert (t2.start_date, t2.issue_ids, t2.end_date) == (D(2026, 4, 10), ["I-04", "I-06", "I-07"], D(2026, 8, 10))
+    # without gracing, the renewal recorded late starts with the next issue after its recording
+    out = terms.build_chains(orders, [], [], CAT, terms.Knobs(D(2026, 8, 31), None))
+    assert out.terms[1].issue_ids == ["I-06", "I-07", "I-08"]

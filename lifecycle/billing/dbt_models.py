@@ -36,10 +36,12 @@ def _ints(value) -> tuple[int, ...]:
     return tuple(int(x) for x in value)
 
 
-def billing_chains(knobs: dict, orders, offers, components, products, issues, payments, cancellations) -> pa.Table:
+def billing_chains(
+    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None
+) -> pa.Table:
     """Terms, autocharge requests, upcoming-charge notices and the terms' entitled issues from one chain
     walk, as one Arrow table (``record_type`` term, request, notice or issue)."""
-    chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations)
+    chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations, holds)
     parts = {
         "term": _terms_table(chains.terms),
         "request": _requests_table(chains.requests),
@@ -89,7 +91,9 @@ def _catalogue(offers, components, products, issues) -> terms.Catalogue:
     )
 
 
-def walk_chains(knobs: dict, orders, offers, components, products, issues, payments, cancellations) -> terms.Chains:
+def walk_chains(
+    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None
+) -> terms.Chains:
     """Read the relations and walk every chain as of the business date."""
     business_date = date.fromisoformat(knobs["business_date"])
     cutover = _date(knobs.get("cutover_date", ""))
@@ -154,7 +158,18 @@ def walk_chains(knobs: dict, orders, offers, components, products, issues, payme
             autocharge_retry_offsets=_ints(knobs["autocharge_retry_offsets"]),
             business_timezone=knobs.get("business_timezone") or "UTC",
             upcoming_autocharge_days=int(knobs.get("upcoming_autocharge_days", 7)),
+            renewal_grace_issues=int(knobs.get("renewal_grace_issues") or 0),
         ),
+        holds=[
+            terms.Hold(subscription_id=r[0], hold_from=r[1], hold_to=r[2], known_date=r[3])
+            # a migrated hold was known to the legacy system from its first day
+            for r in (
+                _rows(holds, f"select subscription_id, hold_from, hold_to, "
+                      f"{_known_from('recorded_date', 'hold_from', cutover)} from t")
+                if holds is not None
+                else []
+            )
+        ],
     )
 
 

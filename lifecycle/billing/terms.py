@@ -10,7 +10,10 @@ next term. The rules (DOMAIN.md, "Conventions" and "Subscriptions", "Autocharge"
   last day; continuity terms are months too (volumes × the product's shipment interval).
 * Issue terms hold N issues in ship-date order from the first shipping on or after the start; an
   issue shipped before the term was recorded is skipped, unless the term is a migrated one (recorded
-  on the cut-over date). The end is the ship date of the issue after the last one.
+  on the cut-over date) or it reached the subscription as a graced copy (a renewal takes up to
+  ``renewal_grace_issues`` issues shipped between the previous term's end and its own recording as
+  its first ones). An issue shipping during a vacation hold known by then is skipped too, so a hold
+  extends the term. The end is the ship date of the issue after the last one.
 * Autocharge (autorenew with a stored payment method): attempt 1 is requested at end − lead days,
   attempt k + 1 at attempt 1 + retry_offset_k once attempt k's failure is recorded; each attempt's
   key is ``keys.autocharge_request_key(subscription, term number, attempt)``. A settled answer
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -96,17 +99,21 @@ class Catalogue:
         return chosen
 
     def issues_from(
-        self, product_id: str | None, not_before: date, count: int
+        self, product_id: str | None, not_before: date, count: int, keep: Callable[[date], bool] | None = None
     ) -> tuple[list[tuple[date, str]], date | None]:
-        """The ``count`` issues (ship date, issue id) shipping on or after ``not_before``, and the ship
-        date of the next one. The end is ``None`` when the schedule does not reach that far yet.
+        """The ``count`` issues (ship date, issue id) shipping on or after ``not_before`` that ``keep``
+        accepts (all, without it), and the ship date of the next issue after the last. The end is ``None``
+        when the schedule does not reach that far yet.
         """
         ships = self._ships.get(product_id or "", [])
         dates = self._ship_dates.get(product_id or "", [])
-        first = bisect.bisect_left(dates, not_before)
-        chosen = ships[first : first + count]
-        after = first + count
-        end = dates[after] if after < len(dates) and len(chosen) == count else None
+        chosen: list[tuple[date, str]] = []
+        i = bisect.bisect_left(dates, not_before)
+        while i < len(ships) and len(chosen) < count:
+            if keep is None or keep(ships[i][0]):
+                chosen.append(ships[i])
+            i += 1
+        end = dates[i] if i < len(dates) and len(chosen) == count else None
         return chosen, end
 
 
@@ -151,6 +158,19 @@ class Cancellation:
     subscription_id: str
     requested_date: date
     recorded_date: date  # the night it was known (for the migration load: the requested date)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A vacation hold: no issue ships in [hold_from, hold_to); the held issues extend the term."""
+
+    subscription_id: str
+    hold_from: date
+    hold_to: date
+    known_date: date  # the night it was known: a hold cannot un-ship an issue that left before
+
+    def holds(self, ship_date: date) -> bool:
+        return self.hold_from <= ship_date < self.hold_to and self.known_date <= ship_date
 
 
 @dataclass
@@ -238,6 +258,7 @@ class Knobs:
     autocharge_retry_offsets: tuple[int, ...] = (3, 7)
     business_timezone: str = "UTC"
     upcoming_autocharge_days: int = 7
+    renewal_grace_issues: int = 0
 
     def start_of_day(self, day: date) -> datetime:
         """Midnight of ``day`` in the business time zone, as a UTC timestamp."""
@@ -250,6 +271,7 @@ def build_chains(
     cancellations: Iterable[Cancellation],
     catalogue: Catalogue,
     knobs: Knobs,
+    holds: Iterable[Hold] = (),
 ) -> Chains:
     """Every subscription's terms and autocharge requests as of ``knobs.business_date``."""
     by_sub: dict[str, list[Order]] = defaultdict(list)
@@ -261,11 +283,14 @@ def build_chains(
     cancels: dict[str, list[Cancellation]] = defaultdict(list)
     for c in cancellations:
         cancels[c.subscription_id].append(c)
+    held: dict[str, list[Hold]] = defaultdict(list)
+    for h in holds:
+        held[h.subscription_id].append(h)
 
     out = Chains()
     for sub in sorted(by_sub):
         feed = sorted(by_sub[sub], key=lambda o: (o.ordered_at, o.order_id))
-        _chain(sub, feed, answer_by_key, cancels.get(sub, []), catalogue, knobs, out)
+        _chain(sub, feed, answer_by_key, cancels.get(sub, []), held.get(sub, []), catalogue, knobs, out)
     return out
 
 
@@ -277,12 +302,26 @@ def _term_window(
     prev: Term | None,
     catalogue: Catalogue,
     knobs: Knobs,
+    holds: list[Hold],
 ) -> tuple[date | None, date, int, list[tuple[date, str]]]:
     """(end, anchor, months since anchor, issues) of a term starting at ``start``."""
     if offer.term_unit == "issues":
         migrated = knobs.cutover_date is not None and recorded == knobs.cutover_date
-        not_before = start if migrated else max(start, recorded)
-        issues, end = catalogue.issues_from(offer.schedule_product_id, not_before, offer.term_length)
+        # a renewal recorded late keeps the copies graced in the meantime as its first issues
+        renews = prev is not None and prev.term_unit == "issues" and prev.end_date == start
+        graced_allowed = knobs.renewal_grace_issues if renews and not migrated else 0
+        graced = 0
+
+        def keep(ship_date: date) -> bool:
+            nonlocal graced
+            if any(h.holds(ship_date) for h in holds):
+                return False
+            if migrated or ship_date >= recorded:
+                return True
+            graced += 1  # shipped before the term was recorded: only a graced copy reached it
+            return graced <= graced_allowed
+
+        issues, end = catalogue.issues_from(offer.schedule_product_id, start, offer.term_length, keep)
         return end, start, 0, issues
     months = offer.term_length * (offer.shipment_interval_months if offer.term_unit == "shipments" else 1)
     continues = (
@@ -298,6 +337,7 @@ def _chain(
     feed: list[Order],
     answer_by_key: dict[str, Answer],
     cancels: list[Cancellation],
+    holds: list[Hold],
     catalogue: Catalogue,
     knobs: Knobs,
     out: Chains,
@@ -314,31 +354,32 @@ def _chain(
                 answer = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
                 if answer is not None:
                     term = _derived_term(prev, source_order, "autocharge", answer.paid_at, answer.paid_date,
-                                         answer.recorded_date, answer.payment_id, catalogue, knobs)
+                                         answer.recorded_date, answer.payment_id, catalogue, knobs, holds)
             else:
                 bill_day = _autobill_day(prev, nxt, cancels, knobs)
                 if bill_day is not None:
                     # billed by the pipeline that night; a bill of the migrated past, on the cut-over night
                     recorded = max(bill_day, knobs.cutover_date) if knobs.cutover_date else bill_day
                     term = _derived_term(prev, source_order, "autobill", knobs.start_of_day(bill_day), bill_day,
-                                         recorded, None, catalogue, knobs)
+                                         recorded, None, catalogue, knobs, holds)
         if term is None:
             if nxt is None:
                 return
-            term = _feed_term(nxt, prev, catalogue, knobs)
+            term = _feed_term(nxt, prev, catalogue, knobs, holds)
             source_order = nxt
             i += 1
         out.terms.append(term)
         prev = term
 
 
-def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs) -> Term:
+def _feed_term(o: Order, prev: Term | None, catalogue: Catalogue, knobs: Knobs, holds: list[Hold]) -> Term:
     offer = catalogue.offer(o.offer_id, o.recorded_date)
     if offer is None:  # the contract refuses orders for unknown offers; kept total for safety
         raise ValueError(f"order {o.order_id}: offer {o.offer_id} unknown")
     renews = o.order_type not in ANCHOR_TYPES and prev is not None and prev.end_date is not None
     return _new_term(
         offer, o.order_type, prev.end_date if renews else o.service_start, o.recorded_date, prev, catalogue, knobs,
+        holds,
         subscription_id=o.subscription_id,
         term_number=1 if prev is None else prev.term_number + 1,
         order_id=o.order_id,
@@ -365,10 +406,11 @@ def _new_term(
     prev: Term | None,
     catalogue: Catalogue,
     knobs: Knobs,
+    holds: list[Hold],
     **fields,
 ) -> Term:
     """A term of ``offer`` starting at ``start``: its window and the offer's structure, plus ``fields``."""
-    end, anchor, months, issues = _term_window(order_type, offer, start, recorded_date, prev, catalogue, knobs)
+    end, anchor, months, issues = _term_window(order_type, offer, start, recorded_date, prev, catalogue, knobs, holds)
     return Term(
         order_type=order_type,
         term_unit=offer.term_unit,
@@ -412,6 +454,7 @@ def _derived_term(
     settling_payment_id: str | None,
     catalogue: Catalogue,
     knobs: Knobs,
+    holds: list[Hold],
 ) -> Term:
     """The renewal term the pipeline creates: ``kind`` is 'autocharge' (a settled answer) or 'autobill'."""
     assert prev.end_date is not None and prev.renewal_offer_id is not None
@@ -421,7 +464,7 @@ def _derived_term(
         raise ValueError(f"subscription {prev.subscription_id}: renewal offer {prev.renewal_offer_id} unknown")
     number = prev.term_number + 1
     return _new_term(
-        offer, "renewal", prev.end_date, recorded_date, prev, catalogue, knobs,
+        offer, "renewal", prev.end_date, recorded_date, prev, catalogue, knobs, holds,
         subscription_id=prev.subscription_id,
         term_number=number,
         order_id=f"AUTO-{prev.subscription_id}-{number}",

@@ -18,6 +18,7 @@ def model(dbt, session):
         "autocharge_lead_days": dbt.config.meta_get("autocharge_lead_days"),
         "autocharge_retry_offsets": dbt.config.meta_get("autocharge_retry_offsets"),
         "upcoming_autocharge_days": dbt.config.meta_get("upcoming_autocharge_days"),
+        "renewal_grace_issues": dbt.config.meta_get("renewal_grace_issues"),
     }
     return billing_chains(
         knobs,
@@ -28,4 +29,5 @@ def model(dbt, session):
         issues=dbt.ref("stg_issue_schedules"),
         payments=dbt.ref("stg_payments"),
         cancellations=dbt.ref("stg_cancellations"),
+        holds=dbt.ref("stg_suspensions"),
     )

@@ -5,7 +5,11 @@
 -- Entitled (as of D): the issue is one of the term's issues; the term is not cancelled with S <= ship date nor
 -- written off for nonpayment; no vacation hold covers the ship date; the invoice is not suspended for
 -- nonpayment; the invoice is paid or the issue is within the first unpaid_ship_allowance_issues; the customer
--- is neither undeliverable nor deceased. Gracing and held issues added at a term's end are not handled yet.
+-- is neither undeliverable nor deceased. A held issue is not one of the term's issues (the chain walk skips it
+-- and the term takes the next one). Graced copies (entitlement_kind graced): an expired issue term whose renewal
+-- is pending tonight (renewable, no renewal known, no cancellation or do-not-renew known, not suspended or
+-- written off) keeps receiving the first renewal_grace_issues issues shipping on or after its end; if it
+-- renews, the renewal's chain walk counts them as its first issues.
 
 with open_issues as (
 
@@ -127,12 +131,95 @@ copies as (
     where (cancellations.service_end is null or open_issues.ship_date < cancellations.service_end)
         and not coalesce(invoices.is_written_off, false)
         and not coalesce(invoices.is_suspended, false)
-        and not exists (
-            select 1 from holds
-            where holds.subscription_id = term_issues.subscription_id
-                and holds.hold_from <= open_issues.ship_date
-                and open_issues.ship_date < holds.hold_to
-        )
+
+),
+
+issues_after_end as (
+
+    -- every issue of a publication, numbered by ship date, to find the first ones after a term's end
+    select
+        product_id,
+        issue_id,
+        ship_date,
+        row_number() over (partition by product_id order by ship_date, issue_id) as issue_seq
+    from {{ ref('stg_issue_schedules') }}
+    where is_current
+
+),
+
+pending_renewals as (
+
+    -- issue terms whose renewal is pending tonight
+    select
+        terms.subscription_id,
+        terms.term_number,
+        terms.order_id,
+        terms.customer_id,
+        terms.quantity,
+        terms.schedule_product_id,
+        terms.end_date,
+        terms.issue_count
+    from {{ ref('int_subscription_terms') }} as terms
+    left join {{ ref('int_subscription_terms') }} as renewals
+        on renewals.subscription_id = terms.subscription_id and renewals.term_number = terms.term_number + 1
+    left join {{ ref('int_term_cancellations') }} as cancellations
+        on cancellations.subscription_id = terms.subscription_id and cancellations.term_number = terms.term_number
+    left join invoices on invoices.order_id = terms.order_id
+    where terms.term_unit = 'issues'
+        and terms.end_date is not null
+        and terms.renewal_offer_id is not null
+        and renewals.subscription_id is null
+        and cancellations.subscription_id is null
+        and not coalesce(invoices.is_written_off, false)
+        and not coalesce(invoices.is_suspended, false)
+
+),
+
+graced_copies as (
+
+    select
+        pending.subscription_id,
+        pending.term_number,
+        pending.issue_count + graced.grace_number as issue_number,
+        open_issues.issue_id,
+        open_issues.product_id,
+        open_issues.cover_date,
+        open_issues.list_close_date,
+        open_issues.ship_date,
+        pending.order_id,
+        pending.customer_id,
+        pending.quantity,
+        'graced' as entitlement_kind
+    from pending_renewals as pending
+    inner join (
+        select
+            after_end.product_id,
+            after_end.issue_id,
+            terms.subscription_id,
+            terms.term_number,
+            after_end.issue_seq - min(after_end.issue_seq) over (
+                partition by terms.subscription_id, terms.term_number) + 1 as grace_number
+        from pending_renewals as terms
+        inner join issues_after_end as after_end
+            on after_end.product_id = terms.schedule_product_id and after_end.ship_date >= terms.end_date
+    ) as graced
+        on graced.subscription_id = pending.subscription_id and graced.term_number = pending.term_number
+    inner join open_issues on open_issues.issue_id = graced.issue_id
+    where graced.grace_number <= {{ var('renewal_grace_issues') }}
+
+),
+
+all_copies as (
+
+    -- no copy ships into a vacation hold
+    select *
+    from (select * from copies union all select * from graced_copies) as entitled
+    where not exists (
+        select 1 from holds
+        where holds.subscription_id = entitled.subscription_id
+            and holds.hold_from <= entitled.ship_date
+            and entitled.ship_date < holds.hold_to
+    )
 
 ),
 
@@ -156,7 +243,7 @@ addressed as (
             then ship_to.ship_to_postal_code else customers.postal_code end as postal_code,
         case when ship_to.ship_to_address_line1 is not null
             then ship_to.ship_to_country else customers.country end as country
-    from copies
+    from all_copies as copies
     inner join customers on customers.customer_id = copies.customer_id
     left join ship_to on ship_to.order_id = copies.order_id
     where copies.entitlement_kind is not null
