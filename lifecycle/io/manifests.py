@@ -12,7 +12,7 @@
 
 Manifest columns (``MANIFEST_COLUMNS``): manifest_line_id, issue_id, ship_date, subscription_id,
 customer_id, quantity (copies), name, organisation, address_line1, address_line2, city, region,
-postal_code, country, entitlement_kind (paid or unpaid_allowed). Every field is quoted and every text
+postal_code, country, entitlement_kind (paid, unpaid_allowed or graced). Every field is quoted and every text
 cell that a spreadsheet would read as a formula is neutralised (``spreadsheet_safe``).
 
 Which printer prints a copy: the shipper it is routed to when that shipper is a printer, else the first
