@@ -1,6 +1,6 @@
 -- int_journal_lines: the double-entry postings of every billing and revenue event (DOMAIN "Ledger"), one row
 -- per line, amounts signed in integer cents (debit +, credit −), in transaction and functional currency.
---   invoice        Dr AR; Cr deferred revenue per invoice line (obligation); Cr tax payable (ship-to country)
+--   invoice        Dr AR; Cr deferred revenue per invoice line (obligation); Cr tax payable (int_invoice_tax_countries)
 --   payment        Cr customer credits (the excess); Dr cash clearing (per method); Cr AR per invoice paid
 --   credit_use     Dr customer credits; Cr AR
 --   chargeback     Dr AR (the applications it reverses); Dr customer credits (its unused credit); Cr cash
@@ -36,11 +36,11 @@ invoices as (
         {{ to_cents('invoices.tax_amount') }} as tax_cents,
         invoices.written_off_on,
         {{ to_cents('invoices.written_off_amount') }} as written_off_cents,
-        orders.ship_to_country as tax_country,
+        tax_countries.tax_country,
         {{ known_date('invoices.recorded_date', 'invoices.invoice_date') }} as known_date,
         {{ rate_or_one('invoices.currency', 'fx') }} as rate
     from {{ ref('fct_invoices') }} as invoices
-    inner join {{ ref('int_orders') }} as orders on orders.order_id = invoices.order_id
+    left join {{ ref('int_invoice_tax_countries') }} as tax_countries on tax_countries.invoice_id = invoices.invoice_id
     left join fx on fx.currency = invoices.currency and fx.rate_day = invoices.invoice_date
 
 ),
