@@ -40,3 +40,11 @@
 {% macro div_round_half_up(numerator, denominator) -%}
     {{ int_div('2 * (' ~ numerator ~ ') + (' ~ denominator ~ ')', '2 * (' ~ denominator ~ ')') }}
 {%- endmacro %}
+
+{# amount × part ÷ whole in integer cents, half away from zero; 0 when whole is 0 (a pro-rata share: tax to
+   the net it goes with). For non-negative amount and part. #}
+{% macro pro_rata_cents(amount, part, whole) -%}
+    case when ({{ whole }}) = 0 then 0
+        else {{ div_round_half_up('cast(' ~ amount ~ ' as ' ~ wide_int() ~ ') * (' ~ part ~ ')', whole) }}
+    end
+{%- endmacro %}

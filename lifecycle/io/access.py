@@ -17,7 +17,14 @@ from datetime import date
 import pyarrow as pa
 
 from lifecycle.io import register
-from lifecycle.io.exports import ExportResult, _csv_text, _require_published, _write_atomic, _write_control
+from lifecycle.io.exports import (
+    ExportResult,
+    _csv_text,
+    _require_published,
+    _write_atomic,
+    _write_control,
+    cell_text,
+)
 from lifecycle.io.warehouse import connect_published
 from lifecycle.settings import Settings
 
@@ -55,15 +62,12 @@ def export_access_changes(settings: Settings, night: date) -> ExportResult:
     granted = _granted(earlier)
     baseline = not earlier and settings.cutover_date == night
 
-    def iso(d: date | None) -> str:
-        return d.isoformat() if d else ""
-
     changes: list[tuple[str, str, tuple]] = []  # (action, key, entitlement)
     if baseline:
         recorded = [("baseline", key, value) for key, value in entitled.items()]
     else:
         for key, value in entitled.items():
-            if granted.get(key) != iso(value[3]):
+            if granted.get(key) != cell_text(value[3]):
                 changes.append(("grant", key, value))
         for key in sorted(set(granted) - set(entitled)):
             customer, product = key.split(":", 1)
@@ -72,7 +76,7 @@ def export_access_changes(settings: Settings, night: date) -> ExportResult:
     changes.sort(key=lambda c: (c[2][0], c[2][1], c[0]))
 
     folder = settings.exports / "access" / night.isoformat()
-    lines = [list(COLUMNS)] + [[action, v[0], v[1], iso(v[2]), iso(v[3])] for action, _, v in changes]
+    lines = [list(COLUMNS)] + [[action, v[0], v[1], cell_text(v[2]), cell_text(v[3])] for action, _, v in changes]
     path = folder / "changes.csv"
     _write_atomic(path, _csv_text(lines))
     control = {
@@ -91,7 +95,7 @@ def export_access_changes(settings: Settings, night: date) -> ExportResult:
             "change_id": pa.array([f"{key}:{action}:{night.isoformat()}" for action, key, _ in recorded], pa.string()),
             "access_key": pa.array([key for _, key, _ in recorded], pa.string()),
             "action": pa.array([action for action, _, _ in recorded], pa.string()),
-            "access_end": pa.array([iso(v[3]) for _, _, v in recorded], pa.string()),
+            "access_end": pa.array([cell_text(v[3]) for _, _, v in recorded], pa.string()),
         }),
         key="change_id",
     )

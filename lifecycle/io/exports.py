@@ -139,14 +139,15 @@ def export_notice_mail(settings: Settings, night: date) -> ExportResult:
     )
 
 
-def _cell(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A value as CSV text: empty for None, ISO for dates, else its string."""
     if value is None:
         return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return spreadsheet_safe(value)
-    return str(value)
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _safe_cell(value: object) -> str:
+    return spreadsheet_safe(value) if isinstance(value, str) else cell_text(value)
 
 
 def _requests_file(
@@ -168,7 +169,7 @@ def _requests_file(
     lines: list[list[str]] = [list(columns)]
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for r in rows:
-        lines.append([_cell(v) for v in r])
+        lines.append([_safe_cell(v) for v in r])
         totals[r[at["currency"]]] += r[at["amount"]]
     path = folder / file_name
     _write_atomic(path, _csv_text(lines))

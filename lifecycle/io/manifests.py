@@ -28,7 +28,7 @@ from decimal import ROUND_CEILING, Decimal
 import pyarrow as pa
 
 from lifecycle.io import register
-from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control
+from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control, cell_text
 from lifecycle.io.warehouse import connect_published
 from lifecycle.settings import Settings
 
@@ -46,12 +46,6 @@ _SELECT = (
     "shipper_id, product_id, term_number from marts.fct_manifest_lines where ship_date >= ?"
 )
 _SHIPPER, _PRODUCT, _TERM = 15, 16, 17
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _totals(rows: list[tuple]) -> dict:
@@ -88,7 +82,7 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
         by_file[(r[_SHIPPER], r[1])].append(r)
     by_shipper: dict[str, dict] = defaultdict(dict)
     for (shipper, issue), lines in by_file.items():
-        table = [list(MANIFEST_COLUMNS), *([_cell(v) for v in r[:15]] for r in lines)]
+        table = [list(MANIFEST_COLUMNS), *([cell_text(v) for v in r[:15]] for r in lines)]
         _write_atomic(folder / shipper / f"{issue}.csv", _csv_text(table, for_spreadsheets=True))
         by_shipper[shipper][issue] = _totals(lines)
     for shipper, files in by_shipper.items():

@@ -108,7 +108,5 @@ select
     tax_cents,
     total_cents,
     unserved_net_cents,
-    case when net_cents = 0 then 0
-        else {{ div_round_half_up('cast(tax_cents as ' ~ wide_int() ~ ') * unserved_net_cents', 'net_cents') }}
-    end as unserved_tax_cents
+    {{ pro_rata_cents('tax_cents', 'unserved_net_cents', 'net_cents') }} as unserved_tax_cents
 from policies

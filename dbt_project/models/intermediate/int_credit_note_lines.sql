@@ -93,8 +93,7 @@ basis as (
         case when refund_window = 'full_refund' then net_cents else unserved_net_cents end as basis_net_cents,
         case
             when refund_window = 'full_refund' then tax_cents
-            when net_cents = 0 then 0
-            else {{ div_round_half_up('cast(tax_cents as ' ~ wide_int() ~ ') * unserved_net_cents', 'net_cents') }}
+            else {{ pro_rata_cents('tax_cents', 'unserved_net_cents', 'net_cents') }}
         end as basis_tax_cents
     from per_invoice
 
@@ -120,10 +119,7 @@ split as (
         credited.*,
         case
             when credit_cents = basis_net_cents + basis_tax_cents then basis_tax_cents
-            when basis_net_cents + basis_tax_cents = 0 then 0
-            else {{ div_round_half_up(
-                'cast(credit_cents as ' ~ wide_int() ~ ') * basis_tax_cents',
-                'basis_net_cents + basis_tax_cents') }}
+            else {{ pro_rata_cents('credit_cents', 'basis_tax_cents', 'basis_net_cents + basis_tax_cents') }}
         end as credited_tax_cents
     from credited
     where credit_cents > 0

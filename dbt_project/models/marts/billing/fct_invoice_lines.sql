@@ -87,10 +87,7 @@ tax_allocated as (
 
     select
         net_lines.*,
-        case
-            when net_cents = 0 then 0
-            else {{ div_round_half_up('cast(tax_cents as ' ~ wide_int() ~ ') * cumulative_net_cents', 'net_cents') }}
-        end as cumulative_tax_cents
+        {{ pro_rata_cents('tax_cents', 'cumulative_net_cents', 'net_cents') }} as cumulative_tax_cents
     from net_lines
 
 ),
