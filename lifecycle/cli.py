@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from lifecycle.checks.gates import DOMAINS, EXPORT_DOMAINS, Gates, read_gates
 from lifecycle.settings import Settings, get_settings, init_home, load_settings, resolve_home
 
 DEMO_START = date(2025, 1, 1)
@@ -28,6 +29,7 @@ class NightOutcome:
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     reason: str = ""
+    gates: Gates | None = None
 
 
 def _use_home(home: str | None) -> Settings:
@@ -78,13 +80,18 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
             error = event.event_specific_data.error
             message = error.message.strip() if error else "failed"
             failures.append((event.step_key, message))
-    published = result.success and last_published_date(settings) == day
+    last = last_published_date(settings)
+    published = result.success and last == day
+    gates = read_gates(settings, day)
     reason = ""
     if result.success and not published:
-        reason = f"a later night ({last_published_date(settings)}) is already published"
+        reason = f"a later night ({last}) is already published"
+    elif gates is not None and not gates.all_passed:
+        reason = f"withheld, the warehouse stays at {last or 'no night'}: {gates.reason()}"
+        failures = [f for f in failures if f[0] != "published_warehouse"]  # the gates say why
     elif not result.success:
-        reason = "a step failed; the warehouse stays at the last published night"
-    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason)
+        reason = f"a step failed; the warehouse stays at {last or 'no night'}"
+    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason, gates)
 
 
 def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[str, dict[str, int]]:
@@ -133,10 +140,50 @@ def export_summary(settings: Settings, days: list[date] | None = None) -> dict[s
     return out
 
 
+#: Export titles for the night's report, by register name (the domain of each is EXPORT_DOMAINS).
+EXPORT_TITLES = {
+    "autocharge_requests": "autocharge requests", "refund_requests": "refund requests",
+    "outbox_messages": "outbox", "notice_mail": "notice letters", "manifest_lines": "manifests and draws",
+    "access_changes": "access changes", "gl_journal": "GL journal",
+}
+
+
+def gate_lines(gates: Gates) -> list[str]:
+    """The gates of a night as an operator reads them: which held, which failed and on what, what went out."""
+    lines = ["gates:    " + " · ".join(
+        f"{d} {'passed' if gates.passed(d) else 'FAILED'} ({gates.checks.get(d, 0)} checks)" for d in DOMAINS)]
+    for f in gates.failures[:10]:
+        lines.append(f"  {f.domain} gate: {f.check}: {f.message}")
+    if len(gates.failures) > 10:
+        lines.append(f"  … and {len(gates.failures) - 10} more failures (state/gates/{gates.business_date}.json)")
+    if not gates.all_passed:
+        sent = [t for e, t in EXPORT_TITLES.items() if gates.may_export(EXPORT_DOMAINS[e])]
+        held = [t for e, t in EXPORT_TITLES.items() if not gates.may_export(EXPORT_DOMAINS[e])]
+        lines.append("written:  " + (", ".join(sent) or "nothing") + " (their own gates and foundation's passed)")
+        lines.append("withheld: the warehouse" + "".join(f", {t}" for t in held)
+                     + " (the next night catches up whatever is due and not in the register)")
+    return lines
+
+
+def register_summary(settings: Settings) -> dict[str, tuple[int, int]]:
+    """(nights, rows) recorded in the export register, per export."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    root = settings.state / "register"
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []:
+        files = sorted(folder.glob("*.parquet"))
+        out[folder.name] = (len(files), sum(pq.ParquetFile(f).metadata.num_rows for f in files))
+    return out
+
+
 def print_night(outcome: NightOutcome) -> None:
     state = "published" if outcome.published else ("built, not published" if outcome.success else "WITHHELD")
     print(f"night {outcome.business_date}: {state} in {outcome.seconds:.1f}s"
           + (f" ({outcome.reason})" if outcome.reason and not outcome.published else ""))
+    if outcome.gates is not None:
+        for line in gate_lines(outcome.gates):
+            print(f"  {line}")
     for step, message in outcome.failures:
         print(f"  failed: {step}: {message}")
 
@@ -166,6 +213,23 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
             print(f"{night:<12}" + "".join(f"{count:>21}" for count in counts))
         folders = "|".join(export for export, _, _ in SUMMARY_EXPORTS)
         print(f"  files under {settings.exports}/<{folders}>/<date>/, recorded in {settings.state}/register/")
+    gate_nights = sorted(date.fromisoformat(p.stem) for p in (settings.state / "gates").glob("*.json"))
+    gate_nights = [d for d in gate_nights if days is None or d in days]
+    if gate_nights:
+        print()
+        print(f"{'gates':<12}" + "".join(f"{d:>13}" for d in DOMAINS) + f"{'warehouse':>13}")
+        for night in gate_nights:
+            gates = read_gates(settings, night)
+            cells = ["passed" if gates.passed(d) else "FAILED" for d in DOMAINS]
+            state = "published" if gates.all_passed else "withheld"
+            print(f"{night.isoformat():<12}" + "".join(f"{c:>13}" for c in cells) + f"{state:>13}")
+        print(f"  each night's failing checks: {settings.state}/gates/<date>.json")
+    registered = register_summary(settings)
+    if registered:
+        print()
+        print("Export register (what counts as sent; the next night sends only what is due and not in it):")
+        for export, (nights, rows) in registered.items():
+            print(f"  {export:<22}{rows:>9} rows over {nights} nights")
     gl = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
     if gl:
         print(f"GL journal:  {settings.exports}/gl/<period>/journal.csv for {', '.join(gl)}")
@@ -213,7 +277,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     outcome = run_night(settings, args.date)
     print_night(outcome)
     print_summary(settings, [args.date])
-    return 0 if outcome.success else 1
+    return 0 if outcome.success else 1  # a withheld night fails the run: the scheduler should say so
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

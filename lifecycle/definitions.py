@@ -8,7 +8,7 @@ from dagster_dbt import DbtCliResource
 from lifecycle.assets.dbt_project import dbt_executable, dbt_project
 from lifecycle.assets.exports import EXPORT_ASSETS
 from lifecycle.assets.ingest import INGEST_ASSETS
-from lifecycle.assets.warehouse import published_warehouse, warehouse_models
+from lifecycle.assets.warehouse import night_gates, published_warehouse, warehouse_models
 from lifecycle.pipelines.nightly import build_nightly_schedule, nightly_job
 from lifecycle.resources import LifecycleHome
 from lifecycle.settings import get_settings
@@ -17,7 +17,7 @@ from lifecycle.settings import get_settings
 def build_definitions(home: str | None = None) -> Definitions:
     settings = get_settings(home)
     return Definitions(
-        assets=[*INGEST_ASSETS, warehouse_models, published_warehouse, *EXPORT_ASSETS],
+        assets=[*INGEST_ASSETS, warehouse_models, night_gates, published_warehouse, *EXPORT_ASSETS],
         jobs=[nightly_job],
         schedules=[build_nightly_schedule()],
         resources={

@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
+from lifecycle.checks.gates import Withheld
 from lifecycle.io import register
 from lifecycle.io.exports import (
-    NotPublished,
     deliver_outbox,
     export_autocharge_requests,
     export_notice_mail,
@@ -159,10 +159,12 @@ def test_the_register_refuses_to_unsend(home):
         register.record(home, "autocharge_requests", N3, different, key="request_key")
 
 
-def test_nothing_is_exported_from_a_night_that_is_not_published(home):
+def test_nothing_is_exported_from_a_night_older_than_the_published_one_or_never_audited(home):
     publish(home, N3)
-    with pytest.raises(NotPublished, match="night 2026-03-03 is not published"):
+    with pytest.raises(Withheld, match="night 2026-03-03 is older than the published night 2026-03-04"):
         export_outbox(home, N2)
+    with pytest.raises(Withheld, match="night 2026-03-05 has not been built and audited"):
+        export_outbox(home, N3 + timedelta(days=1))
 
 
 def test_outbox_file_holds_sendable_messages_and_delivery_retries_only_the_failed(home, platform):  # noqa: F811

@@ -411,8 +411,11 @@ def test_broken_file_and_failed_test_withhold_the_night(home):
     Path(f"{raw_orders}.bad").replace(raw_orders)
     third = run_night(home, night2, ephemeral=True)
     assert (third.success, third.published) == (False, False)
-    assert any("not_null_stg_orders_customer_id" in msg for _, msg in third.failures), third.failures
+    assert ("foundation", "not_null_stg_orders_customer_id") in [(f.domain, f.check) for f in third.gates.failures]
+    assert third.reason.startswith("withheld, the warehouse stays at 2026-03-02: foundation gate failed")
     assert last_published_date(home) == DAY
+    # the foundation gate holds every export back
+    assert not [p for p in home.exports.rglob("*") if night2.isoformat() in p.parts]
 
     raw_orders.write_bytes(pristine)
     fourth = run_night(home, night2, ephemeral=True)

@@ -1,8 +1,10 @@
-"""Export files: Python assets downstream of the published warehouse, so nothing leaves an unaudited night.
+"""Export files: Python assets downstream of the night's gates, so nothing leaves an unaudited night.
 
-Each reads the night it was asked for from the published warehouse, writes its file and control
-totals under ``exports/``, and records what it sent in the export register (lifecycle.io.register).
-A night that was built but not published (an older night than the published one) exports nothing.
+Each reads the night it was asked for from the published warehouse, or, when the night was withheld,
+from tonight's audited build if the foundation gate and its own domain's gate passed
+(lifecycle.checks.gates.audited_source); writes its file and control totals under ``exports/``; and
+records what it sent in the export register (lifecycle.io.register). A night older than the published
+one, or whose gates did not pass for the export's domain, exports nothing: the next night catches up.
 """
 
 
@@ -11,11 +13,11 @@ from datetime import date
 
 from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 
-from lifecycle.assets.warehouse import published_warehouse
+from lifecycle.assets.warehouse import night_gates
+from lifecycle.checks.gates import Withheld
 from lifecycle.io.access import export_access_changes
 from lifecycle.io.exports import (
     ExportResult,
-    NotPublished,
     deliver_outbox,
     export_autocharge_requests,
     export_gl,
@@ -44,7 +46,7 @@ def _export(context: AssetExecutionContext, write: Callable[[Settings, date], Ex
     """Write one export file for the run's night; ``fields`` names the control totals shown as metadata."""
     try:
         result = write(lifecycle.settings(), partition_date(context.partition_key))
-    except NotPublished as exc:
+    except Withheld as exc:
         context.log.warning(str(exc))
         return MaterializeResult(metadata={"exported": False, "reason": str(exc)})
     return MaterializeResult(
@@ -59,7 +61,7 @@ def _export(context: AssetExecutionContext, write: Callable[[Settings, date], Ex
 
 @asset(
     key=AssetKey(["exports", "autocharge_requests"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/autocharge/<D>/requests.csv: the autocharge attempts due for the payment processor.",
     kinds={"csv"},
     **_COMMON,
@@ -70,7 +72,7 @@ def autocharge_requests_file(context: AssetExecutionContext, lifecycle: Lifecycl
 
 @asset(
     key=AssetKey(["exports", "refund_requests"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/refunds/<D>/requests.csv: the refunds decided at cancellations, for the payment "
     "processor, one per refund id, with control totals per currency.",
     kinds={"csv"},
@@ -82,7 +84,7 @@ def refund_requests_file(context: AssetExecutionContext, lifecycle: LifecycleHom
 
 @asset(
     key=AssetKey(["exports", "access_changes"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/access/<D>/changes.csv: digital access grants and revocations for the gatekeeper, "
     "against the last set sent (the register); the cut-over night records the baseline and sends nothing.",
     kinds={"csv"},
@@ -95,7 +97,7 @@ def access_changes_file(context: AssetExecutionContext, lifecycle: LifecycleHome
 
 @asset(
     key=AssetKey(["exports", "notice_mail"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/notices/<D>/mail.csv: the renewal notices that go by post, for the lettershop, "
     "sorted by postal code, with control totals.",
     kinds={"csv"},
@@ -107,7 +109,7 @@ def notice_mail_file(context: AssetExecutionContext, lifecycle: LifecycleHome) -
 
 @asset(
     key=AssetKey(["exports", "outbox_messages"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/outbox/<D>/messages.jsonl: the customer messages due, for the messaging platform.",
     kinds={"json"},
     **_COMMON,
@@ -143,7 +145,7 @@ def outbox_deliveries(context: AssetExecutionContext, lifecycle: LifecycleHome) 
 
 @asset(
     key=AssetKey(["exports", "gl_journal"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/gl/<period>/journal.csv (per account) and journal_detail.csv: the journal for the GL; "
     "open periods restated nightly, closed periods final.",
     kinds={"csv"},
@@ -155,7 +157,7 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
 
 @asset(
     key=AssetKey(["exports", "manifests"]),
-    deps=[published_warehouse],
+    deps=[night_gates],
     description="exports/manifests/<D>/<shipper>/<issue>.csv (+ control.json): the copies to ship that are not "
     "in the register yet (main manifest on the list-close night, supplementary until the ship date); "
     "exports/draws/<D>/<printer>.csv: the print order with its spoilage allowance.",

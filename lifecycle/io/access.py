@@ -16,11 +16,11 @@ from datetime import date
 
 import pyarrow as pa
 
+from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
 from lifecycle.io.exports import (
     ExportResult,
     _csv_text,
-    _require_published,
     _write_atomic,
     _write_control,
     cell_text,
@@ -45,8 +45,7 @@ def _granted(earlier: list[dict]) -> dict[str, str]:
 
 def export_access_changes(settings: Settings, night: date) -> ExportResult:
     """Write tonight's grants and revocations, record them, and return the file with its control totals."""
-    _require_published(settings, night)
-    con = connect_published(settings)
+    con = connect_published(audited_source(settings, night, EXPORT))
     try:
         entitled = {
             key: (customer, product, start, end)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
-from lifecycle.io.warehouse import connect_published, last_published_date
+from lifecycle.io.warehouse import connect_published
 from lifecycle.io.webhook import Delivery, deliver
 from lifecycle.settings import Settings
 
@@ -41,10 +42,6 @@ DELIVERY_COLUMNS = ("message_id", "night", "status", "attempts", "http_status", 
 DELIVERY_BREAKER = 20
 
 
-class NotPublished(Exception):
-    """Night D is not the published night: there is nothing audited to export."""
-
-
 @dataclass
 class ExportResult:
     path: Path
@@ -52,17 +49,10 @@ class ExportResult:
     control: dict = field(default_factory=dict)
 
 
-def _require_published(settings: Settings, night: date) -> None:
-    published = last_published_date(settings)
-    if published != night:
-        raise NotPublished(f"night {night} is not published (published: {published}); nothing is exported "
-                           "from an unaudited night")
-
-
 def _unsent(settings: Settings, night: date, export: str, key: str, sql: str) -> list[tuple]:
-    """The rows of ``sql`` (its first column is the key, ``?`` is the night) not in an earlier night's register."""
-    _require_published(settings, night)
-    con = connect_published(settings)
+    """The rows of ``sql`` (its first column is the key, ``?`` is the night) not in an earlier night's register,
+    read from night D's audited warehouse (``Withheld`` when the export's gates did not pass)."""
+    con = connect_published(audited_source(settings, night, export))
     try:
         rows = con.execute(sql, [night]).fetchall()
     finally:
@@ -355,9 +345,9 @@ def export_gl(settings: Settings, night: date) -> ExportResult:
     beside them. Open periods are rewritten every night (recognition is restated month to date); a closed
     period's files, once written, are final. Periods start at the cut-over month.
     """
-    _require_published(settings, night)
+    source = audited_source(settings, night, "gl_journal")
     start = settings.cutover_date.strftime("%Y-%m") if settings.cutover_date else ""
-    con = connect_published(settings)
+    con = connect_published(source)
     try:
         detail = con.execute(
             "select period, entry_date, account_code, account_name, functional_debit, functional_credit, "

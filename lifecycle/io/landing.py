@@ -12,6 +12,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from lifecycle.io.register import last_sent_night
 from lifecycle.io.warehouse import last_published_date
 from lifecycle.settings import Settings
 
@@ -46,7 +47,9 @@ def check_append_only(settings: Settings, feed_name: str, recorded_date: date) -
     path = settings.landing_file(feed_name, recorded_date)
     checksum = file_checksum(path)
     published = last_published_date(settings)
-    if published is None or recorded_date > published:
+    sent = last_sent_night(settings)  # a withheld night whose manifests went out is frozen too
+    frozen = max((d for d in (published, sent) if d is not None), default=None)
+    if frozen is None or recorded_date > frozen:
         return checksum
     recorded = read_register(settings, feed_name).get(recorded_date.isoformat())
     if recorded == checksum:
@@ -61,8 +64,9 @@ def check_append_only(settings: Settings, feed_name: str, recorded_date: date) -
     else:
         problem = f"the file differs from the one ingested ({checksum[:19]}…, was {recorded[:19]}…)"
     raise LandingRefused(
-        f"{rel}: {problem}; night {published.isoformat()} is published, so files dated on or before it "
-        f"are frozen. Send corrections as new events in a later file."
+        f"{rel}: {problem}; night {frozen.isoformat()} is "
+        f"{'published' if frozen == published else 'withheld but its exports were sent'}, so files dated on or "
+        "before it are frozen. Send corrections as new events in a later file."
     )
 
 

@@ -27,6 +27,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import pyarrow as pa
 
+from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
 from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control, cell_text
 from lifecycle.io.warehouse import connect_published
@@ -61,8 +62,8 @@ def spoilage_allowance(copies: int, spoilage_percent: Decimal) -> int:
     return int((Decimal(copies) * spoilage_percent / 100).to_integral_value(rounding=ROUND_CEILING))
 
 
-def _printers(settings: Settings) -> dict[str, Decimal]:
-    con = connect_published(settings)
+def _printers(settings: Settings, night: date) -> dict[str, Decimal]:
+    con = connect_published(audited_source(settings, night, "manifest_lines"))
     try:
         return dict(con.execute(
             "select shipper_id, spoilage_percent from staging.stg_shippers where is_current and role = 'printer' "
@@ -112,7 +113,7 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
 
 def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str, int]:
     """One draw per printer with copies tonight; returns the total draw per printer."""
-    printers = _printers(settings)
+    printers = _printers(settings, night)
     if not printers:
         return {}
     default = min(printers)

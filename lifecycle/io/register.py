@@ -38,6 +38,13 @@ def _nights(settings: Settings, export: str) -> list[tuple[date, Path]]:
     return sorted((date.fromisoformat(p.stem), p) for p in folder.glob("*.parquet"))
 
 
+def last_sent_night(settings: Settings) -> date | None:
+    """The latest night any export file was written for (its register holds a file for that night)."""
+    root = settings.state / "register"
+    nights = [date.fromisoformat(p.stem) for p in root.glob("*/*.parquet")] if root.exists() else []
+    return max(nights, default=None)
+
+
 def sent_keys(settings: Settings, export: str, key: str, *, before: date | None = None,
               through: date | None = None) -> set[str]:
     """Keys recorded by the nights before ``before`` (or up to and including ``through``)."""

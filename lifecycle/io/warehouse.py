@@ -110,7 +110,8 @@ def audit_closed_periods(settings: Settings, previous: date) -> None:
 
 
 def publish(settings: Settings, business_date: date) -> dict:
-    """Swap the audited build into place; returns what was published.
+    """Swap the audited build into place; returns what was published. Call it only once every gate passed
+    (lifecycle.checks.gates), the closed-period audit included.
 
     A night older than the published one is built and audited but never swapped in: publishing
     it would take finance back in time.
@@ -126,8 +127,6 @@ def publish(settings: Settings, business_date: date) -> dict:
     if previous is not None and business_date < previous:
         return {"published": False, "business_date": business_date.isoformat(),
                 "reason": f"night {previous.isoformat()} is already published", "tables": counts}
-    if previous is not None:
-        audit_closed_periods(settings, previous)
     stale_wal = Path(str(settings.warehouse) + ".wal")
     stale_wal.unlink(missing_ok=True)  # a published file is never written, so a .wal beside it is foreign
     os.replace(build, settings.warehouse)
