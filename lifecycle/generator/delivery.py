@@ -458,7 +458,7 @@ class Builder:
         for d, k in zip(day.tolist(), kind.tolist(), strict=True):
             shipped = [i for s_day, i in issues if s_day < from_day(d)]
             reship_issue.append(shipped[-1] if k == 1 and shipped else "")
-        kind = np.where((kind == 1) & (np.array([r == "" for r in reship_issue])), 2, kind)
+        kind = np.where((kind == 1) & np.array([r == "" for r in reship_issue], dtype=bool), 2, kind)
         number = _number(np.ones(n, dtype=bool), day, sec, np.arange(n))
         cur = np.array(CURRENCIES)[self.cat.offer_currency[offer[pick]]]
         amount = rng.integers(5, 26, size=n) * 100
