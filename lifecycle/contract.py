@@ -60,6 +60,10 @@ RULES: dict[str, str] = {
     "duplicate_key": "a reference key given twice in the same file",
     "unknown_reference": "names a row of another feed (or of this one) that does not exist",
     "invalid_row": "the row breaks a rule that ties several of its columns (see the feed's row rules)",
+    "unbalanced_entry": "a manual journal entry whose debits and credits differ in one of its currencies: "
+                        "every line of the entry is refused",
+    "entry_refused": "another line of the same entry is refused, so this one is too: an entry is posted whole "
+                     "or not at all",
 }
 
 CSV_ERROR_RULES: dict[str, str] = {
@@ -99,6 +103,19 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class GroupRule:
+    """A rule over every line of a group (a manual journal entry): when ``having`` holds for the lines grouped
+    by ``by``, every line of the group (``Feed.group_key``) is refused with ``message`` (SQL over the group)."""
+
+    column: str
+    by: tuple[str, ...]
+    having: str
+    message: str
+    description: str
+    rule: str = "invalid_row"
+
+
+@dataclass(frozen=True)
 class Feed:
     name: str
     kind: str  # "reference" (upserts, versioned by recorded date) or "transactional" (events)
@@ -107,6 +124,9 @@ class Feed:
     columns: tuple[Column, ...]
     row_rules: tuple[RowRule, ...] = field(default_factory=tuple)
     lookups: tuple[str, ...] = ()  # other feeds the row rules read (as ref_<feed>)
+    seed_lookups: tuple[str, ...] = ()  # dbt seeds the row rules read (as ref_<seed>; see ingest)
+    group_key: tuple[str, ...] = ()  # lines accepted or refused together (an entry); empty = each line alone
+    group_rules: tuple[GroupRule, ...] = field(default_factory=tuple)
 
     @property
     def is_event(self) -> bool:
@@ -445,6 +465,111 @@ FEEDS: tuple[Feed, ...] = (
             _opt("note", "text", "Agent's note."),
         ),
     ),
+    Feed(
+        "service_actions", "transactional", ("service_action_id",),
+        "Customer-service actions that cost the customer nothing: a complimentary extension (free issues of a "
+        "print term, or free days of access), a reship of an issue, a goodwill credit put on the customer's "
+        "credit.",
+        (
+            _c("service_action_id", "text", "Service action identifier; complimentary and reshipped copies are "
+               "keyed by it on the manifests."),
+            _c("customer_id", "text", "Customer the action is for.", references="customers.customer_id"),
+            _opt("subscription_id", "text", "Subscription concerned (required for extensions and reships).",
+                 references="orders.subscription_id"),
+            _c("action_type", "text", "What was done.",
+               allowed=("complimentary_extension", "reship", "goodwill_credit")),
+            _c("action_at", "timestamp", "When the agent took the action.", event_time=True),
+            _opt("issues", "integer", "complimentary_extension of an issue term: free issues given.", minimum=ONE),
+            _opt("days", "integer", "complimentary_extension of a term counted in months: free days of access.",
+                 minimum=ONE),
+            _opt("issue_id", "text", "reship: the issue to send again.", references="issue_schedules.issue_id"),
+            _opt("amount", "money", "goodwill_credit: the amount put on the customer's credit.", minimum=CENT),
+            _opt("currency", "currency", "goodwill_credit: currency of the amount."),
+            _c("reason", "text", "Why.", allowed=(
+                "missing_copy", "damaged_copy", "late_delivery", "service_failure", "billing_error", "retention",
+                "other")),
+            _opt("note", "text", "Agent's note."),
+        ),
+        row_rules=(
+            RowRule("subscription_id",
+                    "t.action_type in ('complimentary_extension', 'reship') and t.subscription_id is null",
+                    "an extension or a reship names its subscription"),
+            RowRule("subscription_id",
+                    "t.subscription_id is not null and not exists (select 1 from ref_orders o "
+                    "where o.subscription_id = t.subscription_id and o.customer_id = t.customer_id)",
+                    "the subscription must be one the customer ordered"),
+            RowRule("issues",
+                    "t.action_type = 'complimentary_extension' and ((t.issues is null) = (t.days is null))",
+                    "a complimentary extension gives issues or days (exactly one of them)"),
+            RowRule("issue_id", "t.action_type = 'reship' and t.issue_id is null", "a reship names the issue"),
+            RowRule("amount",
+                    "t.action_type = 'goodwill_credit' and (t.amount is null or t.currency is null)",
+                    "a goodwill credit has an amount and a currency"),
+            RowRule("action_type",
+                    "(t.action_type <> 'complimentary_extension' and (t.issues is not null or t.days is not null)) "
+                    "or (t.action_type <> 'reship' and t.issue_id is not null) "
+                    "or (t.action_type <> 'goodwill_credit' and (t.amount is not null or t.currency is not null))",
+                    "only the action type's own columns are filled (issues/days, issue_id, amount/currency)"),
+        ),
+    ),
+    Feed(
+        "manual_journals", "transactional", ("entry_id", "line_number"),
+        "Journal entries from finance (accruals, reclassifications), one row per line. An entry is posted "
+        "whole or not at all: when one line is refused, or the entry does not balance in one of its "
+        "currencies, every line of the entry is quarantined. Accounts kept by the pipeline's sub-ledgers "
+        "(receivables, customer credits, cash clearing, deferred revenue, revenue, tax and refunds payable) "
+        "are closed to manual entries.",
+        (
+            _c("entry_id", "text", "Entry identifier, unique across files: an entry is sent whole in one file."),
+            _c("line_number", "integer", "Line within the entry.", minimum=ONE),
+            _c("entry_date", "date", "Date the entry posts on (its period); not after the recorded date.",
+               event_time=True),
+            _c("account_code", "text", "GL account code (the chart of accounts, with the deployment's "
+               "[ledger] account_codes overrides)."),
+            _opt("debit", "money", "Debit amount (a line has a debit or a credit).", minimum=ZERO),
+            _opt("credit", "money", "Credit amount.", minimum=ZERO),
+            _c("currency", "currency", "Currency of the line; converted to the functional currency at the "
+               "entry date's rate."),
+            _c("memo", "text", "What the entry is for."),
+        ),
+        row_rules=(
+            RowRule("entry_id", "exists (select 1 from prior p where p.entry_id = t.entry_id)",
+                    "this entry id was posted by an earlier file: corrections are new entries",
+                    rule="duplicate_id"),
+            RowRule("account_code",
+                    "not exists (select 1 from ref_chart_of_accounts a where a.account_code = t.account_code)",
+                    "no account with this code in the chart of accounts", rule="unknown_reference"),
+            RowRule("account_code",
+                    "exists (select 1 from ref_chart_of_accounts a where a.account_code = t.account_code "
+                    "and a.is_closed_to_manual)",
+                    "the account is kept by a sub-ledger of the pipeline (receivables, customer credits, cash "
+                    "clearing, deferred revenue, revenue, tax or refunds payable) and takes no manual entry",
+                    rule="not_allowed"),
+            RowRule("debit", "(coalesce(t.debit, 0) > 0) = (coalesce(t.credit, 0) > 0)",
+                    "a line carries a debit or a credit above zero, not both"),
+        ),
+        seed_lookups=("chart_of_accounts",),
+        group_key=("entry_id",),
+        group_rules=(
+            GroupRule("entry_date", ("entry_id",), "count(distinct entry_date) > 1",
+                      "'entry ' || entry_id || ' has lines on different dates; the whole entry is refused'",
+                      "every line of an entry has the same entry_date"),
+            GroupRule("debit", ("entry_id", "currency"),
+                      "sum(coalesce(debit, 0)) <> sum(coalesce(credit, 0))",
+                      "'entry ' || entry_id || ' does not balance in ' || currency || ': debits ' || "
+                      "cast(sum(coalesce(debit, 0)) as decimal(18, 2)) || ', credits ' || "
+                      "cast(sum(coalesce(credit, 0)) as decimal(18, 2)) || '; the whole entry is refused'",
+                      "the debits and credits of an entry are equal in each of its currencies",
+                      rule="unbalanced_entry"),
+        ),
+    ),
+)
+
+#: Accounts a manual journal may not post to: their balances are kept, and tied out, by the pipeline's
+#: sub-ledgers (invoices and cash application, the revenue schedule, tax and refunds).
+CLOSED_TO_MANUAL_ENTRIES: tuple[str, ...] = (
+    "accounts_receivable", "customer_credits", "cash_clearing", "deferred_revenue", "revenue",
+    "cancellation_fee_revenue", "tax_payable", "refunds_payable",
 )
 
 FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}

@@ -101,7 +101,8 @@ def staging_sql(f: Feed) -> str:
         body = [
             "deduplicated as (",
             "",
-            f"    {{{{ keep_first_occurrence('renamed', '{f.key[0]}') }}}}",
+            (f"    {{{{ keep_first_occurrence('renamed', '{f.key[0]}') }}}}" if len(f.key) == 1 else
+             f"    {{{{ keep_first_occurrence('renamed', {list(f.key)!r}) }}}}"),
             "",
             "),",
             "",
@@ -272,6 +273,14 @@ def feeds_markdown() -> str:
         if f.row_rules:
             out += ["", "Row rules:", ""]
             out += [f"- `{r.rule}` on `{r.column}`: {r.description}" for r in f.row_rules]
+        if f.seed_lookups:
+            out += ["", "Reads the dbt seed(s) " + ", ".join(f"`{s}`" for s in f.seed_lookups)
+                    + " (with the deployment's overrides in `lifecycle.toml`)."]
+        if f.group_key:
+            out += ["", f"Lines with the same {', '.join(f'`{k}`' for k in f.group_key)} are accepted or refused "
+                    "together: when any line is refused, the others are refused as `entry_refused`, naming the "
+                    "line. Rules over the whole group (every line refused):", ""]
+            out += [f"- `{r.rule}` on `{r.column}`: {r.description}" for r in f.group_rules]
         out.append("")
     return "\n".join(out)
 

@@ -424,3 +424,28 @@ def test_a_graced_issue_is_the_first_of_the_renewal_and_the_rest_follow():
     # without gracing, the renewal recorded late starts with the next issue after its recording
     out = terms.build_chains(orders, [], [], CAT, terms.Knobs(D(2026, 8, 31), None))
     assert out.terms[1].issue_ids == ["I-06", "I-07", "I-08"]
+
+
+def test_a_goodwill_credit_pays_the_open_invoice_then_the_next_one_like_an_overpayment():
+    # 15.00 of goodwill on 10 Feb: INV-A still owes 10.00 of 30.00 (20.00 paid), so 10.00 pays it at once and
+    # the remaining 5.00 waits for INV-B (25.00) on 1 Mar, which then owes 20.00. A refund of P1 cannot touch it.
+    invoices = [inv("INV-A", D(2026, 1, 1), 3000), inv("INV-B", D(2026, 3, 1), 2500)]
+    goodwill = cash.GoodwillCredit("SA-1", "C1", "USD", datetime(2026, 2, 10, 15, tzinfo=UTC), D(2026, 2, 10),
+                                   D(2026, 2, 10), 1500)
+    r = cash.apply_cash(invoices, [pay("P1", D(2026, 1, 5), 2000, target="INV-A")],
+                        cash.Knobs(business_date=D(2026, 3, 5)), goodwill=[goodwill])
+    assert [(a.payment_id, a.invoice_id, a.applied_date, a.amount_cents, a.kind) for a in r.applications] == [
+        ("P1", "INV-A", D(2026, 1, 5), 2000, "payment"),
+        ("SA-1", "INV-A", D(2026, 2, 10), 1000, "credit"),
+        ("SA-1", "INV-B", D(2026, 3, 1), 500, "credit"),
+    ]
+    assert [(c.payment_id, c.kind, c.movement_date, c.amount_cents, c.invoice_id) for c in r.credits] == [
+        ("SA-1", "goodwill", D(2026, 2, 10), 1500, None),
+        ("SA-1", "applied", D(2026, 2, 10), -1000, "INV-A"),
+        ("SA-1", "applied", D(2026, 3, 1), -500, "INV-B"),
+    ]
+    assert balances(r, invoices) == {"INV-A": 0, "INV-B": 2000}
+    # INV-A: efforts 1 (1 Jan, 30.00 open) and 2 (22 Jan, 10.00 open); none on 12 Feb, as the credit paid it on
+    # the 10th. INV-B: effort 1 for the 20.00 the credit left.
+    assert [(c.invoice_id, c.effort_number, c.event_date, c.balance_cents) for c in r.collections] == [
+        ("INV-A", 1, D(2026, 1, 1), 3000), ("INV-A", 2, D(2026, 1, 22), 1000), ("INV-B", 1, D(2026, 3, 1), 2000)]

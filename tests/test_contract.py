@@ -37,7 +37,7 @@ def test_ingestion_order_puts_referenced_feeds_first():
 def test_the_feeds_of_the_specification_are_all_there():
     expected = {"customers", "products", "product_ssp", "offers", "offer_components", "credit_policies",
                 "issue_schedules", "shippers", "shipper_routing", "fx_rates", "inventory_receipts", "orders",
-                "payments", "cancellations", "suspensions", "interactions"}
+                "payments", "cancellations", "suspensions", "interactions", "service_actions", "manual_journals"}
     assert {f.name for f in FEEDS} == expected
 
 
@@ -57,8 +57,12 @@ def test_docs_list_every_column_and_rule():
         assert f"`{rule}`" in doc
 
 
-def test_events_have_a_single_column_id():
-    """Staging's keep_first_occurrence and the duplicate_id rule key events on one id column."""
+def test_events_are_keyed_by_their_id_and_a_manual_journal_line_by_entry_and_line():
+    """Staging's keep_first_occurrence and the duplicate_id rule key events on their key columns; only manual
+    journals have two (an entry's lines), and their entries are accepted or refused whole."""
     for f in FEEDS:
-        if f.is_event:
+        if f.is_event and f.name != "manual_journals":
             assert len(f.key) == 1, f.name
+    journals = feed("manual_journals")
+    assert journals.key == ("entry_id", "line_number") and journals.group_key == ("entry_id",)
+    assert {r.rule for r in journals.group_rules} == {"invalid_row", "unbalanced_entry"}

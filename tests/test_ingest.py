@@ -11,7 +11,7 @@ import pytest
 from lifecycle.contract import ingestion_order
 from lifecycle.io.ingest import BrokenFeedFile, ingest_file
 from lifecycle.io.landing import LandingRefused, check_append_only, record_ingested
-from tests.landing_files import DAY, order, write_feed, write_reference
+from tests.landing_files import CUSTOMER, DAY, order, write_feed, write_reference
 
 
 def ingest_all(settings, day):
@@ -203,3 +203,135 @@ def test_generated_publisher_every_planted_row_and_nothing_else_is_quarantined(t
         f"hive_partitioning = false)").fetchall())
     assert quarantined == planted
     assert len({rule for *_, rule in planted}) >= 8  # a good spread of rules is exercised
+
+
+# --- manual journals: an entry is posted whole or not at all ---------------------------------------------
+
+def journal_line(entry_id: str, line: int, account: str, debit: str = "", credit: str = "", **kw) -> dict:
+    row = {"entry_id": entry_id, "line_number": line, "entry_date": "2026-02-28", "account_code": account,
+           "debit": debit, "credit": credit, "currency": "USD", "memo": "February printing accrual"}
+    row.update(kw)
+    return row
+
+
+def test_an_unbalanced_manual_journal_is_quarantined_whole(home):
+    write_reference(home)
+    write_feed(home, "manual_journals", DAY, [
+        journal_line("MJ-1", 1, "6300", debit="1200.00"),
+        journal_line("MJ-1", 2, "2100", credit="1200.00"),
+        # MJ-2: 500.00 debited, 450.00 credited in USD
+        journal_line("MJ-2", 1, "6300", debit="500.00"),
+        journal_line("MJ-2", 2, "2100", credit="400.00"),
+        journal_line("MJ-2", 3, "2100", credit="50.00"),
+    ])
+    r = ingest_all(home, DAY)["manual_journals"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (5, 2, 3)
+    assert r.quarantined_by_rule == {"unbalanced_entry": 3}
+    assert raw_rows(home, "manual_journals", "entry_id, line_number, account_code, debit, credit") == [
+        ("MJ-1", 1, "6300", Decimal("1200.00"), None), ("MJ-1", 2, "2100", None, Decimal("1200.00"))]
+    messages = duckdb.sql(
+        f"select line, column_name, rule, message from read_parquet('{home.quarantine}/manual_journals/*/data.parquet', "
+        f"hive_partitioning = false) order by line").fetchall()
+    balance = "entry MJ-2 does not balance in USD: debits 500.00, credits 450.00; the whole entry is refused"
+    assert messages == [(4, "debit", "unbalanced_entry", balance), (5, "debit", "unbalanced_entry", balance),
+                        (6, "debit", "unbalanced_entry", balance)]
+
+
+def test_a_manual_journal_line_refused_takes_its_whole_entry(home):
+    write_reference(home)
+    write_feed(home, "manual_journals", DAY, [
+        journal_line("MJ-3", 1, "6300", debit="80.00"),
+        journal_line("MJ-3", 2, "9999", credit="80.00"),          # no such account
+        journal_line("MJ-4", 1, "6300", debit="10.00"),
+        journal_line("MJ-4", 2, "1200", credit="10.00"),          # AR is kept by the billing sub-ledger
+        journal_line("MJ-5", 1, "6300", debit="7.00"),
+        journal_line("MJ-5", 2, "2100", credit="7.0x"),           # does not parse
+    ])
+    r = ingest_all(home, DAY)["manual_journals"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (6, 0, 6)
+    rows = duckdb.sql(
+        f"select line, column_name, rule, message from read_parquet('{home.quarantine}/manual_journals/*/data.parquet', "
+        f"hive_partitioning = false) order by line").fetchall()
+    assert [(line, col, rule) for line, col, rule, _ in rows] == [
+        (2, "entry_id", "entry_refused"), (3, "account_code", "unknown_reference"),
+        (4, "entry_id", "entry_refused"), (5, "account_code", "not_allowed"),
+        (6, "entry_id", "entry_refused"), (7, "credit", "invalid_decimal"),
+    ]
+    assert rows[0][3] == "entry MJ-3 is refused whole: line 3 is refused (unknown_reference)"
+    assert rows[4][3] == "entry MJ-5 is refused whole: line 7 is refused (invalid_decimal)"
+
+
+def test_a_manual_journal_entry_id_is_never_posted_twice(home):
+    write_reference(home)
+    write_feed(home, "manual_journals", DAY, [journal_line("MJ-1", 1, "6300", debit="5.00"),
+                                              journal_line("MJ-1", 2, "2100", credit="5.00")])
+    ingest_all(home, DAY)
+    later = DAY + timedelta(days=1)
+    write_feed(home, "manual_journals", later, [journal_line("MJ-1", 3, "6300", debit="5.00"),
+                                                journal_line("MJ-1", 4, "2100", credit="5.00")])
+    r = ingest_file(home, "manual_journals", later)
+    assert (r.rows_read, r.rows_accepted, r.quarantined_by_rule) == (2, 0, {"duplicate_id": 2})
+
+
+def test_account_code_overrides_name_the_accounts_of_manual_journals(home):
+    (home.home / "lifecycle.toml").write_text('[ledger]\naccount_codes = { printing_postage_expense = "63000" }\n')
+    from lifecycle.settings import load_settings
+    load_settings.cache_clear()
+    settings = load_settings(home.home)
+    write_reference(settings)
+    write_feed(settings, "manual_journals", DAY, [journal_line("MJ-1", 1, "63000", debit="5.00"),
+                                                  journal_line("MJ-1", 2, "2100", credit="5.00"),
+                                                  journal_line("MJ-2", 1, "6300", debit="5.00"),
+                                                  journal_line("MJ-2", 2, "2100", credit="5.00")])
+    r = ingest_file(settings, "manual_journals", DAY)
+    assert (r.rows_accepted, r.quarantined_by_rule) == (2, {"unknown_reference": 1, "entry_refused": 1})
+
+
+# --- service actions ---------------------------------------------------------------------------------------
+
+def service_action(**overrides) -> dict:
+    row = {"service_action_id": "SA-1", "customer_id": "C-1", "subscription_id": "S-1",
+           "action_type": "complimentary_extension", "action_at": "2026-03-02T11:00:00-05:00", "issues": 2,
+           "reason": "late_delivery"}
+    row.update(overrides)
+    return row
+
+
+BAD_SERVICE_ACTIONS = [
+    ({"subscription_id": ""}, "invalid_row", "subscription_id"),
+    ({"customer_id": "C-1", "subscription_id": "S-2"}, "invalid_row", "subscription_id"),
+    ({"days": 14}, "invalid_row", "issues"),
+    ({"issues": ""}, "invalid_row", "issues"),
+    ({"action_type": "reship", "issues": ""}, "invalid_row", "issue_id"),
+    ({"action_type": "goodwill_credit", "issues": "", "amount": "10.00"}, "invalid_row", "amount"),
+    ({"action_type": "goodwill_credit", "issues": "", "amount": "10.00", "currency": "USD", "issue_id": "I-1"},
+     "invalid_row", "action_type"),
+    ({"action_type": "goodwill_credit", "issues": "", "amount": "0.00", "currency": "USD"}, "below_minimum",
+     "amount"),
+    ({"action_type": "reship", "issues": "", "issue_id": "MR-NOPE"}, "unknown_reference", "issue_id"),
+]
+
+
+def test_service_actions_are_checked_by_type(home):
+    write_reference(home)
+    write_feed(home, "customers", DAY, [CUSTOMER, {**CUSTOMER, "customer_id": "C-2"}])
+    write_feed(home, "issue_schedules", DAY, [{"issue_id": "I-1", "product_id": "MAG-PRINT",
+                                                "cover_date": "2026-04-01", "ship_date": "2026-03-20"}])
+    write_feed(home, "orders", DAY, [order(), order(order_id="O-2", customer_id="C-2", subscription_id="S-2")])
+    good = [
+        service_action(),
+        service_action(service_action_id="SA-2", issues="", days=14),
+        service_action(service_action_id="SA-3", action_type="reship", issues="", issue_id="I-1",
+                       reason="missing_copy"),
+        service_action(service_action_id="SA-4", action_type="goodwill_credit", subscription_id="", issues="",
+                       amount="15.00", currency="USD", reason="service_failure"),
+    ]
+    bad = [service_action(service_action_id=f"SA-B{i}", **o) for i, (o, _, _) in enumerate(BAD_SERVICE_ACTIONS)]
+    write_feed(home, "service_actions", DAY, good + bad)
+    r = ingest_all(home, DAY)["service_actions"]
+    assert (r.rows_read, r.rows_accepted, r.rows_quarantined) == (4 + len(bad), 4, len(bad))
+    got = [(rule, col) for _, col, rule, _, _ in quarantine_rows(home, "service_actions")]
+    assert got == [(rule, col) for _, rule, col in BAD_SERVICE_ACTIONS]
+    assert raw_rows(home, "service_actions", "service_action_id, issues, days, issue_id, amount, currency") == [
+        ("SA-1", 2, None, None, None, None), ("SA-2", None, 14, None, None, None),
+        ("SA-3", None, None, "I-1", None, None), ("SA-4", None, None, None, Decimal("15.00"), "USD")]

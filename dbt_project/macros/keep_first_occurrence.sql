@@ -4,13 +4,13 @@
     whatever arrives, in portable SQL (no QUALIFY, no SELECT * EXCLUDE).
 #}
 {% macro keep_first_occurrence(cte, key) -%}
+    {%- set keys = [key] if key is string else key %}
     select this.*
     from {{ cte }} as this
     where not exists (
         select 1
         from {{ cte }} as earlier
-        where earlier.{{ key }} = this.{{ key }}
-            and (
+        where {% for k in keys %}earlier.{{ k }} = this.{{ k }} and {% endfor %}(
                 earlier.recorded_date < this.recorded_date
                 or (earlier.recorded_date = this.recorded_date and earlier.source_line < this.source_line)
             )

@@ -13,6 +13,9 @@
   credit policy allows against the balance then open: all of it inside the full-refund window, the
   unserved value with its tax (at most the balance) until the no-refund cut-off, nothing after. What
   was paid by S decides the refund (the ``cancellation`` record keeps the balance open at S).
+* A goodwill credit (a service action) is customer credit from the day it is granted: it pays the
+  customer's open invoices in its currency at once, oldest first, and later invoices as they come,
+  exactly like an overpayment's excess. Its applications and movements carry the action's id.
 * Collections: reminder k is due at invoice date + offset_k while a balance remains; after the last
   one + ``suspension_days`` the invoice's term is suspended for nonpayment (a payment reinstates it);
   ``cancel_days`` later, if a balance still remains, it is written off.
@@ -68,6 +71,19 @@ class Cancellation:
 
 
 @dataclass(frozen=True)
+class GoodwillCredit:
+    """A goodwill credit put on the customer's credit by customer service (a service action)."""
+
+    credit_id: str  # the service action id
+    customer_id: str
+    currency: str
+    granted_at: datetime
+    granted_date: date
+    recorded_date: date
+    amount_cents: int
+
+
+@dataclass(frozen=True)
 class Knobs:
     business_date: date
     effort_offsets: tuple[int, ...] = (0, 21, 42, 63)
@@ -94,7 +110,7 @@ class CreditMovement:
     currency: str
     movement_date: date
     amount_cents: int  # + credit created, - credit used or taken back
-    kind: str  # excess, applied, chargeback, refund
+    kind: str  # excess, goodwill, applied, chargeback, refund
     invoice_id: str | None = None
 
 
@@ -143,6 +159,7 @@ def apply_cash(
     payments: Iterable[Payment],
     knobs: Knobs,
     cancellations: Iterable[Cancellation] = (),
+    goodwill: Iterable[GoodwillCredit] = (),
 ) -> Result:
     """Applications, credit movements and collection events as of ``knobs.business_date``."""
     groups: dict[tuple[str, str], tuple[list[Invoice], list[Payment]]] = defaultdict(lambda: ([], []))
@@ -152,6 +169,12 @@ def apply_cash(
         group_of[inv.invoice_id] = (inv.customer_id, inv.currency)
     for p in payments:
         groups[(p.customer_id, p.currency)][1].append(p)
+    for g in goodwill:
+        # a goodwill credit enters the engine as a settled-like payment of kind "goodwill"
+        groups[(g.customer_id, g.currency)][1].append(
+            Payment(g.credit_id, g.customer_id, g.currency, g.granted_at, g.granted_date, g.recorded_date,
+                    g.amount_cents, "goodwill")
+        )
     cancelled: dict[tuple[str, str], list[Cancellation]] = defaultdict(list)
     for c in cancellations:
         if c.invoice_id in group_of:
@@ -229,6 +252,8 @@ class _Group:
             self._chargeback(p)
         elif p.status == "refunded":
             self._refund(p)
+        elif p.status == "goodwill":
+            self._goodwill(p)
         # failed: nothing
 
     def _check(self, night: date, kind: str, inv: Invoice, effort: int | None) -> None:
@@ -300,6 +325,13 @@ class _Group:
             self.out.credits.append(
                 CreditMovement(p.payment_id, p.customer_id, p.currency, p.paid_date, left, "excess")
             )
+
+    def _goodwill(self, g: Payment) -> None:
+        self.lots.append(_Lot(g, g.amount_cents))
+        self.out.credits.append(
+            CreditMovement(g.payment_id, g.customer_id, g.currency, g.paid_date, g.amount_cents, "goodwill")
+        )
+        self._use_credits(g.paid_date)
 
     def _use_credits(self, when: date) -> None:
         for lot in self.lots:

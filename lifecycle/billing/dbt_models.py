@@ -258,7 +258,7 @@ def _notices_table(rows: list[terms.Notice]) -> pa.Table:
     )
 
 
-def cash_application(knobs: dict, invoices, payments, cancellations=None):
+def cash_application(knobs: dict, invoices, payments, cancellations=None, service_actions=None):
     """Applications, credit movements and collection events, as one Arrow table (``record_type``).
 
     What the engine calls a row's recorded date is the first night it was known. For the migration
@@ -298,6 +298,19 @@ def cash_application(knobs: dict, invoices, payments, cancellations=None):
                     "select invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents from t",
                 )
                 if cancellations is not None
+                else []
+            )
+        ],
+        goodwill=[
+            cash.GoodwillCredit(*r)
+            for r in (
+                _rows(
+                    service_actions,
+                    "select service_action_id, customer_id, currency, action_at, action_date, "
+                    f"{_known_from('recorded_date', 'action_date', cutover)}, cast(round(amount * 100) as bigint) "
+                    "from t where action_type = 'goodwill_credit'",
+                )
+                if service_actions is not None
                 else []
             )
         ],

@@ -59,6 +59,7 @@ RULES_BY_FEED: dict[str, tuple[str, ...]] = {
     ),
     "suspensions": ("invalid_date", "unknown_reference", "duplicate_id", "invalid_row"),
     "interactions": ("invalid_timestamp", "unknown_reference", "not_allowed", "duplicate_id", "after_recorded_date"),
+    "service_actions": ("unknown_reference", "not_allowed", "after_recorded_date", "duplicate_id"),
     "inventory_receipts": (
         "invalid_date",
         "below_minimum",
@@ -80,6 +81,7 @@ NOT_ALLOWED = {
     "payments": ("method", "cash"),
     "cancellations": ("reason", "unhappy"),
     "interactions": ("channel", "fax"),
+    "service_actions": ("reason", "angry"),
 }
 
 
@@ -122,7 +124,10 @@ class Planter:
 
     def plant(self) -> list[BadRow]:
         bad: list[BadRow] = []
+        bad += self.unbalanced_entry()
         for name in TRANSACTIONAL:
+            if name not in RULES_BY_FEED:
+                continue
             rows = self.feeds[name]
             for daily, segment in ((False, rows.recorded == self.cutover), (True, rows.recorded > self.cutover)):
                 candidates = np.flatnonzero(segment)
@@ -144,6 +149,22 @@ class Planter:
                     row = {c: values[c][j] for c in values}
                     bad.append(self.make(name, rule, row, int(rows.recorded[t]), int(rows.k1[t]), int(rows.k2[t])))
         return bad
+
+    def unbalanced_entry(self) -> list[BadRow]:
+        """One manual journal entry with transposed digits (Dr 2,450.00, Cr 2,540.00), recorded the day after the
+        cut-over: both lines are quarantined as ``unbalanced_entry``."""
+        day = self.cutover + 1
+        if day > self.end:
+            return []
+        entry = f"MJ-{self.clock.date(day)}-ADJ"
+        lines = []
+        for line, (account, debit, credit) in enumerate((("6300", "2450.00", ""), ("2100", "", "2540.00")), start=1):
+            values = {"entry_id": entry, "line_number": str(line), "entry_date": self.clock.date(day),
+                      "account_code": account, "debit": debit, "credit": credit, "currency": "USD",
+                      "memo": "Postage adjustment"}
+            lines.append(BadRow("manual_journals", day, day * 86400 + 43200, 10**9 + line, values, "debit",
+                                "unbalanced_entry", entry))
+        return lines
 
     def make(self, feed: str, rule: str, v: dict[str, str], recorded: int, k1: int, k2: int) -> BadRow:
         id_column = EVENT_ID[feed]

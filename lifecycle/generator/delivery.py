@@ -9,6 +9,7 @@ only on dates when something changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 import numpy as np
@@ -17,8 +18,8 @@ import pyarrow.compute as pc
 
 from lifecycle.contract import FEEDS, feed
 from lifecycle.generator import text
-from lifecycle.generator.calendar import SECONDS_PER_DAY, Clock
-from lifecycle.generator.catalogue import CURRENCIES, Catalogue
+from lifecycle.generator.calendar import SECONDS_PER_DAY, Clock, from_day
+from lifecycle.generator.catalogue import CURRENCIES, ISSUES, MONTHS, Catalogue
 from lifecycle.generator.people import Customers, addresses
 from lifecycle.generator.simulation import (
     ACH,
@@ -51,6 +52,8 @@ EVENT_TIME = {
     "cancellations": "requested_at",
     "interactions": "occurred_at",
     "inventory_receipts": "received_date",
+    "service_actions": "action_at",
+    "manual_journals": "entry_date",
 }
 ID_FORMAT = {
     "orders": ("O", 9),
@@ -59,7 +62,13 @@ ID_FORMAT = {
     "suspensions": ("H", 7),
     "interactions": ("I", 8),
     "inventory_receipts": ("R", 6),
+    "service_actions": ("SA", 7),
 }
+SERVICE_ACTIONS_PER_WEEK = 5  # and one more per 200 subscriptions
+SERVICE_REASONS = ("missing_copy", "damaged_copy", "late_delivery", "service_failure", "billing_error",
+                   "retention", "other")
+SERVICE_NOTES = ("", "Apologised on the phone.", "Second complaint this year.", "Copy arrived torn.")
+ACCRUAL_ACCOUNTS = ("6300", "2100")  # printing and postage expense; accrued liabilities
 SUBSCRIPTION_FORMAT = ("S", 8)
 ADDRESS_CHANGE_RATE = 0.0003  # per customer and day after the cut-over
 
@@ -412,6 +421,105 @@ class Builder:
             "inventory_receipts", columns, rec, r["day"] * SECONDS_PER_DAY, number
         )
 
+    def service_actions(self) -> None:
+        """A few actions a week after the cut-over (the legacy system's are in its balances): print subscribers get
+        free issues or a reship of the last issue shipped, others free days of access, anyone a goodwill credit."""
+        rng, cut, end = self.rng, self.cutover, self.end
+        o = self.h.orders
+        first = np.isin(o["otype"], (NEW, GIFT)) & (self.order_rec <= end)
+        chain, offer, known = o["chain"][first], o["offer"][first], self.order_rec[first]
+        days = np.arange(cut + 1, end + 1)
+        rate = (SERVICE_ACTIONS_PER_WEEK + len(chain) / 200) / 7
+        count = rng.poisson(rate, size=len(days))
+        day = np.repeat(days, count)
+        n = len(day)
+        pick = np.zeros(n, dtype=np.int64)
+        keep = np.zeros(n, dtype=bool)
+        for i, d in enumerate(day.tolist()):  # a subscription known before that day
+            able = np.flatnonzero(known < d)
+            if len(able):
+                pick[i], keep[i] = able[int(rng.integers(0, len(able)))], True
+        day, pick = day[keep], pick[keep]
+        n = len(day)
+        sec = rng.integers(9 * 3600, 17 * 3600, size=n)
+        unit = self.cat.offer_unit[offer[pick]]
+        # in turn, so that even a small sample has each: print subscriptions a reship, free issues, a goodwill
+        # credit; month subscriptions free days, a goodwill credit; others a goodwill credit
+        printed = unit == ISSUES
+        turn = np.zeros(n, dtype=np.int64)
+        turn[printed] = np.arange(int(printed.sum()))
+        turn[~printed] = np.arange(int((~printed).sum()))
+        kind = np.where(printed, np.array([1, 0, 2])[turn % 3],
+                        np.where((unit == MONTHS) & (turn % 2 == 0), 0, 2))
+        issues = [(date.fromisoformat(r["ship_date"]), r["issue_id"])
+                  for r in self.cat.feeds["issue_schedules"].rows]
+        issues.sort()
+        reship_issue = []
+        for d, k in zip(day.tolist(), kind.tolist(), strict=True):
+            shipped = [i for s_day, i in issues if s_day < from_day(d)]
+            reship_issue.append(shipped[-1] if k == 1 and shipped else "")
+        kind = np.where((kind == 1) & np.array([r == "" for r in reship_issue], dtype=bool), 2, kind)
+        number = _number(np.ones(n, dtype=bool), day, sec, np.arange(n))
+        cur = np.array(CURRENCIES)[self.cat.offer_currency[offer[pick]]]
+        amount = rng.integers(5, 26, size=n) * 100
+        reason = np.where(kind == 1, rng.integers(0, 2, size=n),  # missing or damaged; late or failed; …
+                          np.where(kind == 0, rng.choice([2, 3], size=n), rng.choice([3, 4, 5], size=n)))
+        ext_issues = np.where(unit == ISSUES, rng.integers(1, 3, size=n), 0)
+        ext_days = rng.choice([7, 14, 30], size=n)
+        columns = {
+            "service_action_id": text.padded("SA", number, 7),
+            "customer_id": self.customer_ids(self.h.chain_cust[chain[pick]]),
+            "subscription_id": text.where(kind != 2, self.sub_ids.take(pa.array(chain[pick]))),
+            "action_type": text.choose(("complimentary_extension", "reship", "goodwill_credit"), kind),
+            "action_at": self.clock.timestamps(day, sec),
+            "issues": text.where((kind == 0) & (ext_issues > 0), text.integers(ext_issues)),
+            "days": text.where((kind == 0) & (ext_issues == 0), text.integers(ext_days)),
+            "issue_id": pa.array(reship_issue, pa.string()) if n else text.empty(0),
+            "amount": text.where(kind == 2, text.money(amount)),
+            "currency": text.where(kind == 2, pa.array(cur.tolist(), pa.string())),
+            "reason": text.choose(SERVICE_REASONS, reason),
+            "note": text.choose(SERVICE_NOTES, rng.integers(0, len(SERVICE_NOTES), size=n)),
+        }
+        self.feeds["service_actions"] = FeedRows(
+            "service_actions", columns, day.astype(np.int64), day * SECONDS_PER_DAY + sec, number
+        )
+
+    def manual_journals(self) -> None:
+        """Finance's month-end accrual of printing and postage (Dr 6300, Cr 2100, in USD) on the last day of every
+        month after the cut-over, reversed on the first day of the next."""
+        rng, cut, end = self.rng, self.cutover, self.end
+        rows: list[tuple[int, str, int, str, int, int, str]] = []  # day, entry, line, account, debit, credit, memo
+        d = cut + 1
+        while d <= end:
+            if from_day(d + 1).day == 1:
+                month = from_day(d).strftime("%Y-%m")
+                cents = int(rng.integers(150_000, 400_000))
+                memo = f"Printing and postage accrual {month}"
+                rows += [(d, f"MJ-{month}-ACCR", 1, ACCRUAL_ACCOUNTS[0], cents, 0, memo),
+                         (d, f"MJ-{month}-ACCR", 2, ACCRUAL_ACCOUNTS[1], 0, cents, memo)]
+                if d + 1 <= end:
+                    memo = f"Reversal of the printing and postage accrual {month}"
+                    rows += [(d + 1, f"MJ-{month}-REV", 1, ACCRUAL_ACCOUNTS[1], cents, 0, memo),
+                             (d + 1, f"MJ-{month}-REV", 2, ACCRUAL_ACCOUNTS[0], 0, cents, memo)]
+            d += 1
+        n = len(rows)
+        day = np.array([r[0] for r in rows], dtype=np.int64)
+        debit = np.array([r[4] for r in rows], dtype=np.int64)
+        credit = np.array([r[5] for r in rows], dtype=np.int64)
+        columns = {
+            "entry_id": pa.array([r[1] for r in rows], pa.string()),
+            "line_number": text.integers(np.array([r[2] for r in rows], dtype=np.int64)),
+            "entry_date": self.clock.dates(day),
+            "account_code": pa.array([r[3] for r in rows], pa.string()),
+            "debit": text.where(debit > 0, text.money(debit)),
+            "credit": text.where(credit > 0, text.money(credit)),
+            "currency": text.repeat("USD", n),
+            "memo": pa.array([r[6] for r in rows], pa.string()),
+        }
+        self.feeds["manual_journals"] = FeedRows(
+            "manual_journals", columns, day, day * SECONDS_PER_DAY, np.arange(1, n + 1, dtype=np.int64)
+        )
+
     def reference(self) -> None:
         for name, rows in self.cat.feeds.items():
             columns = {c: pa.array([r[c] for r in rows.rows], pa.string()) for c in rows.columns}
@@ -434,6 +542,8 @@ class Builder:
         self.suspensions()
         self.interactions(moved, moved_day)
         self.receipts()
+        self.service_actions()
+        self.manual_journals()
         return {f.name: self.feeds[f.name] for f in FEEDS}
 
 

@@ -25,7 +25,15 @@ from pathlib import Path
 
 import duckdb
 
-from lifecycle.contract import CSV_ERROR_RULES, RULES, SUPPORTED_CURRENCIES, TYPES, Feed, feed
+from lifecycle.contract import (
+    CLOSED_TO_MANUAL_ENTRIES,
+    CSV_ERROR_RULES,
+    RULES,
+    SUPPORTED_CURRENCIES,
+    TYPES,
+    Feed,
+    feed,
+)
 from lifecycle.settings import Settings
 
 QUARANTINE_COLUMNS = (
@@ -40,6 +48,8 @@ TEXT_FORMATS: dict[str, tuple[str, str]] = {
     "boolean": ("invalid_boolean", r"true|false"),
     "date": ("invalid_date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
 }
+#: dbt seeds a feed's row rules may read (``Feed.seed_lookups``).
+SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)$"
 
 
@@ -220,6 +230,21 @@ def _ref_relation(con: duckdb.DuckDBPyConnection, settings: Settings, ref_feed: 
             f"where _recorded_date {op} date {_sql_str(recorded_date.isoformat())}")
 
 
+def _seed_relation(settings: Settings, seed: str) -> str:
+    """A dbt seed as a lookup: the chart of accounts with the deployment's account-code overrides."""
+    if seed != "chart_of_accounts":
+        raise ValueError(f"no lookup for seed {seed}")
+    overrides = " union all ".join(
+        f"select {_sql_str(k)} as account_key, {_sql_str(v)} as code" for k, v in sorted(settings.account_codes.items())
+    ) or "select null::varchar as account_key, null::varchar as code where false"
+    closed = ", ".join(_sql_str(k) for k in CLOSED_TO_MANUAL_ENTRIES)
+    path = _sql_str(str(SEEDS / "chart_of_accounts.csv"))
+    return (f"select s.account_key, coalesce(o.code, s.account_code) as account_code, "
+            f"s.account_key in ({closed}) as is_closed_to_manual "
+            f"from read_csv({path}, header = true, all_varchar = true) as s "
+            f"left join ({overrides}) as o on o.account_key = s.account_key")
+
+
 def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> IngestResult:
     """Ingest ``landing/<feed>/<D>.csv`` (or record an empty partition when there is no file)."""
     contract = feed(feed_name)
@@ -337,6 +362,8 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
         else:
             con.execute(f"create or replace view ref_{ref} as "
                         f"{_ref_relation(con, settings, ref, recorded_date, True)}")
+    for seed in contract.seed_lookups:
+        con.execute(f"create or replace view ref_{seed} as {_seed_relation(settings, seed)}")
     if contract.name == "orders":
         con.execute("create or replace view prior_subscriptions as select subscription_id from prior")
         # subscriptions are started by new and gift orders (a renewal naming itself starts nothing)
@@ -347,6 +374,8 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
     cases = _rule_cases(contract, settings, recorded_date)
     failures = "list_filter([" + ", ".join(cases) + "], lambda x: x is not null)" if cases else "[]::varchar[]"
     con.execute(f"create table judged as select t.*, {failures} as _failures from typed t")
+    if contract.group_key:
+        _judge_groups(con, contract, has_text=path is not None)
     con.execute(f"""
         create table accepted as
         select {_stored_select(contract)}, date {_sql_str(recorded_date.isoformat())} as _recorded_date,
@@ -378,6 +407,62 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                l.original_text, nullif(b.other_failures, '') as other_failures
         from both_ b left join lines l using (_record)
         order by line
+    """)
+
+
+def _judge_groups(con: duckdb.DuckDBPyConnection, contract: Feed, has_text: bool) -> None:
+    """Lines accepted or refused together (a manual journal entry): the group rules refuse every line of a
+    group that breaks them; then a group with any refused line (its own rule, a group rule or a value the
+    reader could not parse) has its other lines refused as ``entry_refused``, naming the group and the line."""
+    key = contract.group_key
+    join = " and ".join(f't."{k}" = g."{k}"' for k in key)
+    keys = ", ".join(f'"{k}"' for k in key)
+    lines = "text_numbered" if has_text else "typed"
+    # a group with a line the reader could not parse is refused for that line; its sums would be partial
+    con.execute(f"create or replace view unparsed_groups as select distinct {keys} from {lines} "
+                f"where _record in (select _record from reader_rejects)")
+    parts = []
+    for order, gr in enumerate(contract.group_rules):
+        missing = [k for k in key if k not in gr.by]
+        if missing:  # pragma: no cover - a contract mistake, caught by the contract tests
+            raise ValueError(f"{contract.name}: group rule on {gr.column} must group by {', '.join(key)}")
+        by = ", ".join(f'"{c}"' for c in gr.by)
+        parts.append(
+            f"select t._record, {order} as _order, {_sql_str(gr.rule + '|' + gr.column + '|')} || g._message as f "
+            f"from typed t inner join (select {by}, {gr.message} as _message from typed "
+            f"where ({keys}) not in (select ({keys}) from unparsed_groups) group by {by} "
+            f"having {gr.having}) as g on {join}"
+        )
+    if parts:
+        con.execute(f"""
+            create or replace table judged as
+            select j.* exclude (_failures), list_concat(j._failures, coalesce(g.fs, []::varchar[])) as _failures
+            from judged j
+            left join (select _record, list(f order by _order, f) as fs from ({" union all ".join(parts)})
+                       group by _record) as g using (_record)
+            order by j._record
+        """)
+    label = key[0].removesuffix("_id")
+    message = (f"{_sql_str(label + ' ')} || g.\"{key[0]}\" || ' is refused whole: line ' || "
+               f"cast(g.first_bad + 1 as varchar) || ' is refused (' || g.first_rule || ')'")
+    con.execute(f"""
+        create or replace table judged as
+        with refused as (
+            select _record, split_part(_failures[1], '|', 1) as rule from judged where len(_failures) > 0
+            union all
+            select _record, rule from reader_rejects
+        ), bad_groups as (
+            select {", ".join(f'k."{k}"' for k in key)}, min(r._record) as first_bad,
+                   arg_min(r.rule, r._record) as first_rule
+            from refused r inner join (select _record, {keys} from {lines}) as k using (_record)
+            group by all
+        )
+        select t.* exclude (_failures),
+               case when len(t._failures) = 0 and g.first_bad is not null
+                    then [{_sql_str('entry_refused|' + key[0] + '|')} || {message}]
+                    else t._failures end as _failures
+        from judged t left join bad_groups g on {join}
+        order by t._record
     """)
 
 

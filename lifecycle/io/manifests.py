@@ -12,8 +12,12 @@
 
 Manifest columns (``MANIFEST_COLUMNS``): manifest_line_id, issue_id, ship_date, subscription_id,
 customer_id, quantity (copies), name, organisation, address_line1, address_line2, city, region,
-postal_code, country, entitlement_kind (paid, unpaid_allowed or graced). Every field is quoted and every text
-cell that a spreadsheet would read as a formula is neutralised (``spreadsheet_safe``).
+postal_code, country, entitlement_kind (paid, unpaid_allowed, graced, complimentary or reship), copy_kind
+(entitled, graced, complimentary or reship: what a circulation statement counts). A complimentary or reshipped
+copy is a line of its own keyed by its service action (``<service_action_id>:<issue_id>``); a reship of an
+issue that already shipped rides the publication's next manifest but stays in the file of its own issue.
+Every field is quoted and every text cell that a spreadsheet would read as a formula is neutralised
+(``spreadsheet_safe``).
 
 Which printer prints a copy: the shipper it is routed to when that shipper is a printer, else the first
 printer by shipper_id (the reference data does not say yet which printer serves which mailing house).
@@ -36,7 +40,7 @@ from lifecycle.settings import Settings
 MANIFEST_COLUMNS = (
     "manifest_line_id", "issue_id", "ship_date", "subscription_id", "customer_id", "quantity", "name",
     "organisation", "address_line1", "address_line2", "city", "region", "postal_code", "country",
-    "entitlement_kind",
+    "entitlement_kind", "copy_kind",
 )
 DRAW_COLUMNS = ("issue_id", "product_id", "ship_date", "copies", "spoilage_percent", "spoilage_allowance",
                 "total_draw")
@@ -44,9 +48,9 @@ DRAW_COLUMNS = ("issue_id", "product_id", "ship_date", "copies", "spoilage_perce
 _SELECT = (
     "select manifest_line_id, issue_id, ship_date, subscription_id, customer_id, quantity, ship_to_name, "
     "ship_to_organisation, address_line1, address_line2, city, region, postal_code, country, entitlement_kind, "
-    "shipper_id, product_id, term_number from marts.fct_manifest_lines where ship_date >= ?"
+    "copy_kind, shipper_id, product_id, term_number from marts.fct_manifest_lines where ship_date >= ?"
 )
-_SHIPPER, _PRODUCT, _TERM = 15, 16, 17
+_SHIPPER, _PRODUCT, _TERM = 16, 17, 18
 
 
 def _totals(rows: list[tuple]) -> dict:
@@ -83,7 +87,7 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
         by_file[(r[_SHIPPER], r[1])].append(r)
     by_shipper: dict[str, dict] = defaultdict(dict)
     for (shipper, issue), lines in by_file.items():
-        table = [list(MANIFEST_COLUMNS), *([cell_text(v) for v in r[:15]] for r in lines)]
+        table = [list(MANIFEST_COLUMNS), *([cell_text(v) for v in r[:16]] for r in lines)]
         _write_atomic(folder / shipper / f"{issue}.csv", _csv_text(table, for_spreadsheets=True))
         by_shipper[shipper][issue] = _totals(lines)
     for shipper, files in by_shipper.items():

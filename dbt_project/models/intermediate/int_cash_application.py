@@ -2,6 +2,7 @@
 
 A dbt Python model: cash application is sequential (a payment pays what is open when it arrives;
 a chargeback reopens what its payment paid), so it is a tested Python function over integer cents.
+Goodwill credits (service actions) are customer credit from their day, used like an overpayment.
 One row per record; record_type says which: application, credit or collection (reminders, suspension,
 reinstatement, write-off, and a customer cancellation's open balance at S and credit note).
 """
@@ -23,4 +24,5 @@ def model(dbt, session):
         invoices=dbt.ref("int_invoices"),
         payments=dbt.ref("int_payments"),
         cancellations=dbt.ref("int_cancellation_decisions"),
+        service_actions=dbt.ref("stg_service_actions"),
     )

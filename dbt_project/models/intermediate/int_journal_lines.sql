@@ -12,6 +12,11 @@
 --                  in the full-refund window the revenue recognised before S is reversed, by recognition.
 --   write_off      Dr bad debt expense; Cr AR (what the credit note left)
 --   recognition    Dr deferred revenue; Cr revenue, per product, currency and month
+--   goodwill credit (source service, a service action) Dr goodwill expense; Cr customer credits; the credit is
+--                  then used like an overpayment's (credit_use)
+--   manual journal (source manual, stg_manual_journals) the lines finance sent, account codes mapped back to
+--                  the chart (with the deployment's overrides); functional amounts at the entry date's rate,
+--                  rounded cumulatively in line order per currency, so a balanced entry balances in both
 -- known_date is the night the pipeline first knew the line's cause: fct_journal_lines posts an entry known
 -- after its period closed into the first open period.
 -- Functional amounts: an entry's new monetary lines convert at the rate of the entry's date, rounded
@@ -185,6 +190,8 @@ credit_movements as (
     select
         credit_movement_id,
         payment_id,
+        customer_id,
+        currency,
         invoice_id,
         movement_date,
         movement_kind,
@@ -193,8 +200,25 @@ credit_movements as (
 
 ),
 
+goodwill as (
+
+    select
+        actions.service_action_id,
+        actions.customer_id,
+        actions.currency,
+        actions.action_date,
+        {{ to_cents('actions.amount') }} as amount_cents,
+        {{ known_date('actions.recorded_date', 'actions.action_date') }} as known_date,
+        {{ rate_or_one('actions.currency', 'fx') }} as rate
+    from {{ ref('stg_service_actions') }} as actions
+    left join fx on fx.currency = actions.currency and fx.rate_day = actions.action_date
+    where actions.action_type = 'goodwill_credit'
+
+),
+
 credit_booked as (
 
+    -- a credit is booked at the rate of the day it was created: the payment's, or the goodwill credit's
     select
         credit_movements.payment_id,
         sum(credit_movements.amount_cents) as excess_cents,
@@ -203,6 +227,14 @@ credit_booked as (
     inner join payments on payments.payment_id = credit_movements.payment_id
     where credit_movements.movement_kind = 'excess'
     group by credit_movements.payment_id
+
+    union all
+
+    select
+        goodwill.service_action_id,
+        goodwill.amount_cents,
+        {{ convert_cents('goodwill.amount_cents', 'goodwill.rate') }}
+    from goodwill
 
 ),
 
@@ -217,7 +249,7 @@ credit_relief as (
             'credit_booked.excess_cents') }} as cumulative_functional_cents
     from credit_movements
     inner join credit_booked on credit_booked.payment_id = credit_movements.payment_id
-    where credit_movements.movement_kind <> 'excess'
+    where credit_movements.movement_kind not in ('excess', 'goodwill')
 
 ),
 
@@ -296,24 +328,22 @@ credit_use_entries as (
         'credit_use' as source, credit.credit_movement_id as source_id, 1 as line_number,
         'customer_credits' as account_key, cast(null as varchar) as product_id, cast(null as varchar) as country,
         cast(null as varchar) as payment_method, credit.invoice_id, cast(null as varchar) as obligation_id,
-        payments.customer_id, payments.currency,
+        credit.customer_id, credit.currency,
         -credit.amount_cents as amount_cents,
         credit.relief_functional_cents as functional_cents,
         credit.movement_date as known_date
     from credit_relief_functional as credit
-    inner join payments on payments.payment_id = credit.payment_id
     where credit.movement_kind = 'applied'
 
     union all
 
     select
         'credit_use:' || credit.credit_movement_id, credit.movement_date, 'credit_use', credit.credit_movement_id, 2,
-        'accounts_receivable', null, null, null, credit.invoice_id, null, payments.customer_id, payments.currency,
+        'accounts_receivable', null, null, null, credit.invoice_id, null, credit.customer_id, credit.currency,
         applications.applied_cents * -1,
         -relief.relief_functional_cents,
         credit.movement_date
     from credit_relief_functional as credit
-    inner join payments on payments.payment_id = credit.payment_id
     inner join applications
         on applications.payment_id = credit.payment_id
         and applications.invoice_id = credit.invoice_id
@@ -707,6 +737,86 @@ refund_decision_entries as (
 
 ),
 
+goodwill_entries as (
+
+    -- two new monetary lines at the rate of the action's day: the expense, then the credit it creates
+    select
+        'goodwill:' || service_action_id as entry_id, action_date as entry_date, 'service' as source,
+        service_action_id as source_id, 1 as line_number, 'goodwill_expense' as account_key,
+        cast(null as varchar) as product_id, cast(null as varchar) as country, cast(null as varchar) as payment_method,
+        cast(null as varchar) as invoice_id, cast(null as varchar) as obligation_id, customer_id, currency,
+        amount_cents,
+        {{ convert_cents('amount_cents', 'rate') }} as functional_cents,
+        known_date
+    from goodwill
+
+    union all
+
+    select
+        'goodwill:' || service_action_id, action_date, 'service', service_action_id, 2, 'customer_credits',
+        null, null, null, null, null, customer_id, currency,
+        -amount_cents,
+        -{{ convert_cents('amount_cents', 'rate') }},
+        known_date
+    from goodwill
+
+),
+
+accounts_by_code as (
+
+    -- the chart of accounts under the deployment's codes (as ingestion checked them)
+    select
+        account_key,
+        {%- set overrides = var('account_code_overrides', {}) %}
+        {%- if overrides %}
+        case account_key
+            {%- for key, code in overrides.items() %}
+            when '{{ key }}' then '{{ code }}'
+            {%- endfor %}
+            else account_code
+        end as account_code
+        {%- else %}
+        account_code
+        {%- endif %}
+    from {{ ref('chart_of_accounts') }}
+
+),
+
+manual_lines as (
+
+    select
+        journals.entry_id,
+        journals.entry_date,
+        journals.line_number,
+        accounts_by_code.account_key,
+        journals.currency,
+        {{ to_cents('coalesce(journals.debit, 0) - coalesce(journals.credit, 0)') }} as amount_cents,
+        sum({{ to_cents('coalesce(journals.debit, 0) - coalesce(journals.credit, 0)') }}) over (
+            partition by journals.entry_id, journals.currency order by journals.line_number
+            rows between unbounded preceding and current row) as cumulative_cents,
+        {{ known_date('journals.recorded_date', 'journals.entry_date') }} as known_date,
+        {{ rate_or_one('journals.currency', 'fx') }} as rate
+    from {{ ref('stg_manual_journals') }} as journals
+    inner join accounts_by_code on accounts_by_code.account_code = journals.account_code
+    left join fx on fx.currency = journals.currency and fx.rate_day = journals.entry_date
+
+),
+
+manual_entries as (
+
+    select
+        'manual:' || entry_id as entry_id, entry_date, 'manual' as source, entry_id as source_id, line_number,
+        account_key, cast(null as varchar) as product_id, cast(null as varchar) as country,
+        cast(null as varchar) as payment_method, cast(null as varchar) as invoice_id,
+        cast(null as varchar) as obligation_id, cast(null as varchar) as customer_id, currency,
+        amount_cents,
+        {{ convert_cents('cumulative_cents', 'rate') }} - {{ convert_cents('cumulative_cents - amount_cents', 'rate') }}
+            as functional_cents,
+        known_date
+    from manual_lines
+
+),
+
 final as (
 
     select * from invoice_entries
@@ -724,6 +834,10 @@ final as (
     select * from write_off_entries
     union all
     select * from recognition_entries
+    union all
+    select * from goodwill_entries
+    union all
+    select * from manual_entries
 
 )
 

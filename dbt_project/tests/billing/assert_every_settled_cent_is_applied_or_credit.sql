@@ -1,5 +1,6 @@
 -- Cash application identity (DOMAIN "Billing"), per customer and currency:
---   applications from payments + unused payment credit = settled − charged back − refunds of credit.
+--   applications from payments + unused payment credit = settled − charged back − refunds of credit,
+-- goodwill credits (service actions) counting as money in: + goodwill granted on the right.
 -- Returns the (customer, currency) pairs where it does not hold.
 {{ config(tags=["billing"], meta={"dagster": {"ref": {"name": "fct_payment_applications"}}}) }}
 
@@ -10,7 +11,12 @@ with payments as (
         currency,
         sum(case when status = 'settled' then amount else 0 end) as settled,
         sum(case when status = 'chargeback' then amount else 0 end) as charged_back
-    from {{ ref('stg_payments') }}
+    from (
+        select customer_id, currency, status, amount from {{ ref('stg_payments') }}
+        union all
+        select customer_id, currency, 'settled', amount from {{ ref('stg_service_actions') }}
+        where action_type = 'goodwill_credit'
+    ) as money_in
     group by customer_id, currency
 
 ),

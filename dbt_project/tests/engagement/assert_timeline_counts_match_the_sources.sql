@@ -26,6 +26,7 @@ with subscription_customers as (
     ('credit_note', 'fct_credit_notes', 'credit_note_date <= ' ~ business_date()),
     ('refund', 'fct_refunds', 'refund_amount > 0 and decided_on <= ' ~ business_date()),
     ('write_off', 'fct_invoices', 'written_off_on <= ' ~ business_date()),
+    ('service_action', 'stg_service_actions', 'action_date <= ' ~ business_date()),
 ] %}
 
 expected as (

@@ -2,7 +2,12 @@
 -- starting from each term's list of issues (int_subscription_terms.issue_ids) and its status as of the night
 -- in dim_subscriptions, rather than from int_term_issues and the model's own joins (graced copies: from the
 -- term's status, renewal flag and the issues numbered after its end). Also: one line per term
--- and issue, and no line for a term cancelled or suspended for nonpayment. Returns one row per problem.
+-- and issue, and no line for a term cancelled or suspended for nonpayment. Complimentary and reshipped copies
+-- (lines keyed by a service action) are each exactly what their action asks: a reship is one copy of the
+-- named issue, on tonight's manifests whenever the manifest it rides is open and the subscription can receive
+-- it; a complimentary copy is an issue of the term's publication shipping on or after the term's end and the
+-- action, that no term of the subscription holds, and an action never sends more issues than it gives.
+-- Returns one row per problem.
 {{ config(tags=["fulfillment"], meta={"dagster": {"ref": {"name": "fct_manifest_lines"}}}) }}
 
 with term_issue_lists as (
@@ -103,6 +108,102 @@ actual as (
 
     select subscription_id, term_number, issue_id, quantity, entitlement_kind
     from {{ ref('fct_manifest_lines') }}
+    where service_action_id is null
+
+),
+
+free_lines as (
+
+    select lines.*, actions.action_type, actions.action_date, actions.issues as issues_given,
+        actions.issue_id as action_issue_id, actions.subscription_id as action_subscription_id
+    from {{ ref('fct_manifest_lines') }} as lines
+    left join {{ ref('stg_service_actions') }} as actions on actions.service_action_id = lines.service_action_id
+    where lines.service_action_id is not null
+
+),
+
+free_not_asked as (
+
+    select 'a free copy its service action does not ask for' as problem, f.subscription_id, f.term_number, f.issue_id
+    from free_lines as f
+    left join {{ ref('dim_subscriptions') }} as s
+        on s.subscription_id = f.subscription_id and s.term_number = f.term_number
+    left join schedule as i on i.issue_id = f.issue_id
+    where f.action_type is null
+        or f.subscription_id <> f.action_subscription_id
+        or (f.entitlement_kind = 'reship' and (f.action_type <> 'reship' or f.issue_id <> f.action_issue_id
+            or f.quantity <> 1))
+        or (f.entitlement_kind = 'complimentary' and (
+            f.action_type <> 'complimentary_extension'
+            or f.product_id <> s.schedule_product_id
+            or i.ship_date < s.end_date
+            or i.ship_date < f.action_date
+            or exists (select 1 from term_issue_lists as t
+                       where t.subscription_id = f.subscription_id and t.issue_id = f.issue_id)))
+        or f.entitlement_kind not in ('reship', 'complimentary')
+
+),
+
+free_too_many as (
+
+    select 'more free issues than the action gives' as problem, min(subscription_id), min(term_number),
+        min(issue_id)
+    from free_lines
+    where entitlement_kind = 'complimentary'
+    group by service_action_id
+    having count(distinct issue_id) > min(issues_given)
+
+),
+
+numbered_for_reship as (
+
+    select product_id, issue_id, ship_date, closes_on from numbered_issues
+
+),
+
+expected_reships as (
+
+    -- the manifest a reship rides: its issue's own when it ships on or after the action, else the publication's
+    -- first issue shipping on or after the action
+    select a.service_action_id, a.subscription_id, a.issue_id, ride.closes_on, ride.ship_date
+    from {{ ref('stg_service_actions') }} as a
+    inner join numbered_for_reship as reshipped on reshipped.issue_id = a.issue_id
+    inner join numbered_for_reship as ride
+        on ride.product_id = reshipped.product_id
+        and ride.issue_id = case when reshipped.ship_date >= a.action_date then reshipped.issue_id else (
+            select arg_min(n.issue_id, n.ship_date) from numbered_for_reship as n
+            where n.product_id = reshipped.product_id and n.ship_date >= a.action_date) end
+    where a.action_type = 'reship'
+        and ride.closes_on <= {{ business_date() }}
+        and ride.ship_date >= {{ business_date() }}
+        and {{ due_on_or_after_cutover('ride.ship_date') }}
+
+),
+
+reship_missing as (
+
+    select 'a reship missing from tonight''s manifests' as problem, e.subscription_id, null as term_number, e.issue_id
+    from expected_reships as e
+    where not exists (select 1 from free_lines as f where f.service_action_id = e.service_action_id)
+        -- the subscription can receive it: its latest term started by the action is neither cancelled by the
+        -- ship date nor suspended, and the customer is deliverable
+        and exists (
+            select 1 from {{ ref('dim_subscriptions') }} as s
+            where s.subscription_id = e.subscription_id
+                and s.status not in ('cancelled', 'suspended_nonpayment')
+                and (s.cancelled_on is null or e.ship_date < s.cancelled_on)
+                and s.customer_id in (
+                    select c.customer_id from {{ ref('stg_customers') }} as c
+                    where c.is_current and not (c.deceased or c.undeliverable))
+                and s.term_number = (
+                    select max(s2.term_number) from {{ ref('dim_subscriptions') }} as s2
+                    where s2.subscription_id = e.subscription_id
+                        and s2.start_date <= (select a.action_date from {{ ref('stg_service_actions') }} as a
+                                              where a.service_action_id = e.service_action_id)))
+        and e.subscription_id not in (
+            select h.subscription_id from {{ ref('stg_suspensions') }} as h
+            where e.ship_date >= h.hold_from and e.ship_date < h.hold_to
+        )
 
 ),
 
@@ -148,3 +249,9 @@ union all
 select * from twice
 union all
 select * from ended
+union all
+select * from free_not_asked
+union all
+select * from free_too_many
+union all
+select * from reship_missing

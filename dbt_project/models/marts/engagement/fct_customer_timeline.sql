@@ -14,6 +14,7 @@
 --   credit_note         fct_credit_notes (the service stop S)
 --   refund              fct_refunds with refund_amount > 0 (decided on S)
 --   write_off           fct_invoices.written_off_on
+--   service_action      stg_service_actions: complimentary extension, reship, goodwill credit (action date)
 -- Outbox messages are not events of their own: they are how efforts, notices and receipts are sent.
 -- event_sequence orders a customer's events by date, then type_rank (the order of the list above), then
 -- source id. The singular test tests/engagement/assert_timeline_counts_match_the_sources.sql recounts
@@ -317,6 +318,28 @@ write_offs as (
 
 ),
 
+service_actions as (
+
+    select
+        'service_action' as event_type,
+        17 as type_rank,
+        customer_id,
+        action_date as event_date,
+        subscription_id,
+        'stg_service_actions' as source_table,
+        service_action_id as source_id,
+        amount,
+        currency,
+        case action_type
+            when 'complimentary_extension' then 'Complimentary extension of ' || subscription_id || ': '
+                || coalesce(cast(issues as varchar) || ' free issue(s)', cast(days as varchar) || ' free day(s)')
+            when 'reship' then 'Reship of issue ' || issue_id || ' for ' || subscription_id
+            else 'Goodwill credit of ' || cast(amount as varchar) || ' ' || currency || ' put on the customer''s credit'
+        end || ' (' || reason || ')' as description
+    from {{ ref('stg_service_actions') }}
+
+),
+
 events as (
 
     select * from interactions
@@ -342,6 +365,8 @@ events as (
     select * from refunds
     union all
     select * from write_offs
+    union all
+    select * from service_actions
 
 ),
 

@@ -10,6 +10,11 @@
 -- is pending tonight (renewable, no renewal known, no cancellation or do-not-renew known, not suspended or
 -- written off) keeps receiving the first renewal_grace_issues issues shipping on or after its end; if it
 -- renews, the renewal's chain walk counts them as its first issues.
+-- Complimentary and reshipped copies (entitlement_kind complimentary, reship; int_complimentary_copies) are lines
+-- of their own keyed by the service action (<service_action_id>:<issue_id>), on the nights between the list
+-- close and the ship date of the manifest they ride, unless the term was cancelled (service end on or before
+-- that ship date), written off or suspended. copy_kind groups the kinds for circulation: entitled (paid,
+-- unpaid_allowed), graced, complimentary, reship. An issue the subscription gets free is not also graced.
 
 with open_issues as (
 
@@ -118,7 +123,8 @@ copies as (
         case
             when invoices.invoice_status = 'paid' then 'paid'
             when term_issues.issue_number <= {{ var('unpaid_ship_allowance_issues') }} then 'unpaid_allowed'
-        end as entitlement_kind
+        end as entitlement_kind,
+        cast(null as varchar) as service_action_id
     from open_issues
     inner join term_issues on term_issues.issue_id = open_issues.issue_id
     inner join terms
@@ -189,7 +195,8 @@ graced_copies as (
         pending.order_id,
         pending.customer_id,
         pending.quantity,
-        'graced' as entitlement_kind
+        'graced' as entitlement_kind,
+        cast(null as varchar) as service_action_id
     from pending_renewals as pending
     inner join (
         select
@@ -206,6 +213,41 @@ graced_copies as (
         on graced.subscription_id = pending.subscription_id and graced.term_number = pending.term_number
     inner join open_issues on open_issues.issue_id = graced.issue_id
     where graced.grace_number <= {{ var('renewal_grace_issues') }}
+        and not exists (
+            select 1 from {{ ref('int_complimentary_copies') }} as free
+            where free.subscription_id = pending.subscription_id and free.issue_id = open_issues.issue_id
+                and free.copy_kind = 'complimentary'
+        )
+
+),
+
+free_copies as (
+
+    -- complimentary and reshipped copies riding a manifest open tonight
+    select
+        free.subscription_id,
+        free.term_number,
+        free.copy_number as issue_number,
+        free.issue_id,
+        free.product_id,
+        free.cover_date,
+        free.list_close_date,
+        free.ship_date,
+        free.order_id,
+        free.customer_id,
+        free.quantity,
+        free.copy_kind as entitlement_kind,
+        free.service_action_id
+    from {{ ref('int_complimentary_copies') }} as free
+    left join cancellations
+        on cancellations.subscription_id = free.subscription_id and cancellations.term_number = free.term_number
+    left join invoices on invoices.order_id = free.order_id
+    where free.list_close_date <= {{ business_date() }}
+        and free.ship_date >= {{ business_date() }}
+        and {{ due_on_or_after_cutover('free.ship_date') }}
+        and (cancellations.service_end is null or free.ship_date < cancellations.service_end)
+        and not coalesce(invoices.is_written_off, false)
+        and not coalesce(invoices.is_suspended, false)
 
 ),
 
@@ -213,7 +255,7 @@ all_copies as (
 
     -- no copy ships into a vacation hold
     select *
-    from (select * from copies union all select * from graced_copies) as entitled
+    from (select * from copies union all select * from graced_copies union all select * from free_copies) as entitled
     where not exists (
         select 1 from holds
         where holds.subscription_id = entitled.subscription_id
@@ -228,6 +270,8 @@ addressed as (
     -- the gift recipient when the order names one, else the customer (as known tonight)
     select
         copies.*,
+        coalesce(copies.service_action_id, copies.subscription_id || ':' || cast(copies.term_number as varchar))
+            || ':' || copies.issue_id as manifest_line_id,
         ship_to.ship_to_address_line1 is not null as is_gift,
         case when ship_to.ship_to_address_line1 is not null
             then ship_to.ship_to_name else customers.customer_name end as ship_to_name,
@@ -269,13 +313,11 @@ routed as (
     -- the country's rule with the longest matching postal prefix, else the country's rule without a prefix,
     -- else the default rule (no country); ties (two rules for the same scope) go to the lowest routing_id
     select
-        addressed.subscription_id,
-        addressed.term_number,
-        addressed.issue_id,
+        addressed.manifest_line_id,
         routing.routing_id,
         routing.shipper_id,
         row_number() over (
-            partition by addressed.subscription_id, addressed.term_number, addressed.issue_id
+            partition by addressed.manifest_line_id
             order by
                 case when routing.country is null then 1 else 0 end,
                 length(coalesce(routing.postal_prefix, '')) desc,
@@ -297,8 +339,7 @@ routed as (
 final as (
 
     select
-        addressed.subscription_id || ':' || cast(addressed.term_number as varchar) || ':' || addressed.issue_id
-            as manifest_line_id,
+        addressed.manifest_line_id,
         addressed.issue_id,
         addressed.product_id,
         addressed.cover_date,
@@ -312,6 +353,9 @@ final as (
         addressed.customer_id,
         addressed.quantity,
         addressed.entitlement_kind,
+        case when addressed.entitlement_kind in ('paid', 'unpaid_allowed') then 'entitled'
+            else addressed.entitlement_kind end as copy_kind,
+        addressed.service_action_id,
         addressed.is_gift,
         addressed.ship_to_name,
         addressed.ship_to_organisation,
@@ -325,9 +369,7 @@ final as (
         routed.routing_id
     from addressed
     left join routed
-        on routed.subscription_id = addressed.subscription_id
-        and routed.term_number = addressed.term_number
-        and routed.issue_id = addressed.issue_id
+        on routed.manifest_line_id = addressed.manifest_line_id
         and routed.preference = 1
 
 )
