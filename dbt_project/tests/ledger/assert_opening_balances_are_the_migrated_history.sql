@@ -4,6 +4,11 @@
 -- revaluations, and the FX gain/loss line that balances each entry in functional currency) that post before
 -- the cut-over month, in transaction and functional currency (DOMAIN "Migration and cut-over").
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
+-- the same dependencies with or without a cut-over (dbt parses with the default var, cutover_date ""):
+-- depends_on: {{ ref('int_journal_lines') }}
+-- depends_on: {{ ref('int_fx_revaluation_lines') }}
+-- depends_on: {{ ref('fct_journal_lines') }}
+-- depends_on: {{ ref('fct_journal_entries') }}
 
 {%- set opening = opening_period() %}
 {%- if opening %}
