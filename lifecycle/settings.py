@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -180,9 +180,47 @@ class Settings:
             "period_close": {p: d.isoformat() for p, d in sorted(self.period_close.items())},
         }
 
+    @property
+    def opening_period(self) -> str | None:
+        """The period (YYYY-MM) before the cut-over month: it holds the opening-balance entry."""
+        if self.cutover_date is None:
+            return None
+        first = self.cutover_date.replace(day=1)
+        return (first - timedelta(days=1)).strftime("%Y-%m")
+
+    def close_calendar(self) -> dict[str, date]:
+        """The close calendar in force: [close] periods, and the opening period, closed from the cut-over
+        date (periods before the cut-over month are closed from the start; DOMAIN "Migration and cut-over").
+        The dbt macro ``close_calendar`` merges the same way."""
+        calendar = dict(self.period_close)
+        opening = self.opening_period
+        if opening is not None and self.cutover_date is not None:
+            calendar[opening] = min(calendar.get(opening, self.cutover_date), self.cutover_date)
+        return calendar
+
+    def closed_through(self, night: date) -> str | None:
+        """The latest period (YYYY-MM) closed on night ``night``; periods close in order, so every earlier
+        period is closed too. None when nothing is closed yet."""
+        closed = [p for p, close in self.close_calendar().items() if night >= close]
+        return max(closed) if closed else None
+
+    def is_closed(self, period: str, night: date) -> bool:
+        latest = self.closed_through(night)
+        return latest is not None and period <= latest
+
     def closed_periods(self, night: date) -> list[str]:
-        """Periods (YYYY-MM) closed on night ``night``."""
-        return sorted(p for p, close in self.period_close.items() if night >= close)
+        """Periods (YYYY-MM) closed on night ``night``: every period from the calendar's start (or the
+        earliest period named in the close calendar) through the latest closed one."""
+        latest = self.closed_through(night)
+        if latest is None:
+            return []
+        first = min([self.calendar_start.strftime("%Y-%m"), *self.close_calendar()])
+        year, month = int(first[:4]), int(first[5:7])
+        out = []
+        while (period := f"{year:04d}-{month:02d}") <= latest:
+            out.append(period)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -246,7 +284,7 @@ def parse_settings(home: Path, text: str) -> Settings:
         webhook_url=comms.get("webhook_url", base.webhook_url),
         webhook_max_attempts=comms.get("webhook_max_attempts", base.webhook_max_attempts),
         account_codes={str(k): str(v) for k, v in ledger.get("account_codes", {}).items()},
-        period_close=_close_calendar(home, close.get("periods", {})),
+        period_close=_close_calendar(home, close.get("periods", {}), _date(business.get("cutover_date"))),
         **_serve_settings(home, serve, base),
     )
 
@@ -311,8 +349,9 @@ def _serve_settings(home: Path, serve: dict, base: Settings) -> dict[str, object
     return {"serve_host": host, "serve_port": port, "serve_session_hours": hours, "serve_https_only": https_only}
 
 
-def _close_calendar(home: Path, periods: dict) -> dict[str, date]:
-    """{period: close date}, validated: YYYY-MM keys, a close date after the period, closes in period order."""
+def _close_calendar(home: Path, periods: dict, cutover: date | None = None) -> dict[str, date]:
+    """{period: close date}, validated: YYYY-MM keys, a close date after the period, closes in period order;
+    a period before the cut-over month is closed from the cut-over date, so it cannot close later."""
     calendar: dict[str, date] = {}
     for period, close in sorted(periods.items()):
         try:
@@ -326,6 +365,12 @@ def _close_calendar(home: Path, periods: dict) -> dict[str, date]:
         if calendar and closed_on < max(calendar.values()):
             raise ValueError(f"{home / 'lifecycle.toml'}: [close] period {period} closes on {closed_on}, "
                              "before an earlier period's close: periods close in order")
+        if cutover is not None and period < cutover.strftime("%Y-%m") and closed_on > cutover:
+            raise ValueError(f"{home / 'lifecycle.toml'}: [close] period {period} closes on {closed_on}, after the "
+                             f"cut-over date {cutover}: periods before the cut-over month are closed from the start")
+        if cutover is not None and period >= cutover.strftime("%Y-%m") and closed_on < cutover:
+            raise ValueError(f"{home / 'lifecycle.toml'}: [close] period {period} closes on {closed_on}, before the "
+                             f"cut-over date {cutover}, which closes the periods before it: periods close in order")
         calendar[period] = closed_on
     return calendar
 

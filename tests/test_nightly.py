@@ -249,10 +249,13 @@ def test_ledger_balances_and_the_gl_export_matches_it(published_home):
         ).fetchall()
     }
     detail_rows = con.execute("select count(*) from marts.fct_journal_lines where period = '2026-11'").fetchone()[0]
+    before_cutover = con.execute(
+        "select distinct source, entry_id from marts.fct_journal_lines where period < '2026-11'"
+    ).fetchall()
     con.close()
     assert unbalanced == 0
     assert ar_ledger == ar_invoices
-    folder = settings.exports / "gl" / "2026-11"  # the cut-over month: the GL export starts there
+    folder = settings.exports / "gl" / "2026-11"  # the cut-over month
     with (folder / "journal.csv").open(newline="") as fh:
         summary = list(csv.DictReader(fh))
     with (folder / "journal_detail.csv").open(newline="") as fh:
@@ -262,7 +265,16 @@ def test_ledger_balances_and_the_gl_export_matches_it(published_home):
     for r in summary:  # one line per account and currency: the period's net movement in functional currency
         debit, credit = movements[(r["account"], r["transaction_currency"])]
         assert Decimal(r["debit"]) - Decimal(r["credit"]) == debit - credit
-    assert not (settings.exports / "gl" / "2026-10").exists()
+    # the GL export starts at the opening-balance period (the month before the cut-over month), closed from the
+    # start: its journal is the opening-balance entry of each currency, balanced
+    opening = settings.exports / "gl" / "2026-10"
+    control = json.loads((opening / "control.json").read_text())
+    assert control["closed"] is True and control["total_debit"] == control["total_credit"] != "0.00"
+    with (opening / "journal_detail.csv").open(newline="") as fh:
+        entries = {r["reference"].rsplit(":", 1)[0] for r in csv.DictReader(fh)}
+    assert before_cutover and {source for source, _ in before_cutover} == {"opening_balance"}
+    assert entries == {entry for _, entry in before_cutover}
+    assert not (settings.exports / "gl" / "2026-09").exists()
 
 
 def test_renewal_report_draws_the_published_cohorts(published_home, tmp_path):

@@ -335,18 +335,19 @@ def _money(amount: Decimal) -> str:
 
 
 def _closed(settings: Settings, period: str, night: date) -> bool:
-    close = settings.period_close.get(period)
-    return close is not None and night >= close
+    """Closed by the close calendar, or before the cut-over month (closed from the start)."""
+    return settings.is_closed(period, night)
 
 
 def export_gl(settings: Settings, night: date) -> ExportResult:
     """``exports/gl/<period>/journal.csv`` (one line per account and transaction currency) and
     ``journal_detail.csv`` (one line per journal line), in functional currency with the transaction amounts
     beside them. Open periods are rewritten every night (recognition is restated month to date); a closed
-    period's files, once written, are final. Periods start at the cut-over month.
+    period's files, once written, are final. Periods start at the opening-balance period (the month before the
+    cut-over month), whose journal is the opening-balance entry.
     """
     source = audited_source(settings, night, "gl_journal")
-    start = settings.cutover_date.strftime("%Y-%m") if settings.cutover_date else ""
+    start = settings.opening_period or ""
     con = connect_published(source)
     try:
         detail = con.execute(

@@ -3,7 +3,8 @@
 --   customer credits = the credit customers hold (fct_customer_credits)
 --   cash clearing = settled − refunded − charged back
 --   deferred revenue = billed net − recognised − credited − refunded
---   refund decisions: refunds payable credited = the refunds decided (fct_refunds)
+--   refund decisions: refunds payable credited = the refunds decided (fct_refunds), before the opening-balance
+--   collapse (int_journal_lines)
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 
 with ledger as (
@@ -12,8 +13,9 @@ with ledger as (
     from {{ ref('fct_journal_lines') }}
     group by account_key, currency
     union all
-    select 'refunds_payable_decided', currency, sum(debit) - sum(credit)
-    from {{ ref('fct_journal_lines') }}
+    -- the journal's lines before the opening-balance collapse (decisions before the cut-over month are in it)
+    select 'refunds_payable_decided', currency, {{ cents_to_money('sum(amount_cents)') }}
+    from {{ ref('int_journal_lines') }}
     where account_key = 'refunds_payable' and entry_id like 'refund_decision:%'
     group by currency
 

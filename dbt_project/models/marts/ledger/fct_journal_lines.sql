@@ -2,11 +2,17 @@
 -- that balances an entry's functional amounts, the account codes of the chart of accounts (and the
 -- deployment's overrides), and debit/credit columns in transaction and functional currency. An entry known
 -- after its period closed posts in the first open period (closed periods never change), keeping its
--- original date and a note saying why.
+-- original date and a note saying why. Month-end FX revaluations and their reversals come from
+-- int_fx_revaluation_lines. With a cut-over, every line that posts before the cut-over month is collapsed into
+-- one opening-balance entry per currency (opening_balance:<period>:<currency>), dated the last day of the
+-- month before the cut-over month, with one line per account, product, tax country, payment method and
+-- currency: the balances the migrated history implies, in transaction and functional currency.
 
 with postings as (
 
     select * from {{ ref('int_journal_lines') }}
+    union all
+    select * from {{ ref('int_fx_revaluation_lines') }}
 
 ),
 
@@ -54,6 +60,57 @@ lines as (
             'cast(' ~ dbt.date_trunc('month', 'unioned.entry_date') ~ ' as date)',
             'max(unioned.known_date) over (partition by unioned.entry_id)') }} as posting_period_start
     from unioned
+
+),
+
+{%- set opening = opening_period() %}
+
+posted as (
+
+    {%- if opening %}
+    -- periods before the cut-over month are closed from the start and hold a single opening-balance entry
+    -- per currency: one line per account, product, tax country and payment method, the sum of the lines
+    -- that would have posted there
+    select * from lines
+    where posting_period_start > cast('{{ opening }}-01' as date)
+
+    union all
+
+    select
+        'opening_balance:{{ opening }}:' || currency as entry_id,
+        cast('{{ opening_date() }}' as date) as entry_date,
+        'opening_balance' as source,
+        '{{ opening }}:' || currency as source_id,
+        cast(row_number() over (
+            partition by currency order by account_key, product_id nulls first, country nulls first,
+                payment_method nulls first) as integer) as line_number,
+        account_key,
+        product_id,
+        country,
+        payment_method,
+        cast(null as varchar) as invoice_id,
+        cast(null as varchar) as obligation_id,
+        cast(null as varchar) as customer_id,
+        currency,
+        amount_cents,
+        functional_cents,
+        cast('{{ var("cutover_date") }}' as date) as known_date,
+        cast('{{ opening }}-01' as date) as posting_period_start
+    from (
+        -- the payment method is a dimension of cash clearing only (AR lines of a payment carry it too)
+        select
+            account_key, product_id, country,
+            case when account_key = 'cash_clearing' then payment_method end as payment_method, currency,
+            sum(amount_cents) as amount_cents,
+            sum(functional_cents) as functional_cents
+        from lines
+        where posting_period_start <= cast('{{ opening }}-01' as date)
+        group by 1, 2, 3, 4, 5
+        having sum(amount_cents) <> 0 or sum(functional_cents) <> 0
+    ) as opening_balances
+    {%- else %}
+    select * from lines
+    {%- endif %}
 
 ),
 
@@ -107,7 +164,7 @@ final as (
         '{{ var("functional_currency") }}' as functional_currency,
         {{ cents_to_money('greatest(lines.functional_cents, 0)') }} as functional_debit,
         {{ cents_to_money('greatest(-lines.functional_cents, 0)') }} as functional_credit
-    from lines
+    from posted as lines
     left join accounts on accounts.account_key = lines.account_key
 
 )
