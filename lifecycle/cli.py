@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -243,7 +244,10 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     print(f"Query:       .venv/bin/lifecycle --home {settings.home} sql \"select * from marts.rpt_feed_quality\"")
 
 
-def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False) -> list[NightOutcome]:
+def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False,
+             after_night: Callable[[Settings, date], object] | None = None) -> list[NightOutcome]:
+    """Run nights start..end in order, stopping at the first failure; ``after_night(settings, D)`` runs after
+    each published night (the demo's sample processor answers that night's refund requests there)."""
     from lifecycle.pipelines.nightly import nights
 
     outcomes = []
@@ -252,10 +256,28 @@ def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = Fa
         outcome = run_night(settings, day, instance=instance)
         print_night(outcome)
         outcomes.append(outcome)
+        if outcome.published and after_night is not None:
+            after_night(settings, day)
         if not outcome.success:
             print(f"backfill stopped at {day}: nights are stateful; fix the cause and run the backfill again from {day}")
             break
     return outcomes
+
+
+def sample_processor(settings: Settings, night: date) -> None:
+    """The demo's payment processor: answers night D's refund requests in a later payments landing file."""
+    from lifecycle.generator.processor import answer_refund_requests
+
+    result = answer_refund_requests(settings, night)
+    if result.answers:
+        print(f"  sample processor: {len(result.answers)} refund(s) of night {night} answered in "
+              f"{result.path.relative_to(settings.home)}")
+
+
+def cmd_answer_refunds(args: argparse.Namespace) -> int:
+    settings = _use_home(args.home)
+    sample_processor(settings, args.date)
+    return 0
 
 
 def _date(text: str) -> date:
@@ -311,7 +333,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     load_settings.cache_clear()
     settings = get_settings(settings.home)
     start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
-    outcomes = backfill(settings, start, DEMO_END)
+    outcomes = backfill(settings, start, DEMO_END, after_night=sample_processor)
     print_summary(settings)
     ok = bool(outcomes) and all(o.success for o in outcomes)
     if ok:
@@ -499,6 +521,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="wipe the home's data and generate again")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("answer-refunds", help="the sample processor: answer night D's refund requests in a later "
+                       "payments landing file (sample homes only)")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_answer_refunds)
+
     p = sub.add_parser("sql", help="query the published warehouse read-only")
     p.add_argument("query")
     p.add_argument("--max-rows", type=int, default=40)
@@ -530,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo", "sql", "customer", "serve", "report"):
+    for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "customer", "serve", "report"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
 
     args = parser.parse_args(argv)

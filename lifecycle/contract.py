@@ -572,6 +572,35 @@ CLOSED_TO_MANUAL_ENTRIES: tuple[str, ...] = (
     "cancellation_fee_revenue", "tax_payable", "refunds_payable",
 )
 
+#: The migration load's control totals (DOMAIN "Migration and cut-over"): an optional file delivered with the
+#: migration load, ``landing/migration_control/<cut-over date>.csv``. Not a nightly feed: it is read only on
+#: the cut-over night, by the ingestion of the feeds it controls (``lifecycle.io.migration_control``).
+MIGRATION_CONTROL = Feed(
+    "migration_control", "control", ("feed", "currency"),
+    "Control totals of the migration load, per controlled feed and currency, as the legacy system counted its "
+    "records: after the migration files are ingested, the accepted rows and amounts must equal them, else the "
+    "feed concerned ingests nothing (the publisher corrects and delivers again before the cut-over night is "
+    "published).",
+    (
+        _c("feed", "text", "What is counted (see CONTROLLED_SLICES).", allowed=("orders", "payments", "refunds")),
+        _c("currency", "currency", "Currency of the rows counted."),
+        _c("rows", "integer", "Number of records.", minimum=ZERO),
+        _c("amount", "money", "Sum of their amounts.", minimum=ZERO),
+    ),
+)
+
+#: What each control-total line counts: (landing feed, SQL amount of a row, SQL filter on its rows).
+CONTROLLED_SLICES: dict[str, tuple[str, str, str]] = {
+    "orders": ("orders", "quantity * unit_price - discount + tax_amount", "true"),
+    "payments": ("payments", "amount", "status <> 'refunded'"),
+    "refunds": ("payments", "amount", "status = 'refunded'"),
+}
+CONTROLLED_SLICE_NOTES: dict[str, str] = {
+    "orders": "every order; amount = quantity × unit_price − discount + tax_amount (the invoice total)",
+    "payments": "every payment that is not a refund (settled, failed and chargeback rows); amount as delivered",
+    "refunds": "every payment with status refunded; amount as delivered",
+}
+
 FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 
 

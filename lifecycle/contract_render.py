@@ -282,7 +282,31 @@ def feeds_markdown() -> str:
                     "line. Rules over the whole group (every line refused):", ""]
             out += [f"- `{r.rule}` on `{r.column}`: {r.description}" for r in f.group_rules]
         out.append("")
+    out += _migration_control_markdown()
     return "\n".join(out)
+
+
+def _migration_control_markdown() -> list[str]:
+    from lifecycle.contract import CONTROLLED_SLICE_NOTES, MIGRATION_CONTROL
+
+    f = MIGRATION_CONTROL
+    out = [f"## `{f.name}` (with the migration load only)", "", f.description, "",
+           "- file: `landing/migration_control/<cut-over date>.csv`, optional; read on the cut-over night only",
+           f"- key: {', '.join(f'`{k}`' for k in f.key)} (one line each; a currency without a line expects none)",
+           "- a line that breaks a rule below makes the file broken: the feeds it controls ingest nothing", "",
+           "| column | type | required | rules | description |", "|---|---|---|---|---|"]
+    for c in f.columns:
+        rules = []
+        if c.allowed:
+            rules.append("one of " + ", ".join(f"`{v}`" for v in c.allowed))
+        if c.minimum is not None:
+            rules.append(f"≥ {c.minimum}")
+        out.append(f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {'; '.join(rules)} | {c.description} |")
+    out += ["", "What each `feed` value counts, in the migration files (`landing/<feed>/<cut-over date>.csv`):", ""]
+    out += [f"- `{name}`: {note}" for name, note in CONTROLLED_SLICE_NOTES.items()]
+    out += ["", "Only accepted rows count: a quarantined migration row is missing from the load, so the totals",
+            "no longer match and the feed stops until the row is corrected and the file delivered again.", ""]
+    return out
 
 
 def rendered_files(root: Path = REPO) -> dict[Path, str]:

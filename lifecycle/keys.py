@@ -18,3 +18,8 @@ def autocharge_request_key(subscription_id: str, term_number: int, attempt: int)
     is what the processor deduplicates on, so one attempt can never be charged twice.
     """
     return derived_id("AC", "autocharge", subscription_id, term_number, attempt)
+
+
+def refund_answer_payment_id(refund_id: str) -> str:
+    """Payment id of the sample processor's answer to refund request ``refund_id`` (one answer per request)."""
+    return derived_id("RP", "refund_answer", refund_id)

@@ -335,3 +335,97 @@ def test_service_actions_are_checked_by_type(home):
     assert raw_rows(home, "service_actions", "service_action_id, issues, days, issue_id, amount, currency") == [
         ("SA-1", 2, None, None, None, None), ("SA-2", None, 14, None, None, None),
         ("SA-3", None, None, "I-1", None, None), ("SA-4", None, None, None, Decimal("15.00"), "USD")]
+
+
+def _migration(settings, payments):
+    """A migration load on DAY (the cut-over): two orders, a bad extra order line, ``payments``, and control totals.
+
+    Orders USD: 39.00 + 2.44 = 41.44 and 3 × 12.35 − 1.05 + 2.61 = 38.61, so 2 rows and 80.05; payments USD
+    (not refunds): 41.44 + 38.61 = 80.05 in 2 rows; refunds USD: one of 10.00.
+    """
+    import dataclasses
+
+    settings = dataclasses.replace(settings, cutover_date=DAY)
+    write_reference(settings)
+    write_feed(settings, "orders", DAY, [
+        order(),
+        order(order_id="O-2", subscription_id="S-2", quantity=3, unit_price="12.35", discount="1.05",
+              tax_rate="0.0725", tax_amount="2.61"),
+        order(order_id="O-X", subscription_id="S-X", service_start="2026-02-30"),  # a bad line, not a record
+    ])
+    write_feed(settings, "payments", DAY, payments)
+    path = settings.landing / "migration_control" / f"{DAY}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("feed,currency,rows,amount\norders,USD,2,80.05\npayments,USD,2,80.05\nrefunds,USD,1,10.00\n",
+                    encoding="utf-8")
+    return settings
+
+
+def _payment(payment_id, order_id, amount, status="settled", original=None):
+    return {"payment_id": payment_id, "customer_id": "C-1", "order_id": order_id, "amount": amount,
+            "paid_at": "2026-03-02T11:00:00-05:00", "currency": "USD", "method": "card", "status": status,
+            "original_payment_id": original}
+
+
+def _ingest_until_payments(settings):
+    """Every feed the payments feed names (customers, orders, …), ingested first as a night would."""
+    order_ = ingestion_order()
+    return {name: ingest_file(settings, name, DAY) for name in order_[: order_.index("payments")]}
+
+
+MIGRATED_PAYMENTS = [_payment("P-1", "O-1", "41.44"), _payment("P-2", "O-2", "38.61"),
+                     _payment("P-3", None, "10.00", "refunded", "P-1")]
+
+
+def test_a_migration_load_that_matches_its_control_totals_is_ingested(home):
+    settings = _migration(home, MIGRATED_PAYMENTS)
+    results = ingest_all(settings, DAY)
+    assert (results["orders"].rows_accepted, results["orders"].rows_quarantined) == (2, 1)
+    assert [(c["feed"], c["currency"], c["found_rows"], c["found_amount"], c["matches"])
+            for c in results["orders"].control_totals] == [("orders", "USD", 2, "80.05", True)]
+    assert [(c["feed"], c["found_rows"], c["found_amount"], c["matches"])
+            for c in results["payments"].control_totals] == [("payments", 2, "80.05", True), ("refunds", 1, "10.00", True)]
+    assert len(raw_rows(settings, "payments")) == 3
+    # the control totals are read on the cut-over night only: the next night's files are not compared
+    write_feed(settings, "payments", DAY + timedelta(days=1), [_payment("P-4", "O-1", "1.00")])
+    assert ingest_file(settings, "payments", DAY + timedelta(days=1)).control_totals == []
+
+
+def test_a_migration_load_with_a_payment_missing_stops_the_payments_feed(home):
+    from lifecycle.io.ingest import ControlTotalsMismatch
+
+    settings = _migration(home, [MIGRATED_PAYMENTS[0], MIGRATED_PAYMENTS[2]])  # P-2 (38.61) went missing
+    assert _ingest_until_payments(settings)["orders"].control_totals[0]["matches"]
+    with pytest.raises(ControlTotalsMismatch) as err:
+        ingest_file(settings, "payments", DAY)
+    path = settings.landing_file("payments", DAY)
+    assert str(err.value) == (
+        f"{path}: the migration load does not match its control totals "
+        f"({settings.landing / 'migration_control' / '2026-03-02.csv'}): "
+        "payments USD: expected 2 rows, 80.05; found 1 rows, 41.44; feed payments ingests nothing from this file")
+    assert isinstance(err.value, BrokenFeedFile)  # the ingestion asset fails the feed like a broken file
+    assert not (settings.raw / "payments").exists()  # nothing written
+
+
+def test_a_quarantined_migration_record_is_missing_from_the_load(home):
+    from lifecycle.io.ingest import ControlTotalsMismatch
+
+    bad = dict(MIGRATED_PAYMENTS[1], amount="38.615")  # too many decimals: quarantined, so not loaded
+    settings = _migration(home, [MIGRATED_PAYMENTS[0], bad, MIGRATED_PAYMENTS[2]])
+    _ingest_until_payments(settings)
+    with pytest.raises(ControlTotalsMismatch, match=r"payments USD: expected 2 rows, 80.05; found 1 rows, 41.44 "
+                       r"\(1 line\(s\) of this file were quarantined"):
+        ingest_file(settings, "payments", DAY)
+
+
+def test_a_broken_control_file_stops_the_feeds_it_controls(home):
+    settings = _migration(home, MIGRATED_PAYMENTS)
+    path = settings.landing / "migration_control" / f"{DAY}.csv"
+    path.write_text("feed,currency,rows,amount\norders,USD,2,80.05\npayments,JPY,2,80.05\n", encoding="utf-8")
+    order_ = ingestion_order()
+    for name in order_[: order_.index("orders")]:
+        ingest_file(settings, name, DAY)
+    for name in ("orders", "payments"):
+        with pytest.raises(BrokenFeedFile, match=r"migration_control/2026-03-02.csv: line 3: currency 'JPY' is not "
+                           rf"supported; the migration control file is broken, so feed {name} ingests nothing"):
+            ingest_file(settings, name, DAY)

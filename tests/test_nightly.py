@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from lifecycle.cli import run_night
+from lifecycle.generator.processor import answer_refund_requests
 from lifecycle.io.warehouse import connect_published, last_published_date
 from lifecycle.settings import get_settings, init_home, load_settings
 from tests.landing_files import DAY, order, write_feed, write_reference
@@ -53,7 +54,9 @@ def published_home(tmp_path_factory, dbt_manifest):
     generate(path, customers=120, seed=11, start=START, end=END, cutover=CUTOVER)
     load_settings.cache_clear()
     settings = get_settings(path)
-    outcomes = [run_night(settings, CUTOVER, ephemeral=True), run_night(settings, END, ephemeral=True)]
+    outcomes = [run_night(settings, CUTOVER, ephemeral=True)]
+    answer_refund_requests(settings, CUTOVER)  # the sample processor, as `lifecycle demo` runs it
+    outcomes.append(run_night(settings, END, ephemeral=True))
     return settings, outcomes
 
 
@@ -225,6 +228,25 @@ def test_export_files_send_each_request_and_message_once(published_home):
     assert sorted(read_register(settings, "outbox_messages").column("message_id").to_pylist()) == sorted(sent_messages)
     assert sorted(read_register(settings, "autocharge_requests").column("request_key").to_pylist()) == sorted(
         sent_requests)
+
+
+def test_nothing_in_the_register_is_dated_before_the_cutover_and_refunds_are_answered(published_home):
+    from lifecycle.io.cutover import register_rows_before_cutover
+
+    settings, _ = published_home
+    assert register_rows_before_cutover(settings) == []
+    con = connect_published(settings)
+    statuses = dict(con.execute(
+        "select answer_status, count(*) from marts.fct_refund_answers where is_requested group by 1").fetchall())
+    payable = dict(con.execute(
+        "select currency, sum(credit) - sum(debit) from marts.fct_journal_lines where account_key = 'refunds_payable' "
+        "group by 1").fetchall())
+    unanswered = dict(con.execute(
+        "select currency, sum(open_amount) from marts.fct_refund_answers group by 1").fetchall())
+    con.close()
+    # every refund requested on the cut-over night was answered by the sample processor the next day
+    assert statuses.keys() <= {"answered", "open"}
+    assert {c: v for c, v in payable.items() if v} == {c: v for c, v in unanswered.items() if v}
 
 
 def test_ledger_balances_and_the_gl_export_matches_it(published_home):

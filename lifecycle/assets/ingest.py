@@ -86,7 +86,10 @@ def build_ingest_asset(contract: Feed):
             raise Failure(description=str(exc), metadata={"file": str(settings.landing_file(contract.name, day))}) from None
         record_ingested(settings, contract.name, day, checksum)
         suite = validate_accepted_rows(contract, day, _accepted_frame(result.raw_path))
-        write_ingest_report(settings, result, {"gx_success": suite.success, "gx_failed": suite.failed})
+        extra = {"gx_success": suite.success, "gx_failed": suite.failed}
+        if result.control_totals:  # the migration load's control totals, matched (a mismatch raised above)
+            extra["migration_control_totals"] = result.control_totals
+        write_ingest_report(settings, result, extra)
         context.log.info(
             f"{contract.name} {day}: read {result.rows_read}, accepted {result.rows_accepted}, "
             f"quarantined {result.rows_quarantined} {result.quarantined_by_rule or ''}"

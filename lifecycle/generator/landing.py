@@ -83,6 +83,37 @@ def write_landing(
     return files, lines_per_feed, located
 
 
+def write_migration_control(home: Path, feeds: dict[str, FeedRows], cutover: int) -> Path:
+    """``landing/migration_control/<cut-over>.csv``: the migration load's control totals, computed from the good
+    rows written on the cut-over date (the legacy system's records; planted bad rows are extra lines, not records)."""
+    import duckdb
+
+    from lifecycle.contract import CONTROLLED_SLICES, MIGRATION_CONTROL
+
+    lines = [",".join(MIGRATION_CONTROL.column_names)]
+    with duckdb.connect() as con:
+        for name, (feed_name, amount, where) in CONTROLLED_SLICES.items():
+            rows = feeds[feed_name]
+            keep = pa.array(rows.recorded == cutover)
+            table = pa.table({c: rows.columns[c].filter(keep) for c in rows.columns})
+            con.register("migration", table)
+            typed = ("select * replace (cast(amount as decimal(18, 2)) as amount) from migration"
+                     if feed_name == "payments" else
+                     "select * replace (cast(quantity as bigint) as quantity, cast(unit_price as decimal(18, 2)) "
+                     "as unit_price, cast(discount as decimal(18, 2)) as discount, cast(tax_amount as "
+                     "decimal(18, 2)) as tax_amount) from migration")
+            for currency, count, total in con.execute(
+                f"select currency, count(*), cast(sum({amount}) as decimal(38, 2)) from ({typed}) "
+                f"where {where} group by currency order by currency"
+            ).fetchall():
+                lines.append(f"{name},{currency},{count},{total}")
+            con.unregister("migration")
+    path = home / "landing" / MIGRATION_CONTROL.name / f"{from_day(cutover).isoformat()}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def _buffers(lines: pa.Array) -> tuple[np.ndarray, memoryview]:
     """Offsets and bytes of a large_string array: each file is one contiguous slice of them."""
     lines = pa.concat_arrays([lines]) if lines.offset else lines

@@ -17,7 +17,7 @@ from lifecycle.generator.badrows import Planter
 from lifecycle.generator.calendar import Clock, day_number
 from lifecycle.generator.catalogue import build_catalogue
 from lifecycle.generator.delivery import Builder
-from lifecycle.generator.landing import write_landing
+from lifecycle.generator.landing import write_landing, write_migration_control
 from lifecycle.generator.simulation import Simulation, acquisition_days
 
 _CUTOVER_LINE = re.compile(r'^(cutover_date\s*=\s*)("[^"]*")([ \t]*)', re.MULTILINE)
@@ -96,13 +96,15 @@ def generate(home: Path, customers: int, seed: int, start: date, end: date, cuto
     acquisition = acquisition_days(streams[1], customers, s, e)
     width = max(7, len(str(customers)) + 1)
     people = people_module.customers(streams[1], customers, width)
-    simulation = Simulation(streams[2], catalogue, people, acquisition, s, e)
+    simulation = Simulation(streams[2], catalogue, people, acquisition, s, e, c)
     simulation.run()
     history = simulation.history()
     builder = Builder(streams[3], catalogue, people, acquisition, history, clock, c, e)
     feeds = builder.build()
     bad = Planter(streams[4], clock, c, e, builder.cust_width, feeds).plant()
     files, lines, located = write_landing(home, feeds, bad, c, e)
+    write_migration_control(home, feeds, c)
+    files += 1
     return {
         "home": str(home),
         "start": start.isoformat(),

@@ -235,9 +235,20 @@ class History:
 
 class Simulation:
     def __init__(
-        self, rng: np.random.Generator, cat: Catalogue, people: Customers, acquisition: np.ndarray, start: int, end: int
+        self,
+        rng: np.random.Generator,
+        cat: Catalogue,
+        people: Customers,
+        acquisition: np.ndarray,
+        start: int,
+        end: int,
+        cutover: int | None = None,
     ) -> None:
         self.rng = rng
+        # refunds decided from the cut-over on are requested by the pipeline and answered by the sample
+        # processor (lifecycle.generator.processor); the history before it carries the legacy's answers
+        self.cutover = end + 1 if cutover is None else cutover
+        self.awaiting_refund: list[np.ndarray] = []  # payments whose refund the processor will answer
         self.cat = cat
         self.people = people
         self.acq = acquisition
@@ -776,11 +787,15 @@ class Simulation:
         self.cancellations.add(chain=chains, day=day, sec=self.clock(m, 8, 21), eff=eff, reason=reason)
 
     def refund(self, chains: np.ndarray, day: np.ndarray) -> None:
-        """The processor's answer to a full refund (cancelled inside the policy's full-refund window)."""
+        """The legacy processor's answer to a full refund (cancelled inside the policy's full-refund window)
+        requested before the cut-over. From the cut-over on, the pipeline requests every refund and the sample
+        processor answers the requests file (``lifecycle.generator.processor``), prorated ones included."""
         st = self.state
         m = len(chains)
         when = day + self.rng.integers(3, 7, size=m)  # after the cancellation is recorded (at most 2 days late)
-        ok = when <= self.end
+        legacy = day < self.cutover
+        self.awaiting_refund.append(st["pay_idx"][chains][~legacy])
+        ok = (when <= self.end) & legacy
         orig = st["pay_idx"][chains][ok]
         self.payments.add(
             cust=self.chain_cust[chains[ok]],
@@ -813,6 +828,8 @@ class Simulation:
         pay = self.payments.arrays()
         refunded = np.zeros(len(pay["day"]), dtype=bool)
         refunded[pay["orig"][pay["orig"] >= 0]] = True
+        awaiting = np.concatenate([np.zeros(0, dtype=I64), *self.awaiting_refund])
+        refunded[awaiting[awaiting >= 0]] = True  # the processor will refund these: never charged back
         card = np.flatnonzero((pay["method"] == CARD) & (pay["status"] == SETTLED) & ~refunded)
         hit = card[rng.random(len(card)) < 0.005]
         day = pay["day"][hit] + rng.integers(20, 76, size=len(hit))

@@ -57,6 +57,10 @@ class BrokenFeedFile(Exception):
     """The file cannot be read as this feed at all: nothing of it is ingested."""
 
 
+class ControlTotalsMismatch(BrokenFeedFile):
+    """The migration file's accepted rows differ from the load's control totals: nothing of it is ingested."""
+
+
 @dataclass
 class IngestResult:
     feed: str
@@ -68,6 +72,7 @@ class IngestResult:
     quarantined_by_rule: dict[str, int] = field(default_factory=dict)
     raw_path: str = ""
     quarantine_path: str = ""
+    control_totals: list[dict] = field(default_factory=list)  # the migration load's, on the cut-over night
 
     @property
     def reconciles(self) -> bool:
@@ -261,6 +266,7 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
         con.execute("set threads = 1")  # small files; keeps row order and output bytes stable
         con.execute("set TimeZone = 'UTC'")
         _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file)
+        result.control_totals = _check_control_totals(con, settings, feed_name, recorded_date, path)
         _write(con, contract, raw_out, q_out, recorded_date)
         result.rows_read = con.execute("select count(*) from lines").fetchone()[0]
         result.rows_accepted = con.execute("select count(*) from accepted").fetchone()[0]
@@ -464,6 +470,28 @@ def _judge_groups(con: duckdb.DuckDBPyConnection, contract: Feed, has_text: bool
         from judged t left join bad_groups g on {join}
         order by t._record
     """)
+
+
+def _check_control_totals(con: duckdb.DuckDBPyConnection, settings: Settings, feed_name: str, recorded_date: date,
+                          path: Path) -> list[dict]:
+    """On the cut-over night, compare the accepted rows with the migration load's control totals, if delivered."""
+    from lifecycle.io import migration_control as mc
+
+    if settings.cutover_date != recorded_date or not mc.slices_of(feed_name):
+        return []
+    control_file = mc.control_path(settings, recorded_date)
+    if not control_file.exists():
+        return []
+    try:
+        control = mc.read_control(control_file)
+    except mc.BrokenControlFile as exc:
+        raise BrokenFeedFile(f"{exc}; the migration control file is broken, so feed {feed_name} ingests nothing "
+                             "from its migration file") from None
+    results = mc.compare(control, mc.found_totals(con, feed_name), feed_name)
+    if not all(r["matches"] for r in results):
+        quarantined = con.execute("select count(*) from quarantined").fetchone()[0]
+        raise ControlTotalsMismatch(mc.mismatch_message(path, control_file, results, quarantined, feed_name))
+    return results
 
 
 def _write(con: duckdb.DuckDBPyConnection, contract: Feed, raw_out: Path, q_out: Path, recorded_date: date) -> None:

@@ -48,9 +48,19 @@ DRAW_COLUMNS = ("issue_id", "product_id", "ship_date", "copies", "spoilage_perce
 _SELECT = (
     "select manifest_line_id, issue_id, ship_date, subscription_id, customer_id, quantity, ship_to_name, "
     "ship_to_organisation, address_line1, address_line2, city, region, postal_code, country, entitlement_kind, "
-    "copy_kind, shipper_id, product_id, term_number from marts.fct_manifest_lines where ship_date >= ?"
+    "copy_kind, shipper_id, product_id, term_number, list_close_date from marts.fct_manifest_lines where ship_date >= ?"
 )
-_SHIPPER, _PRODUCT, _TERM = 16, 17, 18
+_SHIPPER, _PRODUCT, _TERM, _LIST_CLOSE = 16, 17, 18, 19
+
+
+def _legacy_lines(settings: Settings, night: date, rows: list[tuple]) -> list[tuple]:
+    """On the first manifest night of a migrated home, the lines of issues whose list closed before the cut-over:
+    the legacy system built those manifests (DOMAIN "Migration and cut-over"). They are recorded as a baseline
+    (delivered, never sent again) but not written to tonight's files; later nights send only new copies."""
+    cutover = settings.cutover_date
+    if cutover is None or any(n < night for n, _ in register._nights(settings, "manifest_lines")):
+        return []
+    return [r for r in rows if r[_LIST_CLOSE] < cutover]
 
 
 def _totals(rows: list[tuple]) -> dict:
@@ -79,7 +89,10 @@ def _printers(settings: Settings, night: date) -> dict[str, Decimal]:
 
 def export_manifests(settings: Settings, night: date) -> ExportResult:
     """Write night D's manifests per shipper and issue, their control totals and the printers' draws."""
-    rows = _unsent(settings, night, "manifest_lines", "manifest_line_id", _SELECT)
+    unsent = _unsent(settings, night, "manifest_lines", "manifest_line_id", _SELECT)
+    legacy = _legacy_lines(settings, night, unsent)
+    legacy_ids = {r[0] for r in legacy}
+    rows = [r for r in unsent if r[0] not in legacy_ids]
     rows.sort(key=lambda r: (r[_SHIPPER], r[1], r[12] or "", r[0]))
     folder = settings.exports / "manifests" / night.isoformat()
     by_file: dict[tuple[str, str], list[tuple]] = defaultdict(list)
@@ -97,18 +110,23 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
     control = {"business_date": night.isoformat(), **_totals(rows),
                "by_shipper": {s: sum(t["copies"] for t in f.values()) for s, f in sorted(by_shipper.items())},
                "draws": _write_draws(settings, night, rows)}
+    if legacy:
+        control["legacy_baseline_lines"] = len(legacy)
     _write_control(folder, control)
+    recorded = rows + sorted(legacy, key=lambda r: r[0])
     register.record(
         settings, "manifest_lines", night,
         pa.table({
-            "manifest_line_id": pa.array([r[0] for r in rows], pa.string()),
-            "issue_id": pa.array([r[1] for r in rows], pa.string()),
-            "ship_date": pa.array([r[2] for r in rows], pa.date32()),
-            "subscription_id": pa.array([r[3] for r in rows], pa.string()),
-            "term_number": pa.array([r[_TERM] for r in rows], pa.int32()),
-            "quantity": pa.array([r[5] for r in rows], pa.int32()),
-            "country": pa.array([r[13] for r in rows], pa.string()),
-            "shipper_id": pa.array([r[_SHIPPER] for r in rows], pa.string()),
+            "manifest_line_id": pa.array([r[0] for r in recorded], pa.string()),
+            "issue_id": pa.array([r[1] for r in recorded], pa.string()),
+            "ship_date": pa.array([r[2] for r in recorded], pa.date32()),
+            "subscription_id": pa.array([r[3] for r in recorded], pa.string()),
+            "term_number": pa.array([r[_TERM] for r in recorded], pa.int32()),
+            "quantity": pa.array([r[5] for r in recorded], pa.int32()),
+            "country": pa.array([r[13] for r in recorded], pa.string()),
+            "shipper_id": pa.array([r[_SHIPPER] for r in recorded], pa.string()),
+            "list_close_date": pa.array([r[_LIST_CLOSE] for r in recorded], pa.date32()),
+            "baseline": pa.array([r[0] in legacy_ids for r in recorded], pa.bool_()),
         }),
         key="manifest_line_id",
     )

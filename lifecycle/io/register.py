@@ -66,7 +66,11 @@ def read_register(settings: Settings, export: str) -> pa.Table | None:
 
 
 def record(settings: Settings, export: str, night: date, rows: pa.Table, key: str) -> Path:
-    """Record what night ``night`` sent (atomically). Refuses to change a night already recorded."""
+    """Record what night ``night`` sent (atomically). Refuses to change a night already recorded, and to record
+    anything due before the cut-over (``cutover.guard``)."""
+    from lifecycle.io.cutover import guard
+
+    guard(settings, export, night, rows, key)
     path = register_path(settings, export, night)
     if path.exists():
         before = set(pq.read_table(path, columns=[key]).column(key).to_pylist())
