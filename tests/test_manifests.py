@@ -12,7 +12,7 @@ import pytest
 from lifecycle.cli import run_night
 from lifecycle.io import register
 from lifecycle.io.exports import spreadsheet_safe
-from lifecycle.io.manifests import MANIFEST_COLUMNS, export_manifests, spoilage_allowance
+from lifecycle.io.manifests import MANIFEST_COLUMNS, circulation_differences, export_manifests, spoilage_allowance
 from lifecycle.io.warehouse import connect_published
 from lifecycle.settings import get_settings, init_home, load_settings
 from tests.landing_files import CUSTOMER, order, write_feed, write_reference
@@ -175,3 +175,19 @@ def test_supplementary_night_sends_only_new_copies_and_a_rerun_is_identical(mani
     assert sorted(sent) == sorted(line[0] for line in night2["lines"])  # each copy once, across both nights
     export_manifests(settings, NEXT)  # a rerun of the published night
     assert _snapshot(settings, NEXT)["files"] == night2["files"]
+
+
+def test_circulation_by_issue_is_what_the_register_sent(manifest_home):
+    settings, _, _ = manifest_home
+    con = connect_published(settings)
+    rows = con.execute(
+        "select issue_id, country, paid_copies, unpaid_allowed_copies, graced_copies, complimentary_copies, "
+        "reship_copies, total_copies, issue_copies, issue_draw from marts.rpt_circulation_by_issue").fetchall()
+    con.close()
+    # paid: S-1 (1) and S-4 (3 copies); unpaid within the allowance: S-2, the gift S-5 and night 2's S-6;
+    # the undeliverable C-3 gets none. Draw: 6 copies + 1 spoiled on the list-close night, 1 + 1 the next night
+    assert rows == [("MAG-2026-04", "US", 4, 3, 0, 0, 0, 7, 7, 9)]
+    assert circulation_differences(settings, NEXT) == []
+    drawn = register.read_register(settings, "draws").to_pylist()
+    assert [(d["night"], d["printer_id"], d["copies"], d["total_draw"]) for d in drawn] == [
+        (CLOSE, "PRINT-1", 6, 7), (NEXT, "PRINT-1", 1, 2)]

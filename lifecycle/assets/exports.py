@@ -11,10 +11,21 @@ one, or whose gates did not pass for the export's domain, exports nothing: the n
 from collections.abc import Callable
 from datetime import date
 
-from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from lifecycle.assets.warehouse import night_gates
-from lifecycle.checks.gates import Withheld
+from lifecycle.checks.gates import Failure as GateFailure
+from lifecycle.checks.gates import Withheld, read_gates, write_gates
 from lifecycle.io.access import export_access_changes
 from lifecycle.io.exports import (
     ExportResult,
@@ -25,7 +36,7 @@ from lifecycle.io.exports import (
     export_outbox,
     export_refund_requests,
 )
-from lifecycle.io.manifests import export_manifests
+from lifecycle.io.manifests import circulation_differences, export_manifests
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
@@ -161,11 +172,33 @@ def gl_journal_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -
     description="exports/manifests/<D>/<shipper>/<issue>.csv (+ control.json): the copies to ship that are not "
     "in the register yet (main manifest on the list-close night, supplementary until the ship date); "
     "exports/draws/<D>/<printer>.csv: the print order with its spoilage allowance.",
+    check_specs=[AssetCheckSpec(
+        "circulation_matches_register", asset=AssetKey(["exports", "manifests"]), blocking=False,
+        description="rpt_circulation_by_issue = the manifest lines and draws in the export register, per issue "
+        "(a fulfillment check: a difference withholds the warehouse)")],
     kinds={"csv"},
     **_COMMON,
 )
 def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
-    return _export(context, export_manifests, lifecycle, copies="copies", by_shipper="by_shipper", draws="draws")
+    result = _export(context, export_manifests, lifecycle, copies="copies", by_shipper="by_shipper", draws="draws")
+    if not result.metadata.get("exported"):
+        return result
+    settings, day = lifecycle.settings(), partition_date(context.partition_key)
+    differences = circulation_differences(settings, day)
+    if differences:
+        gates = read_gates(settings, day)
+        gates.checks["fulfillment"] = gates.checks.get("fulfillment", 0) + 1
+        gates.failures.append(GateFailure("fulfillment", "circulation_matches_register",
+                                          f"{len(differences)} difference{'s' if len(differences) != 1 else ''}, e.g. {differences[0]}"))
+        write_gates(settings, gates)
+        for line in differences[:20]:
+            context.log.error(line)
+    return MaterializeResult(
+        metadata=result.metadata,
+        check_results=[AssetCheckResult(
+            check_name="circulation_matches_register", passed=not differences, severity=AssetCheckSeverity.ERROR,
+            metadata={"differences": len(differences), "first": MetadataValue.json(differences[:20])})],
+    )
 
 
 EXPORT_ASSETS = [

@@ -129,7 +129,9 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
     key=AssetKey("published_warehouse"),
     partitions_def=DAILY,
     backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
-    deps=[night_gates],
+    # after the manifest export too: its circulation check (register = rpt_circulation_by_issue) is a fulfillment
+    # gate, which only the register written by the export can answer
+    deps=[night_gates, AssetKey(["exports", "manifests"])],
     group_name="publish",
     description="The audited build swapped into warehouse.duckdb: what finance opens read-only. Withheld (the run "
     "fails, the last published night stays) unless every gate passed.",

@@ -30,6 +30,7 @@ REGISTER_DATES: dict[str, str | None] = {
     "outbox_messages": "due_date",
     "manifest_lines": "list_close_date",
     "access_changes": None,
+    "draws": None,
 }
 
 

@@ -127,6 +127,9 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
             "shipper_id": pa.array([r[_SHIPPER] for r in recorded], pa.string()),
             "list_close_date": pa.array([r[_LIST_CLOSE] for r in recorded], pa.date32()),
             "baseline": pa.array([r[0] in legacy_ids for r in recorded], pa.bool_()),
+            "product_id": pa.array([r[_PRODUCT] for r in recorded], pa.string()),
+            "entitlement_kind": pa.array([r[14] for r in recorded], pa.string()),
+            "copy_kind": pa.array([r[15] for r in recorded], pa.string()),
         }),
         key="manifest_line_id",
     )
@@ -144,14 +147,80 @@ def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str
         printer = r[_SHIPPER] if r[_SHIPPER] in printers else default
         copies[printer][(r[1], r[_PRODUCT], r[2])] += r[5]
     totals = {}
+    drawn: list[tuple[str, str, str, int, int]] = []  # (printer, issue, product, copies, allowance)
     for printer, by_issue in sorted(copies.items()):
         lines, total = [list(DRAW_COLUMNS)], 0
         for (issue, product, ship_date), n in sorted(by_issue.items()):
             allowance = spoilage_allowance(n, printers[printer])
             lines.append([issue, product, ship_date.isoformat(), str(n), f"{printers[printer].normalize():f}",
                           str(allowance), str(n + allowance)])
+            drawn.append((printer, issue, product, n, allowance))
             total += n + allowance
         path = settings.exports / "draws" / night.isoformat() / f"{printer}.csv"
         _write_atomic(path, _csv_text(lines, for_spreadsheets=True))
         totals[printer] = total
+    register.record(
+        settings, "draws", night,
+        pa.table({
+            "draw_line_id": pa.array([f"{night.isoformat()}:{p}:{i}" for p, i, *_ in drawn], pa.string()),
+            "printer_id": pa.array([d[0] for d in drawn], pa.string()),
+            "issue_id": pa.array([d[1] for d in drawn], pa.string()),
+            "product_id": pa.array([d[2] for d in drawn], pa.string()),
+            "copies": pa.array([d[3] for d in drawn], pa.int32()),
+            "spoilage_allowance": pa.array([d[4] for d in drawn], pa.int32()),
+            "total_draw": pa.array([d[3] + d[4] for d in drawn], pa.int32()),
+        }),
+        key="draw_line_id",
+    )
     return totals
+
+
+CIRCULATION_COLUMNS = ("paid_copies", "unpaid_allowed_copies", "graced_copies", "complimentary_copies",
+                       "reship_copies", "total_copies")
+
+
+def circulation_differences(settings: Settings, night: date) -> list[str]:
+    """Circulation per issue = the manifest lines of that issue in the register (DOMAIN, a fulfillment check).
+
+    Compares ``marts.rpt_circulation_by_issue`` of night D's audited warehouse with the register after D's
+    export (every night up to D): copies per issue, country and kind, and the draw per issue. Returns one line
+    per difference (empty when they agree).
+    """
+    import duckdb
+
+    con = connect_published(audited_source(settings, night, "manifest_lines"))
+    try:
+        report = {
+            (r[0], r[1]): r[2:]
+            for r in con.execute(
+                f"select issue_id, country, {', '.join(CIRCULATION_COLUMNS)}, issue_draw "
+                "from marts.rpt_circulation_by_issue").fetchall()
+        }
+    finally:
+        con.close()
+    files = [str(p) for n, p in register._nights(settings, "manifest_lines") if n <= night]
+    draw_files = [str(p) for n, p in register._nights(settings, "draws") if n <= night]
+    sent: dict[tuple[str, str], tuple] = {}
+    with duckdb.connect() as db:
+        if files:
+            kinds = ("sum(quantity) filter (where entitlement_kind = 'paid'), "
+                     "sum(quantity) filter (where entitlement_kind = 'unpaid_allowed'), "
+                     "sum(quantity) filter (where copy_kind = 'graced'), "
+                     "sum(quantity) filter (where copy_kind = 'complimentary'), "
+                     "sum(quantity) filter (where copy_kind = 'reship'), sum(quantity)")
+            drawn = dict(db.execute(
+                "select issue_id, sum(total_draw) from read_parquet(?, union_by_name = true) group by 1",
+                [draw_files]).fetchall()) if draw_files else {}
+            for issue, country, *counts in db.execute(
+                    f"select issue_id, coalesce(country, ''), {kinds} "
+                    "from read_parquet(?, union_by_name = true) group by all", [files]).fetchall():
+                sent[(issue, country)] = (*(c or 0 for c in counts), drawn.get(issue, 0))
+    return [f"issue {key[0]} {key[1] or '(no country)'}: circulation says {_counts(report.get(key))}; "
+            f"the register holds {_counts(sent.get(key))}"
+            for key in sorted(set(report) | set(sent)) if report.get(key) != sent.get(key)]
+
+
+def _counts(values: tuple | None) -> str:
+    if values is None:
+        return "nothing"
+    return ", ".join(f"{label} {n}" for label, n in zip((*CIRCULATION_COLUMNS, "issue_draw"), values, strict=True))

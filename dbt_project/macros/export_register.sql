@@ -1,0 +1,40 @@
+{#
+  The rows an export recorded in the export register (<home>/state/register/<export>/<night>.parquet, written
+  by lifecycle/io/register.py) on the nights before the business date, with their night (register_night).
+  The register is state the next night reads (DOMAIN "The export register"): what was sent stays sent.
+  `columns` maps each column to its SQL type; a column absent from every file (a register written before the
+  column existed) is null. Before any night has recorded anything, the relation is empty.
+#}
+{% macro export_register(export, columns) -%}
+    {{ return(adapter.dispatch('export_register', 'subscription_lifecycle')(export, columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__export_register(export, columns) -%}
+    {%- set pattern = env_var('LIFECYCLE_HOME', '../var') ~ '/state/register/' ~ export ~ '/*.parquet' -%}
+    {%- set present = [] -%}
+    {%- if execute -%}
+        {%- set files = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
+        {%- if files > 0 -%}
+            {%- set described = run_query("select column_name from (describe select * from read_parquet('"
+                ~ pattern ~ "', union_by_name = true))") -%}
+            {%- for name in described.columns[0].values() -%}{%- do present.append(name) -%}{%- endfor -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if present -%}
+    select * from (
+        select
+            {%- for name, type in columns.items() %}
+            {% if name in present %}cast("{{ name }}" as {{ type }}){% else %}cast(null as {{ type }}){% endif %} as {{ name }},
+            {%- endfor %}
+            cast(regexp_extract(filename, '(\d{4}-\d{2}-\d{2})\.parquet$', 1) as date) as register_night
+        from read_parquet('{{ pattern }}', union_by_name = true, filename = true)
+    ) where register_night < {{ business_date() }}
+    {%- else -%}
+    select
+        {%- for name, type in columns.items() %}
+        cast(null as {{ type }}) as {{ name }},
+        {%- endfor %}
+        cast(null as date) as register_night
+    where false
+    {%- endif -%}
+{%- endmacro %}
