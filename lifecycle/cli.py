@@ -335,6 +335,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
     outcomes = backfill(settings, start, DEMO_END, after_night=sample_processor)
     print_summary(settings)
+    if last_published(settings) is not None:
+        print_demo_reports(settings)
     ok = bool(outcomes) and all(o.success for o in outcomes)
     if ok:
         from lifecycle.reports import write_renewal_report
@@ -342,6 +344,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = write_renewal_report(settings)
         print(f"Renewal report: {report.html} (and {report.png.name})")
     return 0 if ok else 1
+
+
+#: What `lifecycle demo` shows of the published warehouse: (title, query).
+DEMO_REPORTS = (
+    ("Tax payable, open period, by country (marts.rpt_tax_payable)",
+     "select period, country, currency, tax_invoiced, tax_reversed, closing_tax_payable from marts.rpt_tax_payable "
+     "where period = (select max(period) from marts.rpt_tax_payable) order by country, currency"),
+    ("Circulation of the latest issues (marts.rpt_circulation_by_issue)",
+     "select issue_id, country, paid_copies as paid, unpaid_allowed_copies as unpaid_allowed, graced_copies as graced, "
+     "complimentary_copies as complimentary, reship_copies as reship, total_copies as total, issue_draw "
+     "from marts.rpt_circulation_by_issue where issue_id in (select issue_id from marts.rpt_circulation_by_issue "
+     "group by 1 order by max(ship_date) desc, 1 limit 3) order by issue_id, country"),
+    ("Refund decisions and the processor's answers; open = still owed on refunds payable (marts.fct_refund_answers)",
+     "select answer_status, currency, count(*) as refunds, sum(requested_amount) as requested, "
+     "sum(answered_amount) as answered from marts.fct_refund_answers group by all order by 1, 2"),
+)
+
+
+def last_published(settings: Settings) -> date | None:
+    from lifecycle.io.warehouse import last_published_date
+
+    return last_published_date(settings)
+
+
+def print_demo_reports(settings: Settings) -> None:
+    """A few rows of the reports an operator opens first, from the published warehouse."""
+    from lifecycle.io.warehouse import connect_published
+
+    con = connect_published(settings)
+    try:
+        for title, query in DEMO_REPORTS:
+            print()
+            print(title)
+            con.sql(query).show(max_rows=20, max_width=160)
+    finally:
+        con.close()
+    print(f"More: .venv/bin/lifecycle --home {settings.home} sql \"select * from marts.rpt_circulation_by_issue\"")
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
