@@ -192,3 +192,22 @@ def test_the_next_night_catches_up_without_sending_anything_twice(gated_home):
     # the withheld night's files were not rewritten
     assert (settings.exports / f"manifests/{CLOSE}/PRINT-1/MAG-2026-04.csv").read_bytes() == night1[
         f"manifests/{CLOSE}/PRINT-1/MAG-2026-04.csv"]
+
+
+def test_the_register_audit_finds_a_key_sent_twice_and_a_control_total_that_differs(home):
+    import pyarrow as pa
+
+    def night(day: date, ids: list[str], control_count: int) -> None:
+        register.record(home, "outbox_messages", day, pa.table({"message_id": pa.array(ids, pa.string())}),
+                        key="message_id")
+        folder = home.exports / "outbox" / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "control.json").write_text(json.dumps({"messages": control_count}), encoding="utf-8")
+
+    night(CLOSE, ["M1", "M2"], 2)
+    assert register.audit(home, CLOSE) == []
+    night(NEXT, ["M2", "M3"], 3)
+    assert register.audit(home, NEXT) == [
+        f"outbox_messages: exports/outbox/{NEXT}/control.json says 3 messages, the register holds 2 for night {NEXT}",
+        f"outbox_messages: 1 keys of night {NEXT} were already sent by an earlier night, e.g. M2",
+    ]

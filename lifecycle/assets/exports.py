@@ -24,8 +24,9 @@ from dagster import (
 )
 
 from lifecycle.assets.warehouse import night_gates
+from lifecycle.checks.gates import EXPORT_DOMAINS, Withheld, read_gates, write_gates
 from lifecycle.checks.gates import Failure as GateFailure
-from lifecycle.checks.gates import Withheld, read_gates, write_gates
+from lifecycle.io import register
 from lifecycle.io.access import export_access_changes
 from lifecycle.io.exports import (
     ExportResult,
@@ -201,7 +202,37 @@ def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> 
     )
 
 
+@asset(
+    key=AssetKey(["exports", "register_audit"]),
+    deps=[autocharge_requests_file, refund_requests_file, outbox_messages_file, notice_mail_file, manifest_files,
+          access_changes_file],
+    description="The export register against tonight's files: no key sent by two nights, and each file's control "
+    "total = the rows recorded as sent. A problem closes the export's gate: the warehouse is withheld.",
+    check_specs=[AssetCheckSpec("register_matches_the_files", asset=AssetKey(["exports", "register_audit"]),
+                                blocking=False, description="no key twice across nights; control totals = register")],
+    kinds={"python"},
+    **_COMMON,
+)
+def export_register_audit(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    settings, day = lifecycle.settings(), partition_date(context.partition_key)
+    problems = register.audit(settings, day)
+    gates = read_gates(settings, day)
+    if problems and gates is not None:
+        for line in problems:
+            export = line.split(":", 1)[0]
+            gates.failures.append(GateFailure(EXPORT_DOMAINS.get(export, "foundation"), "register_matches_the_files",
+                                              line))
+            context.log.error(line)
+        write_gates(settings, gates)
+    return MaterializeResult(
+        metadata={"problems": len(problems)},
+        check_results=[AssetCheckResult(
+            check_name="register_matches_the_files", passed=not problems, severity=AssetCheckSeverity.ERROR,
+            metadata={"problems": MetadataValue.json(problems[:20])})],
+    )
+
+
 EXPORT_ASSETS = [
     autocharge_requests_file, refund_requests_file, outbox_messages_file, outbox_deliveries, notice_mail_file,
-    gl_journal_files, manifest_files, access_changes_file,
+    gl_journal_files, manifest_files, access_changes_file, export_register_audit,
 ]

@@ -86,3 +86,50 @@ def record(settings: Settings, export: str, night: date, rows: pa.Table, key: st
     pq.write_table(rows, tmp)
     os.replace(tmp, path)
     return path
+
+
+#: What the register audit compares: register name → (export folder, key, count field of the night's control.json).
+AUDITED: dict[str, tuple[str, str, str]] = {
+    "autocharge_requests": ("autocharge", "request_key", "requests"),
+    "refund_requests": ("refunds", "refund_id", "requests"),
+    "outbox_messages": ("outbox", "message_id", "messages"),
+    "notice_mail": ("notices", "notice_id", "letters"),
+    "manifest_lines": ("manifests", "manifest_line_id", "lines"),
+    "access_changes": ("access", "change_id", "changes"),
+}
+
+
+def audit(settings: Settings, night: date) -> list[str]:
+    """The register against the files night D wrote (DOMAIN "The export register"): no key recorded by two
+    nights up to D, and each file's control total = the rows D recorded as sent (baseline rows are state, not
+    sent). Returns one line per problem; an export that wrote nothing for D (withheld) is not judged."""
+    import json
+
+    problems = []
+    for export, (folder, key, count_field) in AUDITED.items():
+        path = register_path(settings, export, night)
+        if not path.exists():
+            continue
+        tonight = pq.read_table(path)
+        sent = tonight.num_rows
+        if "baseline" in tonight.column_names:
+            sent -= sum(bool(b) for b in tonight.column("baseline").to_pylist())
+        if "action" in tonight.column_names:
+            sent -= sum(a == "baseline" for a in tonight.column("action").to_pylist())
+        control_path = settings.exports / folder / night.isoformat() / "control.json"
+        if not control_path.exists():
+            problems.append(f"{export}: night {night} is in the register but {control_path} is missing")
+        else:
+            written = json.loads(control_path.read_text(encoding="utf-8"))[count_field]
+            if written != sent:
+                problems.append(f"{export}: {control_path.relative_to(settings.home)} says {written} {count_field}, "
+                                f"the register holds {sent} for night {night}")
+        keys = set(tonight.column(key).to_pylist())
+        if len(keys) != tonight.num_rows:
+            problems.append(f"{export}: night {night} recorded a key twice")
+        earlier = sent_keys(settings, export, key, before=night)
+        twice = sorted(keys & earlier)
+        if twice:
+            problems.append(f"{export}: {len(twice)} keys of night {night} were already sent by an earlier night, "
+                            f"e.g. {twice[0]}")
+    return problems
