@@ -4,7 +4,8 @@ manifests or access changes for the past).
 
 Every register row carries the date it fell due (``REGISTER_DATES``): an autocharge, refund or letter request's
 ``request_date``, a message's ``due_date``, a manifest line's issue ``list_close_date`` (the night its manifest is
-built). Access changes are dated by the night that sent them. Rows recorded without being sent — the cut-over
+built) on the first manifest night, and the night that sends it afterwards (a supplementary copy of an issue whose
+list closed before the cut-over, entitled since). Access changes are dated by the night that sent them. Rows recorded without being sent — the cut-over
 night's baseline of what the legacy system had already sent (access ``baseline`` rows, manifest lines of issues
 whose list closed before the cut-over) — are exempt: they are state, not output.
 
@@ -67,6 +68,11 @@ def violations(settings: Settings, export: str, night: date, table: pa.Table, ke
     column = REGISTER_DATES.get(export)
     keys = table.column(key).to_pylist()
     sent = _sent_mask(export, table)
+    if export == "manifest_lines" and _has_earlier_night(settings, export, night):
+        # After the first manifest night, a line of an issue whose list closed before the cut-over is a
+        # supplementary copy entitled since (everything entitled earlier was recorded as the legacy's baseline
+        # on the first night): it falls due on the night that sends it.
+        column = None
     if column is None or column not in table.column_names:
         dues = [None] * table.num_rows
         late = [night < cutover] * table.num_rows
@@ -74,6 +80,13 @@ def violations(settings: Settings, export: str, night: date, table: pa.Table, ke
         dues = table.column(column).to_pylist()
         late = [d is not None and d < cutover for d in dues]
     return [Violation(export, night, k, d) for k, d, s, bad in zip(keys, dues, sent, late, strict=True) if s and bad]
+
+
+def _has_earlier_night(settings: Settings, export: str, night: date) -> bool:
+    from lifecycle.io.register import register_dir
+
+    folder = register_dir(settings, export)
+    return folder.exists() and any(date.fromisoformat(p.stem) < night for p in folder.glob("*.parquet"))
 
 
 def guard(settings: Settings, export: str, night: date, table: pa.Table, key: str) -> None:
