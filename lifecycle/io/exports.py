@@ -1,4 +1,4 @@
-"""The night's billing export files, written from the published warehouse and recorded in the register.
+"""The night's billing and GL export files, written from the night's audited warehouse and recorded in the register.
 
 * ``exports/autocharge/<D>/requests.csv``: the autocharge attempts the payment processor must make.
 * ``exports/outbox/<D>/messages.jsonl``: the customer messages for the messaging platform.
@@ -8,7 +8,8 @@
 Each file holds what is due by D, sendable, and not in the export register of an earlier night
 (``lifecycle.io.register``): a skipped night is caught up by the next one, nothing is sent twice,
 and rerunning D writes the same bytes. A ``control.json`` beside each file carries its control
-totals. Only a published night exports: the files are read from the audited warehouse.
+totals. Only an audited night exports: the files are read from the published warehouse, or, on a
+withheld night, from its build when the export's gates passed (``lifecycle.checks.gates.audited_source``).
 """
 
 from __future__ import annotations
