@@ -767,17 +767,7 @@ accounts_by_code as (
     -- the chart of accounts under the deployment's codes (as ingestion checked them)
     select
         account_key,
-        {%- set overrides = var('account_code_overrides', {}) %}
-        {%- if overrides %}
-        case account_key
-            {%- for key, code in overrides.items() %}
-            when '{{ key }}' then '{{ code }}'
-            {%- endfor %}
-            else account_code
-        end as account_code
-        {%- else %}
-        account_code
-        {%- endif %}
+        {{ deployment_account_code() }} as account_code
     from {{ ref('chart_of_accounts') }}
 
 ),

@@ -118,17 +118,7 @@ accounts as (
 
     select
         account_key,
-        {%- set overrides = var('account_code_overrides', {}) %}
-        {%- if overrides %}
-        case account_key
-            {%- for key, code in overrides.items() %}
-            when '{{ key }}' then '{{ code }}'
-            {%- endfor %}
-            else account_code
-        end as account_code,
-        {%- else %}
-        account_code,
-        {%- endif %}
+        {{ deployment_account_code() }} as account_code,
         account_name,
         account_type
     from {{ ref('chart_of_accounts') }}
