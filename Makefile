@@ -7,7 +7,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test ui docs lint format contract bench clean
+.PHONY: install demo test test-fast ui docs lint format contract bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: install
 ## Run the whole test suite.
 test: install
 	$(BIN)/pytest
+
+## The quick loop: every test but the ones that run whole nights end to end.
+test-fast: install
+	$(BIN)/pytest -m "not nights"
 
 ## The Dagster UI on the demo home (http://127.0.0.1:3000).
 ui: install

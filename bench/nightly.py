@@ -3,7 +3,9 @@
     .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--keep]
 
 Each stage runs in its own process so its peak memory (max RSS of the process and of its children,
-dbt included) is its own. Within a night, the Dagster event log gives each step's duration.
+dbt included) is its own. Within a night, the Dagster event log gives each step's duration (summed per
+stage: ingest, engines, build, tests, exports, publish), the Dagster events the night wrote, and what
+parsing the dbt project cost. A withheld night (rc 1) is measured like any other and marked so.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,27 +38,34 @@ def run_stage(name: str, argv: list[str], env: dict[str, str]) -> dict:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["rc"] != 0:
+    if result["rc"] not in (0, 1):  # 1: a withheld night, which ran every stage
         print(result["out"], result["err"], sep="\n", file=sys.stderr)
         raise SystemExit(f"stage {name} failed (exit {result['rc']})")
-    return {"stage": name, "seconds": result["wall"], "peak_mib": result["rss_kib"] / 1024}
+    return {"stage": name, "seconds": result["wall"], "peak_mib": result["rss_kib"] / 1024,
+            "withheld": result["rc"] == 1}
 
 
 def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
-    """Seconds per step of every run in the instance, keyed by partition (business date)."""
+    """Seconds per stage of every run in the instance, the events it wrote and the dbt parse seconds,
+    keyed by partition (business date)."""
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    from dagster import DagsterInstance
+    from dagster import DagsterEventType, DagsterInstance
+
+    from lifecycle.pipelines.progress import STAGES, stage_of
 
     instance = DagsterInstance.get()
     by_night: dict[str, dict[str, float]] = {}
     for run in instance.get_runs():
         night = run.tags.get("dagster/partition", "?")
-        steps = by_night.setdefault(night, {})
+        steps = by_night.setdefault(night, {stage: 0.0 for stage in STAGES})
         for stat in instance.get_run_step_stats(run.run_id):
             if stat.start_time and stat.end_time:
-                stage = "ingest" if stat.step_key.startswith("raw__") else (
-                    "publish" if "published" in stat.step_key else "dbt build + tests")
+                stage = stage_of(stat.step_key)
                 steps[stage] = steps.get(stage, 0.0) + stat.end_time - stat.start_time
+        steps["events"] = float(len(instance.all_logs(run.run_id)))
+        steps["dbt parse"] = sum(
+            float(getattr(entry.asset_materialization.metadata.get("parse_seconds"), "value", 0.0) or 0.0)
+            for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION))
     return by_night
 
 
@@ -90,13 +100,25 @@ def main() -> int:
 
     steps = step_durations(home / "dagster")
     landing_mib = sum(p.stat().st_size for p in (home / "landing").rglob("*.csv")) / 2**20
-    warehouse_mib = (home / "warehouse.duckdb").stat().st_size / 2**20
+    published = home / "warehouse.duckdb"
+    if not published.exists():
+        print("\nno night was published: see the nights' gates in", home / "state" / "gates")
+        return 1
+    warehouse_mib = published.stat().st_size / 2**20
     print()
-    print(f"{'stage':<24}{'wall s':>9}{'peak MiB':>10}   steps (s)")
+    print(f"{'stage':<24}{'wall s':>9}{'peak MiB':>10}   per stage (s), Dagster events, dbt parse (s)")
     for s in stages:
         night = s["stage"].removeprefix("night ")
-        detail = ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.get(night, {}).items()))
-        print(f"{s['stage']:<24}{s['seconds']:>9.1f}{s['peak_mib']:>10.0f}   {detail}")
+        per = steps.get(night, {})
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in per.items() if k not in ("events", "dbt parse"))
+        if per:
+            detail += f"; {per.get('events', 0):.0f} events; parse {per.get('dbt parse', 0):.1f}"
+        label = s["stage"] + (" (withheld)" if s.get("withheld") else "")
+        print(f"{label:<24}{s['seconds']:>9.1f}{s['peak_mib']:>10.0f}   {detail}")
+    later = [s["seconds"] for s in stages[2:]]
+    if later:
+        print(f"cut-over night {stages[1]['seconds']:.1f} s; later nights median {statistics.median(later):.1f} s "
+              f"over {len(later)}")
     print()
     print(f"landing files: {landing_mib:.1f} MiB; published warehouse: {warehouse_mib:.1f} MiB")
     totals = json.loads((home / "state" / "published.json").read_text())["tables"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -31,6 +32,7 @@ class NightOutcome:
     seconds: float = 0.0
     reason: str = ""
     gates: Gates | None = None
+    events: int = 0  # Dagster events the night wrote
 
 
 def _use_home(home: str | None) -> Settings:
@@ -41,6 +43,12 @@ def _use_home(home: str | None) -> Settings:
     return get_settings(path)
 
 
+#: The instance a home's CLI creates: no telemetry, and one run at a time (nights are stateful), so the
+#: schedule and a backfill launched from the UI queue behind a running night instead of building beside it.
+RUN_LIMIT = "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
+DAGSTER_YAML = "telemetry:\n  enabled: false\n" + RUN_LIMIT
+
+
 def _instance(settings: Settings, ephemeral: bool):
     from dagster import DagsterInstance
 
@@ -49,32 +57,53 @@ def _instance(settings: Settings, ephemeral: bool):
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
-    if not config.exists():  # a nightly batch reports to nobody
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    if not text.strip():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    elif "concurrency:" not in text:  # a home made before the run limit: add it, keep the rest
+        config.write_text(text.rstrip("\n") + "\n" + RUN_LIMIT, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return DagsterInstance.get()
 
 
-def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None) -> NightOutcome:
-    """Run the nightly job for business date ``day`` on ``settings.home`` in this process."""
+@functools.cache
+def nightly_job(home: str):
+    """The nightly job of a home, built once per process (a backfill of 30 nights builds it once)."""
     from lifecycle.definitions import build_definitions
+
+    return build_definitions(home).resolve_job_def("nightly")
+
+
+def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None,
+              progress: Callable[[str], None] | None = None) -> NightOutcome:
+    """Run the nightly job for business date ``day`` on ``settings.home`` in this process, holding the
+    home's night lock; ``progress`` receives one line per stage as it finishes."""
+    import uuid
+
+    from lifecycle.io.lock import night_lock
     from lifecycle.io.warehouse import last_published_date
+    from lifecycle.pipelines.progress import NightProgress
 
     started = time.perf_counter()
     os.environ["LIFECYCLE_HOME"] = str(settings.home)
-    job = build_definitions(str(settings.home)).resolve_job_def("nightly")
-    instance = instance or _instance(settings, ephemeral)
-    level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
-    log_path = settings.state / "logs" / f"nightly-{day.isoformat()}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    # dagster-dbt echoes every dbt event to stdout: keep that in the night's log file, not the terminal.
-    with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(
-        log if level == "WARNING" else sys.stdout
-    ):
-        result = job.execute_in_process(
-            partition_key=day.isoformat(), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+    with night_lock(settings, f"night {day.isoformat()}"):
+        job = nightly_job(str(settings.home))
+        instance = instance or _instance(settings, ephemeral)
+        level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
+        log_path = settings.state / "logs" / f"nightly-{day.isoformat()}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        run_id = str(uuid.uuid4())
+        listener = NightProgress(progress or (lambda line: None))
+        instance.add_event_listener(run_id, listener)
+        # dbt's output goes to the night's log file, not the terminal.
+        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(
+            log if level == "WARNING" else sys.stdout
+        ):
+            result = job.execute_in_process(
+                partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_id=run_id,
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            )
+        listener.finish()
     failures = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
@@ -92,7 +121,8 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
         failures = [f for f in failures if f[0] != "published_warehouse"]  # the gates say why
     elif not result.success:
         reason = f"a step failed; the warehouse stays at {last or 'no night'}"
-    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason, gates)
+    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason, gates,
+                        listener.events)
 
 
 def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[str, dict[str, int]]:
@@ -245,22 +275,26 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
 
 
 def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False,
-             after_night: Callable[[Settings, date], object] | None = None) -> list[NightOutcome]:
+             after_night: Callable[[Settings, date], object] | None = None,
+             progress: Callable[[str], None] | None = None) -> list[NightOutcome]:
     """Run nights start..end in order, stopping at the first failure; ``after_night(settings, D)`` runs after
     each published night (the demo's sample processor answers that night's refund requests there)."""
+    from lifecycle.io.lock import night_lock
     from lifecycle.pipelines.nightly import nights
 
     outcomes = []
-    instance = _instance(settings, ephemeral)
-    for day in nights(start, end):
-        outcome = run_night(settings, day, instance=instance)
-        print_night(outcome)
-        outcomes.append(outcome)
-        if outcome.published and after_night is not None:
-            after_night(settings, day)
-        if not outcome.success:
-            print(f"backfill stopped at {day}: nights are stateful; fix the cause and run the backfill again from {day}")
-            break
+    with night_lock(settings, f"backfill {start}..{end}"):
+        instance = _instance(settings, ephemeral)
+        for day in nights(start, end):
+            outcome = run_night(settings, day, instance=instance, progress=progress)
+            print_night(outcome)
+            outcomes.append(outcome)
+            if outcome.published and after_night is not None:
+                after_night(settings, day)
+            if not outcome.success:
+                print(f"backfill stopped at {day}: nights are stateful; fix the cause and run the backfill again "
+                      f"from {day}")
+                break
     return outcomes
 
 
@@ -294,25 +328,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
+    """One line per stage on the terminal (not in the night's log, where dbt's output goes), unless --quiet."""
+    if getattr(args, "quiet", False):
+        return None
+    out = sys.stdout
+    return lambda line: print(line, file=out, flush=True)
+
+
 def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _use_home(args.home)
-    outcome = run_night(settings, args.date)
+    outcome = run_night(settings, args.date, progress=_progress(args))
     print_night(outcome)
-    print_summary(settings, [args.date])
+    if not args.quiet:
+        print_summary(settings, [args.date])
     return 0 if outcome.success else 1  # a withheld night fails the run: the scheduler should say so
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     settings = _use_home(args.home)
-    outcomes = backfill(settings, args.start, args.end)
-    print_summary(settings, [o.business_date for o in outcomes])
+    outcomes = backfill(settings, args.start, args.end, progress=_progress(args))
+    if not args.quiet:
+        print_summary(settings, [o.business_date for o in outcomes])
     return 0 if outcomes and all(o.success for o in outcomes) else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lifecycle.generator import generate
+    from lifecycle.io.lock import night_lock
 
     settings = _use_home(args.home)
+    with night_lock(settings, "demo"):
+        return _demo(args, settings)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from lifecycle.generator import generate
+
     if any(settings.landing.glob("*/*.csv")) and not args.force:
         print(f"{settings.home} already holds landing files; rerunning its nights (use --force to regenerate)")
     else:
@@ -333,7 +384,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     load_settings.cache_clear()
     settings = get_settings(settings.home)
     start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
-    outcomes = backfill(settings, start, DEMO_END, after_night=sample_processor)
+    outcomes = backfill(settings, start, DEMO_END, after_night=sample_processor, progress=_progress(args))
     print_summary(settings)
     if last_published(settings) is not None:
         print_demo_reports(settings)
@@ -598,9 +649,18 @@ def main(argv: list[str] | None = None) -> int:
 
     for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "customer", "serve", "report"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
+    for name in ("nightly", "backfill", "demo"):
+        sub.choices[name].add_argument("--quiet", action="store_true",
+                                       help="no progress lines and no summary: one line a night (for cron)")
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from lifecycle.io.lock import NightRunning
+
+    try:
+        return args.func(args)
+    except NightRunning as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again later
 
 
 if __name__ == "__main__":  # pragma: no cover

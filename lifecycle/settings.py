@@ -157,10 +157,13 @@ class Settings:
     def landing_file(self, feed: str, business_date: date) -> Path:
         return self.landing / feed / f"{business_date.isoformat()}.csv"
 
-    def dbt_vars(self, business_date: date) -> dict[str, object]:
-        """Settings handed to dbt as ``--vars`` (dbt_project.yml holds the same defaults)."""
+    def dbt_vars(self) -> dict[str, object]:
+        """Settings handed to dbt as ``--vars`` (dbt_project.yml holds the same defaults).
+
+        The same every night of a home, so dbt's partial parse survives from night to night: the business
+        date reaches the models through the pipeline's night source instead (lifecycle/assets/warehouse.py).
+        """
         return {
-            "business_date": business_date.isoformat(),
             "business_timezone": self.timezone,
             "functional_currency": self.functional_currency,
             "cutover_date": self.cutover_date.isoformat() if self.cutover_date else "",
@@ -179,6 +182,10 @@ class Settings:
             "account_code_overrides": dict(sorted(self.account_codes.items())),
             "period_close": {p: d.isoformat() for p, d in sorted(self.period_close.items())},
         }
+
+    def engine_knobs(self, business_date: date) -> dict[str, object]:
+        """What the engines (lifecycle/assets/billing.py, fulfillment.py) are run with: dbt's vars and the night."""
+        return {"business_date": business_date.isoformat(), **self.dbt_vars()}
 
     @property
     def opening_period(self) -> str | None:

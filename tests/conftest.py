@@ -13,6 +13,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from lifecycle.settings import Settings, get_settings, init_home, load_settings  # noqa: E402
 
+#: Module fixtures that run whole nights (ingest, dbt, gates, exports, publish) on a generated home.
+NIGHT_FIXTURES = {"published_home", "cutover_home", "gated_home", "manifest_home"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that runs whole nights is marked ``nights``: `make test-fast` leaves them out."""
+    for item in items:
+        if NIGHT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.nights)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:

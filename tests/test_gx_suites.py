@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import pyarrow.parquet as pq
 
-from lifecycle.assets.ingest import _accepted_frame
-from lifecycle.checks.gx_suites import validate_accepted_rows
+from lifecycle.checks.gx_suites import accepted_frame, validate_accepted_rows
 from lifecycle.contract import feed
 from lifecycle.io.ingest import ingest_file
 from tests.landing_files import DAY, order, write_feed, write_reference
@@ -17,18 +16,36 @@ def test_suite_passes_on_ingested_rows_and_catches_what_slips_through(home):
     for name in ("products", "credit_policies", "offers", "offer_components", "customers"):
         ingest_file(home, name, DAY)
     result = ingest_file(home, "orders", DAY)
-    frame = _accepted_frame(result.raw_path)
-    assert frame["unit_price"].tolist() == [Decimal("39.00"), Decimal("39.00")]  # Decimals, never floats
-    good = validate_accepted_rows(feed("orders"), DAY, frame)
+    table = pq.ParquetFile(result.raw_path).read()
+    frame, scales = accepted_frame(table)
+    # money as exact integers in minor units: never floats, never one Decimal object per cell
+    assert (frame["unit_price"].tolist(), str(frame["unit_price"].dtype), scales["unit_price"]) == (
+        [3900, 3900], "Int64", 2)
+    good = validate_accepted_rows(feed("orders"), DAY, table)
     assert (good.success, good.rows, good.failed) == (True, 2, [])
 
     frame.loc[1, "order_id"] = "O-1"
     frame.loc[0, "currency"] = "JPY"
-    frame.loc[1, "discount"] = Decimal("-0.01")
-    bad = validate_accepted_rows(feed("orders"), DAY, frame)
+    frame.loc[1, "discount"] = -1  # -0.01
+    bad = validate_accepted_rows(feed("orders"), DAY, frame, scales)
     assert not bad.success
     assert sorted(f.split(":")[0] for f in bad.failed) == [
         "expect_column_values_to_be_between(discount)",
         "expect_column_values_to_be_in_set(currency)",
         "expect_column_values_to_be_unique(order_id)",
     ]
+
+
+def test_a_payment_of_exactly_one_cent_passes_the_suite(home):
+    """The contract's minimum (0.01) and the suite agree: the bound is compared in cents, not as a float."""
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    write_feed(home, "payments", DAY, [{
+        "payment_id": "P-1", "customer_id": "C-1", "order_id": "O-1", "paid_at": "2026-03-02T09:30:00-05:00",
+        "amount": "0.01", "currency": "USD", "method": "card", "status": "settled"}])
+    for name in ("products", "credit_policies", "offers", "offer_components", "customers", "orders"):
+        ingest_file(home, name, DAY)
+    result = ingest_file(home, "payments", DAY)
+    assert (result.rows_accepted, result.rows_quarantined) == (1, 0)
+    suite = validate_accepted_rows(feed("payments"), DAY, pq.ParquetFile(result.raw_path).read())
+    assert (suite.success, suite.failed) == (True, [])

@@ -95,13 +95,34 @@ def test_rows_read_equal_accepted_plus_quarantined_for_every_file(published_home
 
 
 def test_staging_is_as_of_the_business_date(published_home):
+    """Raw holds END's rows; staging built as of the earlier night CUTOVER holds none of them."""
+    from lifecycle.io import dbt
+    from lifecycle.io.warehouse import reset_build
+
     settings, _ = published_home
     con = connect_published(settings)
-    latest = con.execute("select max(recorded_date) from staging.stg_orders").fetchone()[0]
     tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert con.execute("select max(recorded_date) from staging.stg_orders").fetchone()[0] == END
     con.close()
-    assert latest <= END
     assert {"stg_orders", "stg_payments", "stg_customers", "fct_quarantined_rows", "rpt_feed_quality"} <= tables
+    raw_rows = dict(duckdb.execute(
+        f"select _recorded_date, count(*) from read_parquet('{settings.raw}/orders/*/data.parquet') group by 1"
+    ).fetchall())
+    assert raw_rows.get(END, 0) > 0  # something the earlier night must not see
+
+    reset_build(settings, CUTOVER)  # a build of its own (the published file is not touched)
+    try:
+        invocation = dbt.invoke(settings, ["build", "--select", "stg_orders", "warehouse_night",
+                                           "--exclude-resource-type", "test", "unit_test"])
+        assert {r.status for r in invocation.results} == {"success"}
+        build = duckdb.connect(str(settings.build_warehouse), read_only=True)
+        assert build.execute("select business_date from marts.warehouse_night").fetchall() == [(CUTOVER,)]
+        assert build.execute("select max(recorded_date), count(*) from staging.stg_orders").fetchone() == (
+            CUTOVER, sum(n for d, n in raw_rows.items() if d <= CUTOVER))
+        build.close()
+    finally:
+        settings.build_warehouse.unlink(missing_ok=True)
+    assert last_published_date(settings) == END
 
 
 def test_invoices_one_per_order_numbered_gap_free_and_to_the_cent(published_home):
@@ -411,6 +432,7 @@ def test_customer_command_before_any_night_is_published(home, capsys):
     assert "no night has been published yet" in capsys.readouterr().err
 
 
+@pytest.mark.nights
 def test_broken_file_and_failed_test_withhold_the_night(home):
     """A broken file stops its feed and the publication; a failing dbt test does too; fixing reopens the night."""
     write_reference(home)
@@ -457,3 +479,52 @@ def test_broken_file_and_failed_test_withhold_the_night(home):
     con = connect_published(home)
     assert con.execute("select order_id from staging.stg_orders order by 1").fetchall() == [("O-1",), ("O-2",)]
     con.close()
+
+
+def test_dbt_unit_tests_pass(published_home):
+    """The models' unit tests run here, in `make test` (a night runs only the data tests); dbt reads the input
+    columns from a copy of the published warehouse."""
+    import shutil
+
+    from lifecycle.io import dbt
+
+    settings, _ = published_home
+    shutil.copyfile(settings.warehouse, settings.build_warehouse)
+    try:
+        invocation = dbt.invoke(settings, ["test", "--select", "test_type:unit"])
+    finally:
+        settings.build_warehouse.unlink()
+    manifest = dbt.manifest_json(settings)
+    assert len(invocation.results) == len(manifest["unit_tests"]) >= 40
+    assert [(r.unique_id, r.message) for r in invocation.results if r.status != "pass"] == []
+
+
+def test_a_second_night_on_a_home_is_refused_at_once(home):
+    """While one process runs a night, `nightly` on the same home exits at once (rc 75) naming it and its PID."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from lifecycle.io.lock import night_lock; from lifecycle.settings import get_settings\n"
+         f"with night_lock(get_settings({str(home.home)!r}), 'night 2026-11-20'):\n"
+         "    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = subprocess.run(
+            [sys.executable, "-m", "lifecycle.cli", "--home", str(home.home), "nightly", "--date", "2026-11-21"],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+        backfill = subprocess.run(
+            [sys.executable, "-m", "lifecycle.cli", "--home", str(home.home), "backfill", "--start", "2026-11-21",
+             "--end", "2026-11-22"], capture_output=True, text=True, timeout=120,
+            cwd=Path(__file__).resolve().parents[1])
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    for proc in (refused, backfill):
+        assert proc.returncode == 75
+        assert f"night 2026-11-20 is running on this home (PID {holder.pid}, since " in proc.stderr
+    assert not (home.state / "gates").exists()  # nothing of the refused night ran
+    # once the first process is gone, the lock is free again
+    from lifecycle.io.lock import night_lock
+
+    with night_lock(home, "night 2026-11-21"):
+        assert json.loads((home.state / "night.lock").read_text())["pid"] == os.getpid()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from dagster import build_schedule_context
+from dagster import AssetKey, build_schedule_context
 
 from lifecycle.settings import DEFAULT_TOML, Settings, parse_settings
 
@@ -33,10 +34,11 @@ periods = { "2026-10" = "2026-11-05" }
     assert (s.functional_currency, s.timezone, s.cutover_date) == ("EUR", "Europe/Paris", date(2026, 11, 13))
     assert s.billing_effort_offsets == (0, 30)
     assert s.period_close == {"2026-10": date(2026, 11, 5)}
-    dbt_vars = s.dbt_vars(date(2026, 11, 20))
-    assert {k: dbt_vars[k] for k in ("business_date", "business_timezone", "functional_currency", "cutover_date")} == {
-        "business_date": "2026-11-20", "business_timezone": "Europe/Paris", "functional_currency": "EUR",
-        "cutover_date": "2026-11-13"}
+    dbt_vars = s.dbt_vars()
+    assert {k: dbt_vars[k] for k in ("business_timezone", "functional_currency", "cutover_date")} == {
+        "business_timezone": "Europe/Paris", "functional_currency": "EUR", "cutover_date": "2026-11-13"}
+    assert "business_date" not in dbt_vars  # a new date every night would throw dbt's partial parse away
+    assert s.engine_knobs(date(2026, 11, 20))["business_date"] == "2026-11-20"
     assert dbt_vars["billing_effort_offsets"] == [0, 30]
     assert dbt_vars["autocharge_retry_offsets"] == [3, 7]
 
@@ -49,7 +51,7 @@ offer_rules = [
   { rule_id = "R-STUDENT", priority = 5, segment = "student", action = "offer", offer_id = "DIG12-STU" },
 ]
 """)
-    rules = s.dbt_vars(date(2026, 11, 20))["renewal_offer_rules"]
+    rules = s.dbt_vars()["renewal_offer_rules"]
     assert [(r["rule_id"], r["priority"], r["segment"], r["offer_id"]) for r in rules] == [
         ("R-STUDENT", 5, "student", "DIG12-STU"), ("R-ANY", 99, None, None)]
     bad = [
@@ -85,8 +87,25 @@ def test_every_asset_of_a_night_is_in_the_job():
     from lifecycle.definitions import defs
 
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"raw/orders", "raw/payments", "staging/stg_orders", "marts/fct_quarantined_rows", "published_warehouse"} <= keys
+    assert {"raw/orders", "raw/payments", "staging/stg_orders", "marts/fct_quarantined_rows", "published_warehouse",
+            "pipeline/night", "engine/billing_chains", "engine/cash_application", "engine/continuity_shipments",
+            "intermediate/int_billing_chains", "marts/fct_continuity_shipments"} <= keys
+    graph = defs.resolve_asset_graph()
+    # one lineage: staging → the chain engine → the model dbt reads it as → cash application → …
+    assert AssetKey(["staging", "stg_orders"]) in graph.get(AssetKey(["engine", "billing_chains"])).parent_keys
+    assert AssetKey(["engine", "billing_chains"]) in graph.get(
+        AssetKey(["intermediate", "int_billing_chains"])).parent_keys
+    assert AssetKey(["intermediate", "int_invoices"]) in graph.get(AssetKey(["engine", "cash_application"])).parent_keys
+    # dbt tests are not one asset check each: the gates hold one check per domain
+    assert sorted(k.name for k in graph.asset_check_keys if k.asset_key == AssetKey("night_gates")) == [
+        "billing_gate", "finance_gate", "foundation_gate", "fulfillment_gate"]
+    assert not [k for k in graph.asset_check_keys if k.asset_key.path[0] in ("staging", "intermediate", "marts")]
     assert defs.resolve_job_def("nightly").partitions_def.start.date() == date(2020, 1, 1)
+
+
+def test_no_dbt_python_model_remains():
+    root = Path(__file__).resolve().parents[1] / "dbt_project" / "models"
+    assert [p for p in root.rglob("*.py")] == []
 
 
 def test_sql_command_reads_the_published_warehouse_only(home, capsys):

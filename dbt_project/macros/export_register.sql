@@ -6,6 +6,8 @@
   column existed) is null. Before any night has recorded anything, the relation is empty.
 #}
 {% macro export_register(export, columns) -%}
+    {#- the business date is read only when there is a register, which the parse cannot know: name its model -#}
+    {%- do ref('warehouse_night') -%}
     {{ return(adapter.dispatch('export_register', 'subscription_lifecycle')(export, columns)) }}
 {%- endmacro %}
 
@@ -30,11 +32,37 @@
         from read_parquet('{{ pattern }}', union_by_name = true, filename = true)
     ) where register_night < {{ business_date() }}
     {%- else -%}
+    {{ empty_register(columns) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  Elsewhere (a server warehouse) the pipeline loads the register into the `raw` schema, one table per export
+  (`raw.register_<export>`, with its night as `register_night`); before any night has recorded anything the
+  table does not exist and the relation is empty.
+#}
+{% macro default__export_register(export, columns) -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier='register_' ~ export)
+        if execute else none -%}
+    {%- if relation is not none -%}
+    select
+        {%- for name, type in columns.items() %}
+        cast({{ adapter.quote(name) }} as {{ type }}) as {{ name }},
+        {%- endfor %}
+        register_night
+    from {{ relation }}
+    where register_night < {{ business_date() }}
+    {%- else -%}
+    {{ empty_register(columns) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The register's relation before any night has recorded anything: its columns, no rows. #}
+{% macro empty_register(columns) -%}
     select
         {%- for name, type in columns.items() %}
         cast(null as {{ type }}) as {{ name }},
         {%- endfor %}
         cast(null as date) as register_night
-    where false
-    {%- endif -%}
+    where 1 = 0
 {%- endmacro %}

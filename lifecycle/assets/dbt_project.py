@@ -1,18 +1,28 @@
-"""The one DbtProject of the code location (kept alone: @dbt_assets reads its manifest at import)."""
+"""The one DbtProject of the code location and how its nodes become Dagster assets.
+
+Kept alone: the asset specs are read from ``dbt_project/target/manifest.json`` when the code location is
+imported (``make install`` and the test suite's conftest run ``dbt parse`` first; ``ensure_manifest`` does
+it when the file is missing).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from dagster_dbt import DbtProject
+from dagster import AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from lifecycle.io.dbt import DBT_PROJECT_DIR
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -24,7 +34,7 @@ def dbt_executable() -> str:
 
 
 def prepare_manifest() -> Path:
-    """``dbt parse``: writes target/manifest.json, which @dbt_assets reads at import."""
+    """``dbt parse``: writes target/manifest.json, which the asset specs are read from at import."""
     subprocess.run(
         [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR, check=True,
@@ -37,3 +47,36 @@ def ensure_manifest() -> Path:
     if not dbt_project.manifest_path.exists():
         prepare_manifest()
     return dbt_project.manifest_path
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "warehouse"
+
+
+#: dbt tests are not one Dagster asset check each (hundreds of planned and result events a night): the
+#: night's gates run them, record one check per domain, and put each failing test on its model's asset.
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False))
+
+
+@cache
+def project_manifest() -> dict[str, Any]:
+    return json.loads(ensure_manifest().read_text(encoding="utf-8"))
+
+
+def node_key(unique_id: str) -> AssetKey:
+    """The asset key of a dbt model, seed or source of the project."""
+    manifest = project_manifest()
+    return TRANSLATOR.get_asset_spec(manifest, unique_id, dbt_project).key
+
+
+def model_id(name: str) -> str:
+    uid = f"model.{project_manifest()['metadata'].get('project_name', 'subscription_lifecycle')}.{name}"
+    if uid not in project_manifest()["nodes"]:
+        raise KeyError(f"no dbt model named {name}")
+    return uid
+
+
+def model_key(name: str) -> AssetKey:
+    return node_key(model_id(name))

@@ -8,8 +8,8 @@ the accepted rows) gate everything downstream, the warehouse build included.
 
 import json
 
-import duckdb
-import pandas as pd
+import pyarrow as pa  # noqa: F401  (the annotation)
+import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -23,7 +23,7 @@ from dagster import (
     asset,
 )
 
-from lifecycle.checks.gx_suites import validate_accepted_rows
+from lifecycle.checks.gx_suites import SuiteResult, validate_accepted_rows
 from lifecycle.contract import FEEDS, Feed
 from lifecycle.io.ingest import BrokenFeedFile, IngestResult, ingest_file
 from lifecycle.io.landing import LandingRefused, check_append_only, record_ingested
@@ -47,15 +47,8 @@ def write_ingest_report(settings: Settings, result: IngestResult, extra: dict) -
     path.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _accepted_frame(path: str) -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        table = con.sql(f"select * from read_parquet('{path}', hive_partitioning = false)").to_arrow_table()
-    finally:
-        con.close()
-    # Default conversion: decimals become Python Decimals (never floats). GX on Arrow-backed
-    # columns was 8x slower (34 s against 4 s for 390,000 payments).
-    return table.to_pandas()
+def _accepted_rows(path: str) -> pa.Table:
+    return pq.ParquetFile(path).read()
 
 
 def build_ingest_asset(contract: Feed):
@@ -85,7 +78,9 @@ def build_ingest_asset(contract: Feed):
             context.log.error(str(exc))
             raise Failure(description=str(exc), metadata={"file": str(settings.landing_file(contract.name, day))}) from None
         record_ingested(settings, contract.name, day, checksum)
-        suite = validate_accepted_rows(contract, day, _accepted_frame(result.raw_path))
+        # an empty batch has nothing to check (and no file for the date is the usual case for reference feeds)
+        suite = (validate_accepted_rows(contract, day, _accepted_rows(result.raw_path)) if result.rows_accepted
+                 else SuiteResult(success=True, evaluated=0, failed=[], rows=0))
         extra = {"gx_success": suite.success, "gx_failed": suite.failed}
         if result.control_totals:  # the migration load's control totals, matched (a mismatch raised above)
             extra["migration_control_totals"] = result.control_totals

@@ -1,17 +1,20 @@
-"""The warehouse: dbt models built into tonight's build file, the per-domain gates, then the publication swap.
+"""The warehouse: the night source, the dbt steps between the engines, the per-domain gates, the publication swap.
 
-dbt is the only writer of the warehouse file. The models are built first (``dbt build`` without tests),
-then every test runs (``dbt test``), so a failing finance test does not stop the fulfillment models:
-each test is a Dagster asset check, non-blocking, and ``night_gates`` sorts the failures into their
-domains (lifecycle.checks.gates). ``published_warehouse`` swaps the build in only when every gate
-passed; otherwise it fails the run and yesterday's warehouse stays, while the exports whose own gates
-passed still go out from tonight's audited build.
+dbt is the only writer of tonight's build file, and runs in this process (lifecycle.io.dbt: one parse,
+reused). The models are built in steps: a model is in the first step after every engine it reads
+(``source('engine', ...)``), so a night is step 0 (staging and everything that needs no engine) → the chain
+walk → step 1 → cash application → step 2 → stock allocation → step 3. No step runs tests. Then
+``night_gates`` runs the data tests (the unit tests test the models' code: ``make test`` runs them, not the
+night), sorts the failures into their domains (lifecycle.checks.gates), and puts each failing test on its
+model's asset as an observation; ``published_warehouse`` swaps the build in only when every gate passed.
+A model (or an engine) that fails does not stop the run: its failure is recorded for the gates of its domain
+and the steps after it go on (what depended on it fails in turn), so the gates always judge the night and
+the exports whose gates passed still go out.
 """
 
 
-import json
-import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from dagster import (
@@ -20,77 +23,145 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetObservation,
+    AssetsDefinition,
     BackfillPolicy,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
-from lifecycle.assets.dbt_project import dbt_project, ensure_manifest
+from lifecycle.assets import billing, fulfillment
+from lifecycle.assets.dbt_project import TRANSLATOR, dbt_project, model_id, node_key, project_manifest
+from lifecycle.assets.engines import Engine
+from lifecycle.assets.ingest import raw_asset_key
 from lifecycle.checks.gates import DOMAINS, Gates, evaluate_dbt, read_gates, write_gates
 from lifecycle.checks.gates import Failure as GateFailure
-from lifecycle.io.warehouse import PublishError, audit_closed_periods, last_published_date, publish, reset_build
+from lifecycle.contract import FEEDS
+from lifecycle.io import dbt
+from lifecycle.io.warehouse import (
+    PublishError,
+    audit_closed_periods,
+    last_published_date,
+    publish,
+    read_node_results,
+    reset_build,
+    write_node_results,
+)
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 
-ensure_manifest()
-
-#: What the dbt step keeps of its two invocations for the gates: every node's status.
-DBT_RESULTS = "dbt_results.json"
-
-
-class WarehouseTranslator(DagsterDbtTranslator):
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "warehouse"
-
-    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
-        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        # Not blocking in Dagster's sense (that would skip every later step): the gates decide per domain.
-        return spec._replace(blocking=False) if spec is not None else None
+ENGINES: tuple[Engine, ...] = (*billing.ENGINES, *fulfillment.ENGINES)
+NIGHT_KEY = AssetKey(["pipeline", "night"])
+_ONE_NIGHT = BackfillPolicy.multi_run(max_partitions_per_run=1)  # nights are stateful: never a date range
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+def _built_nodes(manifest: Mapping[str, Any]) -> list[str]:
+    project = manifest["metadata"]["project_name"]
+    return sorted(uid for uid, n in manifest["nodes"].items()
+                  if n["resource_type"] in ("model", "seed") and n["package_name"] == project)
+
+
+def build_steps(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[int, list[str]]:
+    """The models and seeds of each dbt step: a node's step is the latest of its parents' steps, and one
+    more than the step of any model an engine it reads depends on."""
+    engines = {f"source.{manifest['metadata']['project_name']}.engine.{e.name}": e for e in engines}
+    parents = {uid: manifest["nodes"][uid].get("depends_on", {}).get("nodes", []) for uid in _built_nodes(manifest)}
+
+    @cache
+    def step(uid: str) -> int:
+        level = 0
+        for parent in parents.get(uid, ()):
+            if parent in engines:
+                level = max(level, 1 + max(step(model_id(name)) for name in engines[parent].inputs))
+            elif parent in parents:
+                level = max(level, step(parent))
+        return level
+
+    steps: dict[int, list[str]] = {}
+    for uid in parents:
+        steps.setdefault(step(uid), []).append(uid)
+    return dict(sorted(steps.items()))
+
+
+@asset(
+    key=NIGHT_KEY,
+    # after ingestion: the build starts from every feed's partition of the night (a broken feed stops it)
+    deps=[raw_asset_key(f.name) for f in FEEDS],
     partitions_def=DAILY,
-    # one night per run: nights are stateful, never one dbt call over a date range
-    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
-    dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    backfill_policy=_ONE_NIGHT,
+    group_name="warehouse",
+    description="Starts tonight's build: an empty build/warehouse.duckdb and build/night.parquet, the one-row "
+    "source('pipeline', 'night') holding the business date every model answers as of.",
+    kinds={"parquet"},
 )
-def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, lifecycle: LifecycleHome):
-    settings = lifecycle.settings()
+def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
     day = partition_date(context.partition_key)
-    os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the dbt profile and sources read it
-    reset_build(settings)
-    dbt_vars = json.dumps(settings.dbt_vars(day))
-    results: list[dict] = []
-    for command in (["build", "--exclude-resource-type", "test", "unit_test"], ["test"]):
-        invocation = dbt.cli([*command, "--vars", dbt_vars], context=context,
-                             target_path=settings.build_dir / "dbt_target", raise_on_error=False)
-        yield from invocation.stream()
-        try:
-            run_results = invocation.get_artifact("run_results.json")
-        except FileNotFoundError:
-            raise Failure(f"dbt {command[0]} did not run (no run_results.json); see the night's log") from None
-        results += [{k: r.get(k) for k in ("unique_id", "status", "failures", "message")}
-                    for r in run_results["results"]]
-    (settings.build_dir / DBT_RESULTS).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    reset_build(lifecycle.settings(), day)
+    return MaterializeResult(metadata={"business_date": day.isoformat()})
+
+
+def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
+    names = {uid: project_manifest()["nodes"][uid]["name"] for uid in unique_ids}
+    keys = {uid: node_key(uid) for uid in unique_ids}
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=" ".join(sorted(names.values())),
+        name=f"warehouse_step_{number}",
+        partitions_def=DAILY,
+        backfill_policy=_ONE_NIGHT,
+        dagster_dbt_translator=TRANSLATOR,
+    )
+    def warehouse_step(context: AssetExecutionContext, lifecycle: LifecycleHome):
+        settings = lifecycle.settings()
+        selected = [uid for uid in unique_ids if keys[uid] in context.selected_asset_keys]
+        invocation = dbt.invoke(settings, ["build", "--select", *sorted(names[uid] for uid in selected),
+                                           "--exclude-resource-type", "test", "unit_test"])
+        write_node_results(settings, f"step_{number}", [r.as_dict() for r in invocation.results])
+        parse_seconds = round(invocation.parse_seconds, 2)
+        # Every node is reported, built or not: a node that was not built must not skip the steps after it (and
+        # with them the gates, which judge the night); its status says what happened, and the gates record it.
+        for r in invocation.results:
+            metadata: dict[str, Any] = {"seconds": round(r.seconds, 2), "dbt_status": r.status}
+            if r.status != "success":
+                metadata["message"] = (r.message or r.status).strip()[:1000]
+                context.log.error(f"dbt step {number}: {names.get(r.unique_id, r.unique_id)} {r.status}: "
+                                  f"{metadata['message']}")
+            if parse_seconds is not None:  # once per step: what parsing the project cost this step
+                metadata["parse_seconds"], parse_seconds = parse_seconds, None
+            yield MaterializeResult(asset_key=keys[r.unique_id], metadata=metadata)
+        context.log.info(f"dbt step {number}: {len(invocation.results)} nodes in {invocation.seconds:.1f} s "
+                         f"(parse {invocation.parse_seconds:.1f} s)")
+
+    return warehouse_step
+
+
+STEPS = build_steps(project_manifest(), ENGINES)
+WAREHOUSE_STEPS = [_step_asset(number, uids) for number, uids in STEPS.items()]
+ALL_NODE_KEYS = [node_key(uid) for uids in STEPS.values() for uid in uids]
+
+
+def _test_model(manifest: Mapping[str, Any], unique_id: str) -> str | None:
+    """The model (or seed) a data test is about: the one it is attached to, else the first it reads."""
+    node = manifest["nodes"].get(unique_id, {})
+    if node.get("attached_node"):
+        return node["attached_node"]
+    return next((p for p in node.get("depends_on", {}).get("nodes", []) if p.startswith(("model.", "seed."))), None)
 
 
 @asset(
     key=AssetKey("night_gates"),
     partitions_def=DAILY,
-    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
-    # Only the model that reads nothing: it is always built, so the gates run even when a model failed and its
-    # descendants were skipped (depending on every model would skip this step, and the night with it).
-    deps=[AssetKey(["marts", "warehouse_night"])],
+    backfill_policy=_ONE_NIGHT,
+    deps=ALL_NODE_KEYS,
     group_name="publish",
-    description="Tonight's checks sorted into their domains (foundation, billing & communications, fulfillment & "
-    "access, finance), with the closed-period audit; recorded in state/gates/<D>.json for the exports and the "
-    "summary.",
+    description="Tonight's data tests (compiled by dbt, run on the build; not the unit tests), sorted into their domains (foundation, "
+    "billing & communications, fulfillment & access, finance), with the closed-period audit; recorded in "
+    "state/gates/<D>.json for the exports and the summary. A failing test is also an observation on its model.",
     check_specs=[AssetCheckSpec(f"{domain}_gate", asset=AssetKey("night_gates"), blocking=False,
                                 description=f"every blocking check of the {title} domain passed")
                  for domain, title in DOMAINS.items()],
@@ -99,9 +170,18 @@ def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource, lifecy
 def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
     settings = lifecycle.settings()
     day = partition_date(context.partition_key)
-    manifest = json.loads((settings.build_dir / "dbt_target" / "manifest.json").read_text(encoding="utf-8"))
-    results = json.loads((settings.build_dir / DBT_RESULTS).read_text(encoding="utf-8"))
-    gates: Gates = evaluate_dbt(day, manifest, results)
+    invocation = dbt.run_data_tests(settings)
+    write_node_results(settings, "tests", [r.as_dict() for r in invocation.results])
+    manifest = dbt.manifest_json(settings)
+    gates: Gates = evaluate_dbt(day, manifest, read_node_results(settings))
+    for r in invocation.results:
+        if r.status in ("fail", "error", "warn"):
+            model = _test_model(manifest, r.unique_id)
+            if model is not None:
+                context.log_event(AssetObservation(asset_key=node_key(model), metadata={
+                    "test": manifest["nodes"][r.unique_id]["name"], "status": r.status,
+                    "failures": r.failures if r.failures is not None else -1,
+                    "message": (r.message or r.status).strip()[:500]}))
     previous = last_published_date(settings)
     gates.checks["finance"] = gates.checks.get("finance", 0) + 1
     if previous is not None and day > previous:
@@ -113,7 +193,9 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
     for failure in gates.failures:
         context.log.error(f"{failure.domain} gate: {failure.check}: {failure.message}")
     return MaterializeResult(
-        metadata={"path": MetadataValue.path(str(path)), "failed_domains": ", ".join(gates.failed_domains()) or "none"},
+        metadata={"path": MetadataValue.path(str(path)), "tests": len(invocation.results),
+                  "seconds": round(invocation.seconds, 1),
+                  "failed_domains": ", ".join(gates.failed_domains()) or "none"},
         check_results=[
             AssetCheckResult(
                 check_name=f"{domain}_gate", passed=gates.passed(domain), severity=AssetCheckSeverity.ERROR,
@@ -128,7 +210,7 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
 @asset(
     key=AssetKey("published_warehouse"),
     partitions_def=DAILY,
-    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
+    backfill_policy=_ONE_NIGHT,
     # after the exports too: the register audit (no key sent twice, control totals = register, circulation =
     # register) judges what was written, a gate only the register can answer
     deps=[night_gates, AssetKey(["exports", "register_audit"])],
@@ -159,3 +241,6 @@ def published_warehouse(context: AssetExecutionContext, lifecycle: LifecycleHome
             **({"reason": result["reason"]} if not result["published"] else {}),
         }
     )
+
+
+WAREHOUSE_ASSETS = [night, *WAREHOUSE_STEPS, night_gates, published_warehouse]

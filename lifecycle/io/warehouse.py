@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lifecycle.settings import Settings
 
@@ -47,12 +52,74 @@ def last_published_date(settings: Settings) -> date | None:
     return date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["business_date"])
 
 
-def reset_build(settings: Settings) -> None:
-    """Start tonight's build from an empty file: every table is rebuilt from raw (a pure function of D)."""
+def night_file(settings: Settings) -> Path:
+    """The one-row night source of the build (``source('pipeline', 'night')``): the business date."""
+    return settings.build_dir / "night.parquet"
+
+
+def dbt_results_dir(settings: Settings) -> Path:
+    """Each dbt step's node results for tonight's build (``<step>.json``), which the gates read."""
+    return settings.build_dir / "dbt_results"
+
+
+def write_node_results(settings: Settings, name: str, results: Iterable[Mapping[str, Any]]) -> None:
+    """Record one step's node results (dbt's, or an engine's failure on the models that read it)."""
+    folder = dbt_results_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(list(results), indent=1) + "\n", encoding="utf-8")
+
+
+def read_node_results(settings: Settings) -> list[dict[str, Any]]:
+    """Every node result recorded for tonight's build, step by step."""
+    return [r for path in sorted(dbt_results_dir(settings).glob("*.json"))
+            for r in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def engine_output(settings: Settings, name: str) -> Path:
+    """What an engine asset wrote for tonight's build (``source('engine', name)``)."""
+    return settings.build_dir / "engine" / f"{name}.parquet"
+
+
+def _write_parquet(table: pa.Table, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def reset_build(settings: Settings, business_date: date) -> None:
+    """Start tonight's build from an empty file: every table is rebuilt from raw (a pure function of D).
+    Writes the night source; the engines' outputs of an earlier build are removed."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
         Path(str(settings.build_warehouse) + suffix).unlink(missing_ok=True)
-    shutil.rmtree(settings.build_dir / "dbt_target", ignore_errors=True)
+    shutil.rmtree(settings.build_dir / "engine", ignore_errors=True)
+    shutil.rmtree(dbt_results_dir(settings), ignore_errors=True)
+    write_night(settings, business_date)
+
+
+def write_night(settings: Settings, business_date: date) -> Path:
+    """The night source dbt reads the business date from."""
+    return _write_parquet(pa.table({"business_date": pa.array([business_date], pa.date32())}), night_file(settings))
+
+
+def write_engine_output(settings: Settings, name: str, table: pa.Table) -> Path:
+    return _write_parquet(table, engine_output(settings, name))
+
+
+@contextmanager
+def build_relations(settings: Settings, relations: Mapping[str, str]) -> Iterator[dict[str, duckdb.DuckDBPyRelation]]:
+    """Tonight's build, read-only: ``{name: relation}`` for the given ``{name: relation name}``.
+
+    The session's time zone is UTC, as dbt's (profiles.yml): timestamps reach Python as UTC instants.
+    """
+    con = duckdb.connect(str(settings.build_warehouse), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")  # not at connect time: the icu extension loads on first use
+        yield {name: con.sql(f"select * from {relation}") for name, relation in relations.items()}
+    finally:
+        con.close()
 
 
 def table_counts(path: Path) -> dict[str, int]:

@@ -1,4 +1,6 @@
 -- rpt_feed_quality: per feed and recorded date, rows accepted into the warehouse and rows quarantined.
+-- (the sources are listed only when the model runs, so the business date's model is named here for the parse)
+-- depends_on: {{ ref('warehouse_night') }}
 
 with accepted as (
 

@@ -1,7 +1,8 @@
--- The night this warehouse holds (one row). It reads nothing, so dbt always builds it: the night's gates
--- (lifecycle/assets/warehouse.py night_gates) hang on it and run even when another model failed.
+-- The night this warehouse holds (one row), with the settings it was built with: what a reader of the
+-- published file checks first. Every model takes the business date from here (macro business_date()).
 select
-    cast('{{ var("business_date") }}' as date) as business_date,
+    business_date,
     '{{ var("business_timezone") }}' as business_timezone,
     '{{ var("functional_currency") }}' as functional_currency,
     cast(nullif('{{ var("cutover_date") }}', '') as date) as cutover_date
+from {{ source('pipeline', 'night') }}

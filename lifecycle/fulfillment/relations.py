@@ -1,8 +1,6 @@
-"""fct_continuity_shipments: every stocked volume or good due by D, shipped from stock or back-ordered.
+"""The glue between the warehouse and the stock engine: read relations, allocate, return an Arrow table."""
 
-A dbt Python model: allocation is sequential (back-orders ship first, oldest order first, when stock
-arrives), so it is a tested Python function (lifecycle.fulfillment.stock).
-"""
+from __future__ import annotations
 
 from datetime import date
 
@@ -11,21 +9,17 @@ import pyarrow as pa
 from lifecycle.fulfillment.stock import Demand, Receipt, allocate
 
 
-def model(dbt, session):
-    dbt.config(materialized="table")
-    business_date = date.fromisoformat(dbt.config.meta_get("business_date"))
-    demands_rel = dbt.ref("int_stock_demands")
-    receipts_rel = dbt.ref("stg_inventory_receipts")
-    demand_rows = demands_rel.query(
+def continuity_shipments(business_date: date, demands, receipts) -> pa.Table:
+    """Every stocked volume or good due by ``business_date`` (``demands``: int_stock_demands), shipped from
+    stock or back-ordered against ``receipts`` (stg_inventory_receipts)."""
+    demand_rows = demands.query(
         "t", "select demand_id, sku, due_date, ordered_date, quantity, obligation_id, subscription_id, customer_id, "
         "product_id, demand_kind, volume_number from t"
     ).fetchall()
-    receipts = [
-        Receipt(*r)
-        for r in receipts_rel.query("t", "select receipt_id, sku, received_date, quantity from t").fetchall()
+    received = [
+        Receipt(*r) for r in receipts.query("t", "select receipt_id, sku, received_date, quantity from t").fetchall()
     ]
-    demands = [Demand(r[0], r[1], r[2], r[3], r[4]) for r in demand_rows]
-    allocated = {a.demand_id: a for a in allocate(demands, receipts, business_date)}
+    allocated = {a.demand_id: a for a in allocate([Demand(*r[:5]) for r in demand_rows], received, business_date)}
     rows = [r for r in demand_rows if r[0] in allocated]
     return pa.table({
         "demand_id": pa.array([r[0] for r in rows], pa.string()),

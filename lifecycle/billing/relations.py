@@ -1,5 +1,8 @@
-"""The glue between dbt Python models and the billing engine: read relations, run, return Arrow tables.
+"""The glue between the warehouse and the billing engine: read relations, run, return Arrow tables.
 
+The engine assets (lifecycle/assets/billing.py) hand these functions relations of tonight's build
+(DuckDB relations: anything with ``.query(name, sql)``) and the knobs of ``Settings.engine_knobs``; the
+Arrow tables they return are written as Parquet, which dbt reads as ``source('engine', ...)``.
 Amounts cross the boundary as integer cents (``to_cents`` in SQL, never DOUBLE) and come back as
 integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 """
@@ -30,7 +33,7 @@ def _known_from(recorded: str, event: str, cutover: date | None) -> str:
 
 
 def _ints(value) -> tuple[int, ...]:
-    """A list knob: a list, or its JSON/str rendering from a dbt var."""
+    """A list knob: a list, or its JSON rendering."""
     if isinstance(value, str):
         value = json.loads(value)
     return tuple(int(x) for x in value)

@@ -1,0 +1,77 @@
+"""Digest of what a home published: every table of the published warehouse and every export and register file.
+
+    .venv/bin/python bench/digest.py HOME [--against OTHER_HOME]
+
+The published warehouse and, when one is left (a withheld night), tonight's build are both read. A table's
+digest covers its columns with their types and its rows (sorted: a table has no order); a file's
+digest is of its bytes. With ``--against``, prints what differs between the two homes and exits 1 if anything
+does: run it on two homes generated alike, before and after a structural change, to show that the change
+moved no cent and no byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+FOLDERS = ("exports", "state/register", "raw", "quarantine")
+
+
+def digest(home: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for label, path in (("table", home / "warehouse.duckdb"), ("build table", home / "build" / "warehouse.duckdb")):
+        if path.exists():
+            out.update(_tables(path, label))
+    for folder in FOLDERS:
+        root = home / folder
+        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []:
+            out[f"file {path.relative_to(home)}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _tables(warehouse: Path, label: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute("select table_schema, table_name from information_schema.tables "
+                             "where table_type = 'BASE TABLE' order by 1, 2").fetchall()
+        for schema, table in tables:
+            columns = con.execute("select column_name, data_type from information_schema.columns "
+                                  "where table_schema = ? and table_name = ? order by ordinal_position",
+                                  [schema, table]).fetchall()
+            rows = sorted(repr(r) for r in con.execute(f'select * from "{schema}"."{table}"').fetchall())
+            h = hashlib.sha256(repr(columns).encode())
+            for row in rows:
+                h.update(row.encode())
+            out[f"{label} {schema}.{table}"] = f"{h.hexdigest()} ({len(rows)} rows)"
+    finally:
+        con.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--against", type=Path)
+    args = parser.parse_args()
+    mine = digest(args.home)
+    if args.against is None:
+        print(json.dumps(mine, indent=1))
+        return 0
+    theirs = digest(args.against)
+    differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+    tables = sum(k.startswith(("table ", "build table ")) for k in mine)
+    files = sum(k.startswith("file ") for k in mine)
+    for key in differ:
+        print(f"differs: {key}: {theirs.get(key, 'absent')} → {mine.get(key, 'absent')}")
+    print(f"{tables} tables and {files} files compared, {len(differ)} differ")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""What the engine assets share: read tonight's build, write what dbt reads as ``source('engine', name)``.
+
+An engine asset (lifecycle/assets/billing.py, fulfillment.py) runs between two dbt steps of the night: it
+reads the models it needs from ``build/warehouse.duckdb`` (closed by dbt after the step before), calls a
+tested function of lifecycle/billing or lifecycle/fulfillment with the knobs of ``Settings``, and writes
+``build/engine/<name>.parquet``, which the next dbt step reads.
+"""
+
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from lifecycle.assets.dbt_project import model_key
+from lifecycle.io import dbt
+from lifecycle.io.warehouse import build_relations, write_engine_output, write_node_results
+from lifecycle.partitions import DAILY
+from lifecycle.resources import LifecycleHome, partition_date
+from lifecycle.settings import Settings
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str  # the table of source('engine', name)
+    inputs: tuple[str, ...]  # the dbt models it reads
+    run: Callable[[Settings, date, dict[str, Any]], pa.Table]
+    description: str
+
+    @property
+    def key(self) -> AssetKey:
+        return AssetKey(["engine", self.name])
+
+
+def engine_asset(engine: Engine, group: str) -> AssetsDefinition:
+    @asset(
+        key=engine.key,
+        deps=[model_key(name) for name in engine.inputs],
+        partitions_def=DAILY,
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
+        group_name=group,
+        description=f"{engine.description} Written to build/engine/{engine.name}.parquet, read by dbt as "
+        f"source('engine', '{engine.name}').",
+        kinds={"python", "parquet"},
+    )
+    def run_engine(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+        settings, day = lifecycle.settings(), partition_date(context.partition_key)
+        parsed, _ = dbt.manifest(settings)
+        relations = dbt.relation_names(parsed)
+        try:
+            with build_relations(settings, {name: relations[name] for name in engine.inputs}) as inputs:
+                table = engine.run(settings, day, inputs)
+        except Exception as exc:  # recorded for the gates; the night goes on (see lifecycle/assets/warehouse.py)
+            message = f"engine {engine.name} failed: {type(exc).__name__}: {exc}"
+            context.log.error(message)
+            readers = [uid for uid, node in parsed.nodes.items()
+                       if f"source.{node.package_name}.engine.{engine.name}" in getattr(node.depends_on, "nodes", ())]
+            write_node_results(settings, f"engine_{engine.name}", [
+                {"unique_id": uid, "status": "error", "failures": None, "message": message[:1000], "seconds": 0.0}
+                for uid in readers])
+            return MaterializeResult(metadata={"rows": 0, "failed": message[:1000]})
+        path = write_engine_output(settings, engine.name, table)
+        return MaterializeResult(metadata={"rows": table.num_rows, "path": MetadataValue.path(str(path))})
+
+    return run_engine
+
+
+def engine_assets(engines: Iterable[Engine], group: str) -> list[AssetsDefinition]:
+    return [engine_asset(e, group) for e in engines]

@@ -1,0 +1,279 @@
+"""dbt in this process: one parse per home and settings, reused by every step of every night.
+
+A night calls dbt several times (one build step per stage between the engines, then the data tests).
+Spawning ``dbt`` for each would start Python, load the adapter and parse the project every time; here the
+project is parsed once with ``dbtRunner`` and every invocation is handed the parsed manifest. Nothing in
+the parse depends on the night (the business date comes from the pipeline's night source), so the parsed
+manifest is kept for the next process too: ``state/dbt/manifest.pickle``, reused while the fingerprint of
+the project's files, the settings' vars, the home and the dbt version is unchanged (else dbt parses, partially
+from ``state/dbt/partial_parse.msgpack`` where it can).
+
+dbt-duckdb keeps its database open between invocations of one process; every call here closes it
+afterwards, so the engines (and the gates) can open tonight's build file themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lifecycle.settings import Settings
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+_LOCK = threading.Lock()
+_MANIFESTS: dict[tuple[str, str], Any] = {}
+
+
+class DbtError(Exception):
+    """dbt could not run at all (the project does not parse or compile): no node has a result."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    status: str
+    failures: int | None
+    message: str | None
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"unique_id": self.unique_id, "status": self.status, "failures": self.failures,
+                "message": self.message, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class Invocation:
+    results: list[NodeResult]
+    parse_seconds: float
+    seconds: float
+
+
+def target_dir(settings: Settings) -> Path:
+    """The home's dbt target folder: kept from night to night (partial parsing lives there)."""
+    return settings.state / "dbt"
+
+
+def _common_args(settings: Settings) -> list[str]:
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(target_dir(settings)), "--log-path", str(target_dir(settings) / "logs"),
+        "--vars", json.dumps(settings.dbt_vars(), sort_keys=True),
+        # the night's log keeps dbt's info lines; debug lines for every node cost a fifth of a test run
+        "--log-level-file", "info",
+    ]
+
+
+def _release_duckdb() -> None:
+    """Close the database dbt-duckdb keeps open in this process (it would lock tonight's build file)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def fingerprint(settings: Settings) -> str:
+    """What a parsed manifest depends on: the project's files, the vars, the home (the profile's paths) and dbt."""
+    from dbt.version import __version__ as dbt_version
+
+    h = hashlib.sha256("\0".join([dbt_version, str(settings.home),
+                                   json.dumps(settings.dbt_vars(), sort_keys=True)]).encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and relative.parts[0] not in ("target", "logs", "dbt_packages"):
+            h.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _saved_manifest(settings: Settings, key: str) -> Any | None:
+    from dbt.contracts.graph.manifest import Manifest
+
+    saved = target_dir(settings) / "manifest.pickle"
+    try:
+        with saved.open("rb") as f:
+            stored_key, fields = pickle.load(f)  # the home's own state, written below
+        return Manifest(**fields) if stored_key == key else None
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
+        return None
+
+
+def _save_manifest(settings: Settings, key: str, parsed: Any) -> None:
+    """The manifest's public fields (its lookups, lock and caches are rebuilt on use; dbt's own
+    ``Manifest.__reduce_ex__`` passes them in the wrong positions)."""
+    import dataclasses
+
+    fields = {f.name: getattr(parsed, f.name) for f in dataclasses.fields(parsed)
+              if f.init and not f.name.startswith("_")}
+    saved = target_dir(settings) / "manifest.pickle"
+    tmp = saved.with_suffix(".pickle.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump((key, fields), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, saved)
+
+
+def manifest(settings: Settings) -> tuple[Any, float]:
+    """The parsed project for this home and its settings, and the seconds it took (0 when reused)."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the profile and the sources read it
+    key = (str(settings.home), json.dumps(settings.dbt_vars(), sort_keys=True))
+    with _LOCK:
+        if key in _MANIFESTS:
+            return _MANIFESTS[key], 0.0
+        started = time.perf_counter()
+        target_dir(settings).mkdir(parents=True, exist_ok=True)
+        print_key = fingerprint(settings)
+        parsed = _saved_manifest(settings, print_key)
+        if parsed is None:
+            result = dbtRunner().invoke(["parse", *_common_args(settings)])
+            _release_duckdb()
+            if not result.success or result.result is None:
+                raise DbtError(f"dbt parse failed: {result.exception or 'see ' + str(target_dir(settings) / 'logs')}")
+            parsed = result.result
+            _save_manifest(settings, print_key, parsed)
+        _MANIFESTS[key] = parsed
+        return parsed, time.perf_counter() - started
+
+
+def invoke(settings: Settings, command: list[str]) -> Invocation:
+    """Run one dbt command (``["build", "--select", ...]``, ``["test", ...]``) on tonight's build."""
+    from dbt.cli.main import dbtRunner
+
+    parsed, parse_seconds = manifest(settings)
+    started = time.perf_counter()
+    with _LOCK:
+        try:
+            # no manifest.json / run_results.json per call: the results come back in this process
+            result = dbtRunner(manifest=parsed).invoke([*command, *_common_args(settings), "--no-write-json"])
+        finally:
+            _release_duckdb()
+    if result.exception is not None or result.result is None:
+        raise DbtError(f"dbt {command[0]} did not run: {result.exception}")
+    results = [
+        NodeResult(r.node.unique_id, str(getattr(r.status, "value", r.status)), r.failures,
+                   r.message if isinstance(r.message, str) else None, float(r.execution_time or 0.0))
+        for r in result.result.results
+    ]
+    return Invocation(results, parse_seconds, time.perf_counter() - started)
+
+
+def relation_names(parsed: Any) -> dict[str, str]:
+    """Model name → the relation it is built as (``"warehouse"."main_staging"."stg_orders"``)."""
+    return {node.name: node.relation_name for node in parsed.nodes.values()
+            if node.resource_type == "model" and node.relation_name}
+
+
+def manifest_json(settings: Settings) -> dict[str, Any]:
+    """The parsed project as dbt's manifest.json (written by the parse; written again here if it is missing)."""
+    path = target_dir(settings) / "manifest.json"
+    if not path.exists():
+        parsed, _ = manifest(settings)
+        parsed.writable_manifest().write(str(path))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- the night's data tests -------------------------------------------------------------------------------------
+#
+# dbt's test runner costs about 35 ms of Python per test (a macro namespace and a context built for every node),
+# 14–20 s a night for 414 tests whose queries take 1–2 s. A data test's SQL depends only on the project, the vars
+# and the home (the business date is the night source's row, read when the query runs), so dbt compiles the tests
+# once per fingerprint and the night runs the compiled queries on one read-only connection, judging each exactly
+# as dbt's test materialization does: failures = fail_calc over the test's rows (with its limit), fail when
+# severity is error and ``failures <error_if>``, else warn when ``failures <warn_if>``, else pass.
+
+
+@dataclass(frozen=True)
+class CompiledTest:
+    unique_id: str
+    sql: str
+    fail_calc: str
+    warn_if: str
+    error_if: str
+    severity: str
+    limit: int | None
+
+    def query(self) -> str:
+        limit = f"\nlimit {int(self.limit)}" if self.limit is not None else ""
+        return (f"select {self.fail_calc} as failures, {self.fail_calc} {self.warn_if} as should_warn, "
+                f"{self.fail_calc} {self.error_if} as should_error from (\n{self.sql}{limit}\n) dbt_internal_test")
+
+
+def compiled_tests(settings: Settings) -> list[CompiledTest]:
+    """The project's data tests compiled by dbt for this home (``state/dbt/data_tests.json``, compiled again
+    when the fingerprint changes)."""
+    path = target_dir(settings) / "data_tests.json"
+    key = fingerprint(settings)
+    if path.exists():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("fingerprint") == key:
+            return [CompiledTest(**t) for t in saved["tests"]]
+    from dbt.cli.main import dbtRunner
+
+    parsed, _ = manifest(settings)
+    with _LOCK:
+        try:
+            result = dbtRunner(manifest=parsed).invoke(
+                ["compile", "--select", "resource_type:test",
+                 *_common_args(settings), "--no-write-json"])
+        finally:
+            _release_duckdb()
+    if result.exception is not None or result.result is None:
+        raise DbtError(f"dbt compile of the data tests did not run: {result.exception}")
+    tests = []
+    for r in result.result.results:
+        node, config = r.node, r.node.config
+        if node.resource_type != "test" or not node.compiled_code:
+            continue
+        tests.append(CompiledTest(node.unique_id, node.compiled_code, config.fail_calc, config.warn_if,
+                                  config.error_if, str(getattr(config.severity, "value", config.severity)),
+                                  config.limit))
+    tests.sort(key=lambda t: t.unique_id)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"fingerprint": key, "tests": [t.__dict__ for t in tests]}, indent=1) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return tests
+
+
+def run_data_tests(settings: Settings) -> Invocation:
+    """Every data test of the project on tonight's build, one read-only connection, in unique-id order."""
+    import duckdb
+
+    started = time.perf_counter()
+    tests = compiled_tests(settings)
+    results: list[NodeResult] = []
+    con = duckdb.connect(str(settings.build_warehouse), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")  # as dbt's profile sets it
+        for test in tests:
+            t = time.perf_counter()
+            try:
+                failures, should_warn, should_error = con.execute(test.query()).fetchone()
+            except duckdb.Error as exc:
+                results.append(NodeResult(test.unique_id, "error", None, str(exc).strip(), time.perf_counter() - t))
+                continue
+            failures = int(failures or 0)
+            if test.severity.lower() == "error" and should_error:
+                status, message = "fail", f"Got {failures} result{'s' if failures != 1 else ''}, configured to fail if {test.error_if}"
+            elif should_warn:
+                status, message = "warn", f"Got {failures} result{'s' if failures != 1 else ''}, configured to warn if {test.warn_if}"
+            else:
+                status, message = "pass", None
+            results.append(NodeResult(test.unique_id, status, failures, message, time.perf_counter() - t))
+    finally:
+        con.close()
+    return Invocation(results, 0.0, time.perf_counter() - started)
