@@ -370,8 +370,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.force:
             import shutil
 
+            from lifecycle.io.lock import lock_path
+
             for sub in ("landing", "raw", "quarantine", "state", "build", "exports", "generator"):
-                shutil.rmtree(settings.home / sub, ignore_errors=True)
+                for path in sorted((settings.home / sub).glob("*")):
+                    if path == lock_path(settings):  # held by this demo: a new file would let another night in
+                        continue
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
             settings.warehouse.unlink(missing_ok=True)
             init_home(settings.home)
         cutover = DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER)
