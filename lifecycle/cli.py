@@ -656,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
     for name in ("nightly", "backfill", "demo"):
         sub.choices[name].add_argument("--quiet", action="store_true",
-                                       help="no progress lines and no summary: one line a night (for cron)")
+                                       help="no stage lines (and for nightly and backfill no summary): one line a night and its gates, for cron")
 
     args = parser.parse_args(argv)
     from lifecycle.io.lock import NightRunning
