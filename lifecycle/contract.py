@@ -5,10 +5,11 @@ sources YAML and ``docs/feeds.md`` are all generated from the objects below
 (``lifecycle contract --write`` regenerates the two files; a test fails when they drift).
 
 File format shared by every feed: UTF-8 CSV, comma separated, ``"`` quoting (doubled to escape),
-one header line with exactly the contract's column names (order free), ``\\n`` line ends.
-Dates are ``YYYY-MM-DD``; timestamps are ISO 8601 with a UTC offset
-(``2026-11-24T09:15:00-05:00``); amounts are plain decimals with at most two places
-(``1234.50``); booleans are ``true``/``false``; an empty field is a missing value.
+one header line with exactly the contract's column names (order free), ``\\n`` or ``\\r\\n`` line
+ends, an optional BOM. Dates are ``YYYY-MM-DD``; timestamps are ISO 8601 with a UTC offset
+of at most ±14:00 (``2026-11-24T09:15:00-05:00``); amounts are plain decimals with at most two
+places (``1234.50``); booleans are ``true``/``false``; an empty field is a missing value. No value
+holds a control character (a line break inside quotes included).
 """
 
 from __future__ import annotations
@@ -21,14 +22,28 @@ SUPPORTED_CURRENCIES: tuple[str, ...] = (
     "AUD", "CAD", "CHF", "DKK", "EUR", "GBP", "NOK", "NZD", "SEK", "USD",
 )
 
+#: The largest plausible numbers, in digits before the decimal point (leading zeros aside): larger is
+#: ``out_of_range``. They keep every product the rules and models compute (quantity × price × rate)
+#: inside DECIMAL(38): an amount below 10^12, a rate below 10^6, a whole number below 10^9.
+INTEGER_DIGITS: dict[str, int] = {"integer": 9, "decimal": 6, "money": 12}
+#: Decimal places a type keeps (``too_many_decimals`` beyond them, unless the extra digits are zeros).
+SCALE: dict[str, int] = {"decimal": 8, "money": 2}
+#: The dates the warehouse holds: its month calendar runs from 2000-01 to 2099-12, and the last plausible
+#: date leaves room for a ten-year term to end inside it. A date or a timestamp's local date outside this
+#: window is ``implausible_date`` at the door, never a night that fails later.
+EARLIEST_DATE = "2000-01-01"
+LATEST_DATE = "2089-12-31"
+
 #: Column types of the contract and how each is parsed.
-#: ``read`` is the type DuckDB's CSV reader parses the text into (a failure is a CSV reject);
+#: ``read`` is the type a line's text is parsed into: by DuckDB's CSV reader (a failure is a CSV reject),
+#: except numbers, read as text and converted only when the text is an exact, plausible number
+#: (``lifecycle.io.ingest``: no reader rounding, no overflow);
 #: ``store`` is the type written to raw Parquet and read by dbt.
 TYPES: dict[str, dict[str, str]] = {
     "text": {"read": "VARCHAR", "store": "VARCHAR"},
     "integer": {"read": "BIGINT", "store": "BIGINT"},
-    "decimal": {"read": "DECIMAL(38,10)", "store": "DECIMAL(18,8)"},
-    "money": {"read": "DECIMAL(38,10)", "store": "DECIMAL(18,2)"},
+    "decimal": {"read": "DECIMAL(18,8)", "store": "DECIMAL(18,8)"},
+    "money": {"read": "DECIMAL(18,2)", "store": "DECIMAL(18,2)"},
     "date": {"read": "DATE", "store": "DATE"},
     # Timestamps are parsed after the read so that a value without a UTC offset is refused
     # instead of being silently taken in the session's time zone.
@@ -43,19 +58,25 @@ TYPES: dict[str, dict[str, str]] = {
 RULES: dict[str, str] = {
     "missing_columns": "the line has fewer fields than the header",
     "too_many_columns": "the line has more fields than the header",
-    "malformed_line": "the line cannot be parsed as CSV (quoting, line size)",
+    "malformed_line": "the line cannot be parsed as CSV (a quote left open or closed before more text, line size)",
+    "control_character": "a value holds a control character (NUL, tab, CR, a line break inside quotes, …)",
     "invalid_integer": "not a whole number",
     "invalid_decimal": "not a decimal number (NaN, infinity and thousands separators are refused)",
     "invalid_date": "not a valid YYYY-MM-DD date",
     "invalid_boolean": "not true or false",
     "invalid_timestamp": "not an ISO 8601 timestamp with a UTC offset",
     "missing_value": "a required field is empty",
-    "too_many_decimals": "an amount has more than two decimal places",
+    "too_many_decimals": "more decimal places than the column keeps (two for an amount, eight for a rate); "
+                         "trailing zeros are fine",
+    "out_of_range": "a number too large to be plausible (see the number formats): refused, never rounded or "
+                    "overflowed",
+    "implausible_date": "a date (or a timestamp's local date) outside the dates the warehouse can hold",
     "unsupported_currency": "not one of the supported ISO 4217 currencies",
     "invalid_country": "not an ISO 3166-1 alpha-2 country code (two capital letters)",
     "not_allowed": "not one of the allowed values",
     "below_minimum": "below the column's minimum",
     "after_recorded_date": "the event is dated after the end of the file's recorded date",
+    "exceeds_original_payment": "refunds and chargebacks of one payment would add up to more than it",
     "duplicate_id": "an event id already seen, in this file or an earlier one",
     "duplicate_key": "a reference key given twice in the same file",
     "unknown_reference": "names a row of another feed (or of this one) that does not exist",
@@ -116,6 +137,21 @@ class GroupRule:
 
 
 @dataclass(frozen=True)
+class CumulativeLimit:
+    """Rows that name the same row of the feed (``by``: a refund naming the payment it reverses) add up
+    ``column``, in file order, after the accepted rows of earlier files; a row (that ``applies``: SQL over the
+    row ``t``) taking the running total past the named row's ``limit`` (SQL over that row, ``o``) is refused
+    with ``rule``, the amounts in its message. Rows refused for another reason do not count."""
+
+    column: str
+    by: str
+    applies: str
+    limit: str
+    description: str
+    rule: str = "exceeds_original_payment"
+
+
+@dataclass(frozen=True)
 class Feed:
     name: str
     kind: str  # "reference" (upserts, versioned by recorded date) or "transactional" (events)
@@ -127,6 +163,7 @@ class Feed:
     seed_lookups: tuple[str, ...] = ()  # dbt seeds the row rules read (as ref_<seed>; see ingest)
     group_key: tuple[str, ...] = ()  # lines accepted or refused together (an entry); empty = each line alone
     group_rules: tuple[GroupRule, ...] = field(default_factory=tuple)
+    limits: tuple[CumulativeLimit, ...] = field(default_factory=tuple)
 
     @property
     def is_event(self) -> bool:
@@ -425,6 +462,15 @@ FEEDS: tuple[Feed, ...] = (
             RowRule("original_payment_id",
                     "t.status in ('refunded', 'chargeback') and t.original_payment_id is null",
                     "a refund or chargeback must name original_payment_id"),
+            RowRule("original_payment_id",
+                    "t.status in ('refunded', 'chargeback') and exists (select 1 from ref_payments o "
+                    "where o.payment_id = t.original_payment_id and (o.status <> 'settled' or o.currency <> t.currency "
+                    "or o.customer_id <> t.customer_id))",
+                    "a refund or chargeback reverses a settled payment of the same customer, in its currency"),
+        ),
+        limits=(
+            CumulativeLimit("amount", "original_payment_id", "t.status in ('refunded', 'chargeback')", "o.amount",
+                            "refunds and chargebacks of a payment add up to at most its amount"),
         ),
     ),
     Feed(

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifecycle.contract import FEEDS, RULES, SUPPORTED_CURRENCIES, TYPES, Column, Feed
+from lifecycle.contract import (
+    EARLIEST_DATE,
+    FEEDS,
+    INTEGER_DIGITS,
+    LATEST_DATE,
+    RULES,
+    SCALE,
+    SUPPORTED_CURRENCIES,
+    TYPES,
+    Column,
+    Feed,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED_NOTE = "generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit"
@@ -239,18 +250,30 @@ def feeds_markdown() -> str:
         "",
         "## Types",
         "",
-        "| type | parsed as | stored as |",
-        "|---|---|---|",
+        "| type | parsed as | stored as | plausible values |",
+        "|---|---|---|---|",
     ]
     for name, t in TYPES.items():
-        out.append(f"| {name} | `{t['read']}` | `{t['store']}` |")
+        if name in INTEGER_DIGITS:
+            bound = f"at most {INTEGER_DIGITS[name]} digits before the point"
+            if name in SCALE:
+                bound += f", {SCALE[name]} places after it (extra zeros aside)"
+        elif name in ("date", "timestamp"):
+            bound = f"{EARLIEST_DATE} to {LATEST_DATE}" + (" (local date)" if name == "timestamp" else "")
+        else:
+            bound = ""
+        out.append(f"| {name} | `{t['read']}` | `{t['store']}` | {bound} |")
+    out += ["", "A number is read as text and converted only when the text is exact and plausible: it is never",
+            "rounded to fit its column, and a value too large is `out_of_range`, not an overflow."]
     out += ["", "## Quarantine rules", "",
             "A refused line goes to `quarantine/<feed>/recorded_date=<D>/data.parquet` with the file, line,",
             "column, rule, message and original text. When a line breaks several rules, the first in this",
             "order is its rule and the others are listed in `other_failures`.", "",
             "| rule | meaning |", "|---|---|"]
     out += [f"| `{r}` | {d} |" for r, d in RULES.items()]
-    out += ["", "A file that is not UTF-8, or whose header misses a contract column, names an unknown one or",
+    out += ["", "Line numbers are physical lines of the file (the header is line 1), whatever the line ends and",
+            "however many lines a quoted value spans; a quote left open refuses its own line only.", "",
+            "A file that is not UTF-8, or whose header misses a contract column, names an unknown one or",
             "repeats one, is *broken*: its feed ingests nothing for that date and the night is not published.", ""]
     for f in FEEDS:
         out += [f"## `{f.name}`", "", f.description, "",
@@ -281,6 +304,10 @@ def feeds_markdown() -> str:
                     "together: when any line is refused, the others are refused as `entry_refused`, naming the "
                     "line. Rules over the whole group (every line refused):", ""]
             out += [f"- `{r.rule}` on `{r.column}`: {r.description}" for r in f.group_rules]
+        if f.limits:
+            out += ["", "Running limits (in file order, after the rows of earlier files; rows refused for another "
+                    "reason do not count):", ""]
+            out += [f"- `{r.rule}` on `{r.column}`: {r.description}" for r in f.limits]
         out.append("")
     out += _migration_control_markdown()
     return "\n".join(out)

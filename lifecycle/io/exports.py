@@ -200,8 +200,12 @@ def _csv_text(lines: list[list[str]], *, for_spreadsheets: bool = False) -> str:
     buffer = io.StringIO()
     if for_spreadsheets:
         lines = [[spreadsheet_safe(cell) for cell in line] for line in lines]
-    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL if for_spreadsheets else csv.QUOTE_MINIMAL
-               ).writerows(lines)
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL if for_spreadsheets else csv.QUOTE_MINIMAL)
+    # Python's minimal quoting leaves a lone CR bare (it quotes only the line terminator's characters), which
+    # splits the line for the reader: a line with a CR in any cell is written with every cell quoted.
+    quote_all = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for line in lines:
+        (quote_all if any("\r" in str(cell) for cell in line) else writer).writerow(line)
     return buffer.getvalue()
 
 

@@ -19,21 +19,29 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from lifecycle.contract import (
     CLOSED_TO_MANUAL_ENTRIES,
     CSV_ERROR_RULES,
+    EARLIEST_DATE,
+    INTEGER_DIGITS,
+    LATEST_DATE,
     RULES,
+    SCALE,
     SUPPORTED_CURRENCIES,
     TYPES,
+    CumulativeLimit,
     Feed,
     feed,
 )
+from lifecycle.io.records import split_records
 from lifecycle.settings import Settings
 
 QUARANTINE_COLUMNS = (
@@ -50,7 +58,20 @@ TEXT_FORMATS: dict[str, tuple[str, str]] = {
 }
 #: dbt seeds a feed's row rules may read (``Feed.seed_lookups``).
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}(:?\d{2})?|Z)$"
+#: An ISO 8601 timestamp with a UTC offset between -14:00 and +14:00 (the offsets in use on Earth).
+TIMESTAMP_PATTERN = (r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                     r"([+-](0\d|1[0-3])(:?[0-5]\d)?|[+-]14(:?00)?|Z)$")
+#: Numbers are read as text: the typed value exists only when the text is a plausible, exact number.
+NUMERIC = ("integer", "decimal", "money")
+
+
+def exact_number_pattern(type_: str) -> str:
+    """The text of a number this type stores exactly: within its digits, its places (plus trailing zeros)."""
+    digits = INTEGER_DIGITS[type_]
+    if type_ == "integer":
+        return rf"-?0*[0-9]{{1,{digits}}}"
+    return rf"-?0*[0-9]{{1,{digits}}}(\.[0-9]{{1,{SCALE[type_]}}}0*)?"
+
 
 
 class BrokenFeedFile(Exception):
@@ -119,11 +140,6 @@ def check_structure(path: Path, contract: Feed) -> None:
         )
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return next(csv.reader(fh))
-
-
 def _read_csv_sql(path: Path, columns: dict[str, str]) -> str:
     cols = ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in columns.items())
     return (
@@ -166,11 +182,27 @@ def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list
             add("invalid_timestamp", col.name,
                 f"{c} is not null and (not regexp_full_match({c}, {_sql_str(TIMESTAMP_PATTERN)}) "
                 f"or try_cast({c} as timestamptz) is null)",
-                "not an ISO 8601 timestamp with a UTC offset")
+                "not an ISO 8601 timestamp with a UTC offset of at most ±14:00")
+        if col.type in NUMERIC:
+            text = f't."_text_{col.name}"'
+            well_formed = f"{text} is not null and regexp_full_match({text}, {_sql_str(TEXT_FORMATS[col.type][1])})"
+            digits = INTEGER_DIGITS[col.type]
+            too_long = _sql_str(r"-?0*[1-9][0-9]{%d,}(\.[0-9]+)?" % digits)
+            add("out_of_range", col.name, f"{well_formed} and regexp_full_match({text}, {too_long})",
+                f"more than {digits} digits before the decimal point: not a plausible value")
+            if col.type in SCALE:
+                places = SCALE[col.type]
+                too_fine = _sql_str(r"-?[0-9]+\.[0-9]{%d}0*[1-9][0-9]*" % places)
+                add("too_many_decimals", col.name, f"{well_formed} and regexp_full_match({text}, {too_fine})",
+                    f"more than {places} decimal places" + (" (an amount is in cents)" if col.type == "money" else ""))
+        if col.type in ("date", "timestamp"):
+            day = c if col.type == "date" else f"cast(timezone({tz}, try_cast({c} as timestamptz)) as date)"
+            add("implausible_date", col.name,
+                f"{day} < date {_sql_str(EARLIEST_DATE)} or {day} > date {_sql_str(LATEST_DATE)}",
+                f"outside the dates the warehouse holds ({EARLIEST_DATE} to {LATEST_DATE})")
         if col.required:
-            add("missing_value", col.name, f"{c} is null", "required value is empty")
-        if col.type == "money":
-            add("too_many_decimals", col.name, f"{c} <> round({c}, 2)", "more than two decimal places")
+            empty = f'{c} is null and t."_text_{col.name}" is null' if col.type in NUMERIC else f"{c} is null"
+            add("missing_value", col.name, empty, "required value is empty")
         if col.type == "currency":
             add("unsupported_currency", col.name, f"{c} not in ({currencies})",
                 f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}")
@@ -208,6 +240,15 @@ def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list
     for rr in contract.row_rules:
         add(rr.rule, rr.column, f"coalesce({rr.violation}, false)", rr.description)
     return [expr for rule in RULES for expr in by_rule[rule]]
+
+
+def _typed_value(col, text: str) -> str:
+    """The typed value of a column from the reader's value: a number only when its text is exact and plausible."""
+    if col.type not in NUMERIC:
+        return f'{text} as "{col.name}"'
+    read = TYPES[col.type]["read"]
+    return (f"case when regexp_full_match({text}, {_sql_str(exact_number_pattern(col.type))}) "
+            f'then cast({text} as {read}) end as "{col.name}"')
 
 
 def _stored_select(contract: Feed, alias: str = "t") -> str:
@@ -265,10 +306,11 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
     try:
         con.execute("set threads = 1")  # small files; keeps row order and output bytes stable
         con.execute("set TimeZone = 'UTC'")
-        _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file)
+        with tempfile.TemporaryDirectory(prefix=f"ingest-{feed_name}-") as scratch:
+            _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file, Path(scratch))
         result.control_totals = _check_control_totals(con, settings, feed_name, recorded_date, path)
         _write(con, contract, raw_out, q_out, recorded_date)
-        result.rows_read = con.execute("select count(*) from lines").fetchone()[0]
+        result.rows_read = con.execute("select (select count(*) from lines) + (select count(*) from refused)").fetchone()[0]
         result.rows_accepted = con.execute("select count(*) from accepted").fetchone()[0]
         result.rows_quarantined = con.execute("select count(*) from quarantined").fetchone()[0]
         result.quarantined_by_rule = dict(
@@ -280,27 +322,47 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
 
 
 def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, path: Path | None,
-           recorded_date: date, rel_file: str | None) -> None:
+           recorded_date: date, rel_file: str | None, scratch: Path) -> None:
     names = contract.column_names
     # DuckDB's typed read is lenient ('yes' is a boolean, '12.5' a BIGINT, '1e3' a DECIMAL): the
     # text of every typed column is also checked against the contract's exact format.
     strict = [c.name for c in contract.columns if c.type in TEXT_FORMATS]
+    refused_columns = "line bigint, column_name varchar, rule varchar, message varchar, original_text varchar, " \
+                      "other_failures varchar"
     if path is None:
-        con.execute("create table lines as select 0::bigint as _record, ''::varchar as original_text where false")
+        con.execute("create table lines as select 0::bigint as _record, 0::bigint as line, ''::varchar as original_text "
+                    "where false")
+        con.execute(f"create table refused ({refused_columns})")
         texts = "".join(f', null::varchar as "_text_{c}"' for c in strict)
         con.execute(f"create table typed as select 0::bigint as _record, *{texts} from ("
                     + _empty_relation(contract, "read") + ")")
         con.execute("create table reader_rejects (_record bigint, column_name varchar, rule varchar, message varchar, "
                     "original_text varchar, idx bigint)")
     else:
-        header = _header(path)
+        # 0. records and their physical lines (any line ending, quotes across lines, field counts, control
+        # characters); the reader reads the records that passed, one per line.
+        records = split_records(path, scratch / "records.csv")
+        header = records.header
+        path = scratch / "records.csv"
+        record_lines = pa.table({"k": pa.array(range(1, len(records.lines) + 1), pa.int64()),
+                                 "line": pa.array(records.lines, pa.int64())})
+        refused = pa.Table.from_pylist([r.__dict__ for r in records.refused], schema=pa.schema([
+            ("line", pa.int64()), ("column_name", pa.string()), ("rule", pa.string()), ("message", pa.string()),
+            ("original_text", pa.string()), ("other_failures", pa.string())]))
+        con.register("record_lines_arrow", record_lines)
+        con.register("refused_arrow", refused)
+        con.execute("create table record_lines as select * from record_lines_arrow")
+        con.execute("create table refused as select * from refused_arrow")
+        con.unregister("record_lines_arrow")
+        con.unregister("refused_arrow")
         # 1. the original text of every line: all columns read as text.
         con.execute(f"create table text_rows as select * from {_read_csv_sql(path, {h: 'VARCHAR' for h in header})}")
         con.execute("create table text_rejects as select cast(line as bigint) - 1 as _record, error_type, csv_line, column_idx "
                     "from reject_errors")
         con.execute("delete from reject_errors; delete from reject_scans")
         # 2. the typed read: the contract's read types; a value that does not parse is a reject.
-        read_types = {h: TYPES[contract.column(h).type]["read"] for h in header}
+        read_types = {h: "VARCHAR" if contract.column(h).type in NUMERIC else TYPES[contract.column(h).type]["read"]
+                      for h in header}
         con.execute(f"create table typed_read as select * from {_read_csv_sql(path, read_types)}")
         con.execute("create table typed_rejects as select cast(line as bigint) - 1 as _record, error_type, csv_line, column_name, "
                     "column_idx, error_message from reject_errors")
@@ -323,9 +385,11 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
         )
         con.execute(f"""
             create table lines as
-            select _record, concat_ws(',', {quoted}) as original_text from text_numbered
-            union all
-            select _record, any_value(csv_line) from text_rejects group by _record
+            select _record, r.line, original_text from (
+                select _record, concat_ws(',', {quoted}) as original_text from text_numbered
+                union all
+                select _record, any_value(csv_line) from text_rejects group by _record
+            ) join record_lines r on r.k = _record
         """)
         con.execute(f"""
             create table typed as
@@ -334,7 +398,7 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                 where _record not in (select _record from typed_rejects)
             ), n as (select _record, row_number() over (order by _record) as rn from recs),
             rows as (select *, row_number() over () as rn from typed_read)
-            select n._record, {", ".join(f'rows."{c}"' for c in names)},
+            select n._record, {", ".join(_typed_value(contract.column(c), f'rows."{c}"') for c in names)},
                    {", ".join(f'x."{c}" as "_text_{c}"' for c in strict)}
             from rows join n using (rn) left join text_numbered x on x._record = n._record
         """)
@@ -382,11 +446,13 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
     con.execute(f"create table judged as select t.*, {failures} as _failures from typed t")
     if contract.group_key:
         _judge_groups(con, contract, has_text=path is not None)
+    for limit in contract.limits:
+        _judge_limit(con, contract, limit)
     con.execute(f"""
         create table accepted as
         select {_stored_select(contract)}, date {_sql_str(recorded_date.isoformat())} as _recorded_date,
-               {_sql_str(rel_file or '')} as _source_file, t._record + 1 as _source_line
-        from judged t where len(t._failures) = 0 order by t._record
+               {_sql_str(rel_file or '')} as _source_file, l.line as _source_line
+        from judged t join lines l using (_record) where len(t._failures) = 0 order by t._record
     """)
     file_sql = _sql_str(rel_file or "")
     con.execute(f"""
@@ -408,10 +474,15 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
             select _record, rule, column_name, message,
                    nullif(array_to_string(string_split(all_failures, '; ')[2:], '; '), '') from reader
         )
+        , found as (
+            select l.line, b.column_name, b.rule, b.message, l.original_text, nullif(b.other_failures, '') as other_failures
+            from both_ b left join lines l using (_record)
+            union all
+            select line, column_name, rule, message, original_text, other_failures from refused
+        )
         select {_sql_str(contract.name)} as feed, date {_sql_str(recorded_date.isoformat())} as recorded_date,
-               {file_sql} as file, b._record + 1 as line, b.column_name, b.rule, b.message,
-               l.original_text, nullif(b.other_failures, '') as other_failures
-        from both_ b left join lines l using (_record)
+               {file_sql} as file, line, column_name, rule, message, original_text, other_failures
+        from found
         order by line
     """)
 
@@ -425,8 +496,11 @@ def _judge_groups(con: duckdb.DuckDBPyConnection, contract: Feed, has_text: bool
     keys = ", ".join(f'"{k}"' for k in key)
     lines = "text_numbered" if has_text else "typed"
     # a group with a line the reader could not parse is refused for that line; its sums would be partial
+    unconverted = " or ".join(f'("{c.name}" is null and "_text_{c.name}" is not null)'
+                              for c in contract.columns if c.type in NUMERIC) or "false"
     con.execute(f"create or replace view unparsed_groups as select distinct {keys} from {lines} "
-                f"where _record in (select _record from reader_rejects)")
+                f"where _record in (select _record from reader_rejects) "
+                f"or _record in (select _record from typed where {unconverted})")
     parts = []
     for order, gr in enumerate(contract.group_rules):
         missing = [k for k in key if k not in gr.by]
@@ -450,25 +524,67 @@ def _judge_groups(con: duckdb.DuckDBPyConnection, contract: Feed, has_text: bool
         """)
     label = key[0].removesuffix("_id")
     message = (f"{_sql_str(label + ' ')} || g.\"{key[0]}\" || ' is refused whole: line ' || "
-               f"cast(g.first_bad + 1 as varchar) || ' is refused (' || g.first_rule || ')'")
+               f"cast(g.first_bad_line as varchar) || ' is refused (' || g.first_rule || ')'")
     con.execute(f"""
         create or replace table judged as
-        with refused as (
+        with refused_lines as (
             select _record, split_part(_failures[1], '|', 1) as rule from judged where len(_failures) > 0
             union all
             select _record, rule from reader_rejects
         ), bad_groups as (
-            select {", ".join(f'k."{k}"' for k in key)}, min(r._record) as first_bad,
+            select {", ".join(f'k."{k}"' for k in key)}, min(l.line) as first_bad_line,
                    arg_min(r.rule, r._record) as first_rule
-            from refused r inner join (select _record, {keys} from {lines}) as k using (_record)
+            from refused_lines r inner join (select _record, {keys} from {lines}) as k using (_record)
+            inner join lines l using (_record)
             group by all
         )
         select t.* exclude (_failures),
-               case when len(t._failures) = 0 and g.first_bad is not null
+               case when len(t._failures) = 0 and g.first_bad_line is not null
                     then [{_sql_str('entry_refused|' + key[0] + '|')} || {message}]
                     else t._failures end as _failures
         from judged t left join bad_groups g on {join}
         order by t._record
+    """)
+
+
+def _judge_limit(con: duckdb.DuckDBPyConnection, contract: Feed, limit: CumulativeLimit) -> None:
+    """Walk the rows naming each row in file order, accepting a row while the running total stays within the
+    named row's limit (a row that would pass it is refused and does not count)."""
+    own = contract.key[0]
+    col, by = f'"{limit.column}"', f'"{limit.by}"'
+    applies_prior = limit.applies.replace("t.", "p.")
+    message = (f"{_sql_str('reversals of ' + limit.by.removeprefix('original_').removesuffix('_id') + ' ')} || w.{by} || ' would reach ' "
+               f"|| cast(w.before + w.{col} as varchar) || ' (this row ' || cast(w.{col} as varchar) || ', accepted "
+               f"before it ' || cast(w.before as varchar) || '), more than its ' || cast(w._limit as varchar)")
+    con.execute(f"""
+        create or replace table judged as
+        with recursive earlier as (
+            select p.{by}, sum(p.{col}) as amount from prior p where {applies_prior} and p.{by} is not null
+            group by p.{by}
+        ), candidates as (
+            select t._record, t.{by}, t.{col}, coalesce(e.amount, 0) as earlier,
+                   row_number() over (partition by t.{by} order by t._record) as n,
+                   (select {limit.limit} from ref_{contract.name} o where o."{own}" = t.{by}) as _limit
+            from judged t left join earlier e on e.{by} = t.{by}
+            where len(t._failures) = 0 and {limit.applies} and t.{by} is not null
+        ), walk as (
+            select c._record, c.{by}, c.{col}, c._limit, c.n, c.earlier as before,
+                   c.earlier + c.{col} > c._limit as refused,
+                   case when c.earlier + c.{col} > c._limit then c.earlier else c.earlier + c.{col} end as total
+            from candidates c where c.n = 1
+            union all
+            select c._record, c.{by}, c.{col}, c._limit, c.n, w.total,
+                   w.total + c.{col} > c._limit,
+                   case when w.total + c.{col} > c._limit then w.total else w.total + c.{col} end
+            from walk w join candidates c on c.{by} = w.{by} and c.n = w.n + 1
+        ), over_limit as (
+            select w._record, {_sql_str(limit.rule + '|' + limit.column + '|')} || {message} as f
+            from walk w where w.refused
+        )
+        select j.* exclude (_failures),
+               case when o.f is null then j._failures else list_append(j._failures, o.f) end as _failures
+        from judged j left join over_limit o using (_record)
+        order by j._record
     """)
 
 

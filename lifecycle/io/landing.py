@@ -42,13 +42,45 @@ def read_register(settings: Settings, feed_name: str) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def _frozen_night(settings: Settings) -> date | None:
+    published = last_published_date(settings)
+    sent = last_sent_night(settings)  # a withheld night whose manifests went out is frozen too
+    return max((d for d in (published, sent) if d is not None), default=None)
+
+
+def changed_frozen_files(settings: Settings, feed_name: str, recorded_date: date) -> list[str]:
+    """Files of earlier, frozen dates that differ from the ones ingested (changed, removed or appeared since).
+
+    Night D ingests only D's file, so without this a changed old file would be noticed only by a rerun of its
+    date; each night checks every frozen date of the feed against the register and names what changed."""
+    frozen = _frozen_night(settings)
+    if frozen is None:
+        return []
+    changed = []
+    for day, recorded in sorted(read_register(settings, feed_name).items()):
+        when = date.fromisoformat(day)
+        if when >= recorded_date or when > frozen:
+            continue
+        path = settings.landing_file(feed_name, when)
+        checksum = file_checksum(path)
+        if recorded == checksum:
+            continue
+        rel = path.relative_to(settings.home)
+        if recorded == ABSENT:
+            changed.append(f"{rel}: a file appeared for a date that was ingested without one")
+        elif checksum == ABSENT:
+            changed.append(f"{rel}: the file ingested for this date has been removed")
+        else:
+            changed.append(f"{rel}: the file differs from the one ingested ({checksum[:19]}…, was {recorded[:19]}…)")
+    return changed
+
+
 def check_append_only(settings: Settings, feed_name: str, recorded_date: date) -> str:
     """Return the file's checksum, or raise LandingRefused if it may not be ingested."""
     path = settings.landing_file(feed_name, recorded_date)
     checksum = file_checksum(path)
     published = last_published_date(settings)
-    sent = last_sent_night(settings)  # a withheld night whose manifests went out is frozen too
-    frozen = max((d for d in (published, sent) if d is not None), default=None)
+    frozen = _frozen_night(settings)
     if frozen is None or recorded_date > frozen:
         return checksum
     recorded = read_register(settings, feed_name).get(recorded_date.isoformat())

@@ -67,6 +67,7 @@ select
     min(start_date) as access_start,
     max(access_end) as access_end,
     count(*) as granting_terms,
-    arg_max(subscription_id, access_end) as subscription_id
+    -- the term that grants access longest; of two ending together, the greater subscription id (a total order)
+    arg_max(subscription_id, access_end || ':' || subscription_id) as subscription_id
 from granting
 group by customer_id, product_id
