@@ -7,7 +7,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test test-fast ui docs lint format contract bench clean
+.PHONY: install demo test test-fast fuzz ui docs lint format contract bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: install
 ## The quick loop: every test but the ones that run whole nights end to end.
 test-fast: install
 	$(BIN)/pytest -m "not nights"
+
+## Ingestion under hostile files, at length: the property tests with many more examples and fresh randomness.
+fuzz: install
+	LIFECYCLE_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/test_ingest_properties.py
 
 ## The Dagster UI on the demo home (http://127.0.0.1:3000).
 ui: install

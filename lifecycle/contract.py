@@ -8,8 +8,8 @@ File format shared by every feed: UTF-8 CSV, comma separated, ``"`` quoting (dou
 one header line with exactly the contract's column names (order free), ``\\n`` or ``\\r\\n`` line
 ends, an optional BOM. Dates are ``YYYY-MM-DD``; timestamps are ISO 8601 with a UTC offset
 of at most ±14:00 (``2026-11-24T09:15:00-05:00``); amounts are plain decimals with at most two
-places (``1234.50``); booleans are ``true``/``false``; an empty field is a missing value. No value
-holds a control character (a line break inside quotes included).
+places (``1234.50``); booleans are ``true``/``false``; an empty field is a missing value. A record
+is one line: no value holds a line break or any other control character.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ TYPES: dict[str, dict[str, str]] = {
 RULES: dict[str, str] = {
     "missing_columns": "the line has fewer fields than the header",
     "too_many_columns": "the line has more fields than the header",
-    "malformed_line": "the line cannot be parsed as CSV (a quote left open or closed before more text, line size)",
-    "control_character": "a value holds a control character (NUL, tab, CR, a line break inside quotes, …)",
+    "malformed_line": "the line cannot be parsed as CSV (a quote left open on it, or closed before more text)",
+    "control_character": "a value holds a control character (NUL, tab, a lone CR, …)",
     "invalid_integer": "not a whole number",
     "invalid_decimal": "not a decimal number (NaN, infinity and thousands separators are refused)",
     "invalid_date": "not a valid YYYY-MM-DD date",

@@ -271,8 +271,8 @@ def feeds_markdown() -> str:
             "order is its rule and the others are listed in `other_failures`.", "",
             "| rule | meaning |", "|---|---|"]
     out += [f"| `{r}` | {d} |" for r, d in RULES.items()]
-    out += ["", "Line numbers are physical lines of the file (the header is line 1), whatever the line ends and",
-            "however many lines a quoted value spans; a quote left open refuses its own line only.", "",
+    out += ["", "Line numbers are physical lines of the file (the header is line 1), whatever the line ends.",
+            "A record is one line: a quote left open refuses its own line only, and a value may not span lines.", "",
             "A file that is not UTF-8, or whose header misses a contract column, names an unknown one or",
             "repeats one, is *broken*: its feed ingests nothing for that date and the night is not published.", ""]
     for f in FEEDS:

@@ -181,22 +181,26 @@ def test_every_export_quotes_a_carriage_return():
 def test_line_numbers_are_physical_after_a_multiline_value_and_a_quote_left_open(home):
     write_reference(home)
     header = ",".join(feed("customers").column_names)
-    multiline = customer_line(customer_id="C-1", address_line1='"1 Main\nSt"')
+    multiline = customer_line(customer_id="C-1", address_line1='"1 Main\nSt"')  # two physical lines
     bad_country = customer_line(customer_id="C-2", country="usa")
     open_quote = customer_line(customer_id="C-3", city='"Boston')
     after = customer_line(customer_id="C-4")
     bad_after = customer_line(customer_id="C-5", country="x")
-    last = customer_line(customer_id="C-6")
-    land(home, "customers", "\n".join([header, multiline, bad_country, open_quote, after, bad_after, last]) + "\n")
+    quoted = customer_line(customer_id="C-6", address_line1='"1 Main St, Apt 2"')
+    land(home, "customers", "\n".join([header, multiline, bad_country, open_quote, after, bad_after, quoted]) + "\n")
     r = ingest_all(home, DAY)["customers"]
-    assert counts(r) == (6, 2, 4)
-    # physical lines: the multi-line value takes lines 2-3
-    assert [(line, column, rule) for line, column, rule, _, _ in quarantine_rows(home, "customers")] == [
-        (2, "address_line1", "control_character"), (4, "country", "invalid_country"),
-        (5, "city", "malformed_line"), (7, "country", "invalid_country")]
-    assert quarantine_rows(home, "customers")[2][3] == open_quote
-    # the quote left open swallows nothing: C-4 and C-6 are read, on their own lines
-    assert raw_rows(home, "customers", "customer_id, _source_line") == [("C-4", 6), ("C-6", 8)]
+    # every physical line has one outcome: 7 lines after the header, nothing swallowed
+    assert counts(r) == (7, 2, 5)
+    first, second = multiline.split("\n")
+    assert quarantine_rows(home, "customers") == [
+        (2, "address_line1", "malformed_line", first, None),
+        (3, "customer_id", "malformed_line", second, None),  # read alone, the stray quote is in its first field
+        (4, "country", "invalid_country", bad_country, None),
+        (5, "city", "malformed_line", open_quote, None),
+        (7, "country", "invalid_country", bad_after, None),
+    ]
+    assert raw_rows(home, "customers", "customer_id, address_line1, _source_line") == [
+        ("C-4", "1 Main St", 6), ("C-6", "1 Main St, Apt 2", 8)]
 
 
 def test_utc_offsets_beyond_14_hours_are_refused(home):

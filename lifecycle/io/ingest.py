@@ -109,17 +109,20 @@ def partition_path(root: Path, feed_name: str, recorded_date: date) -> Path:
 
 
 def check_structure(path: Path, contract: Feed) -> None:
-    """Refuse a file whose bytes are not UTF-8 or whose header is not the contract's columns."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BrokenFeedFile(
-            f"{path}: line {line}: bytes at offset {exc.start} are not valid UTF-8 ({exc.reason}); "
-            f"feed {contract.name} ingests nothing from this file"
-        ) from None
-    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    """Refuse a file whose bytes are not UTF-8 or whose header is not the contract's columns (streamed)."""
+    first = None
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BrokenFeedFile(
+                    f"{path}: line {number}: bytes at offset {exc.start} of the line are not valid UTF-8 "
+                    f"({exc.reason}); feed {contract.name} ingests nothing from this file"
+                ) from None
+            if first is None:
+                first = text.lstrip("\ufeff").rstrip("\n").rstrip("\r")
+    first = first or ""
     if not first.strip():
         raise BrokenFeedFile(f"{path}: line 1: the header line is empty; feed {contract.name} ingests nothing")
     header = next(csv.reader(io.StringIO(first)))
@@ -187,12 +190,12 @@ def _rule_cases(contract: Feed, settings: Settings, recorded_date: date) -> list
             text = f't."_text_{col.name}"'
             well_formed = f"{text} is not null and regexp_full_match({text}, {_sql_str(TEXT_FORMATS[col.type][1])})"
             digits = INTEGER_DIGITS[col.type]
-            too_long = _sql_str(r"-?0*[1-9][0-9]{%d,}(\.[0-9]+)?" % digits)
+            too_long = _sql_str(r"-?0*[1-9][0-9]{" + str(digits) + r",}(\.[0-9]+)?")
             add("out_of_range", col.name, f"{well_formed} and regexp_full_match({text}, {too_long})",
                 f"more than {digits} digits before the decimal point: not a plausible value")
             if col.type in SCALE:
                 places = SCALE[col.type]
-                too_fine = _sql_str(r"-?[0-9]+\.[0-9]{%d}0*[1-9][0-9]*" % places)
+                too_fine = _sql_str(r"-?[0-9]+\.[0-9]{" + str(places) + r"}0*[1-9][0-9]*")
                 add("too_many_decimals", col.name, f"{well_formed} and regexp_full_match({text}, {too_fine})",
                     f"more than {places} decimal places" + (" (an amount is in cents)" if col.type == "money" else ""))
         if col.type in ("date", "timestamp"):
@@ -307,6 +310,7 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
         con.execute("set threads = 1")  # small files; keeps row order and output bytes stable
         con.execute("set TimeZone = 'UTC'")
         with tempfile.TemporaryDirectory(prefix=f"ingest-{feed_name}-") as scratch:
+            con.execute(f"set temp_directory = {_sql_str(str(Path(scratch) / 'spill'))}")
             _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file, Path(scratch))
         result.control_totals = _check_control_totals(con, settings, feed_name, recorded_date, path)
         _write(con, contract, raw_out, q_out, recorded_date)
@@ -402,6 +406,10 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
                    {", ".join(f'x."{c}" as "_text_{c}"' for c in strict)}
             from rows join n using (rn) left join text_numbered x on x._record = n._record
         """)
+        # a big file's copies are freed as soon as the next one holds what is needed
+        con.execute("drop table text_rows; drop table typed_read; drop table record_lines")
+        if not contract.group_key:
+            con.execute("drop table text_numbered")
         cast_rules = {col.name: f"invalid_{'decimal' if col.type in ('money', 'decimal') else col.type}"
                       for col in contract.columns}
         by_column = " ".join(f"when column_name = {_sql_str(k)} then {_sql_str(v)}" for k, v in cast_rules.items())
