@@ -335,8 +335,40 @@ def cmd_answer_refunds(args: argparse.Namespace) -> int:
     return 0
 
 
+class UserMistake(Exception):
+    """A mistake on the command line: printed as one line on stderr, exit status 2, nothing created."""
+
+
 def _date(text: str) -> date:
-    return date.fromisoformat(text)
+    """A date written YYYY-MM-DD, and only so (argparse prints the message as the option's error)."""
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-24")
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _existing_home(home: str | None) -> Settings:
+    """The home a read-only command reads: it must exist already (a mistyped --home creates nothing)."""
+    path = resolve_home(home)
+    if not (path / "lifecycle.toml").exists():
+        raise UserMistake(f"no home at {path} (no lifecycle.toml there): check --home or $LIFECYCLE_HOME, "
+                          f"or create one with `lifecycle --home {path} demo`")
+    os.environ["LIFECYCLE_HOME"] = str(path)
+    load_settings.cache_clear()
+    return get_settings(path)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -367,6 +399,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise UserMistake(f"--end {args.end} is before --start {args.start}: a backfill runs the nights from "
+                          "--start to --end, in date order")
     settings = _use_home(args.home)
     outcomes = backfill(settings, args.start, args.end, progress=_progress(args))
     if not args.quiet:
@@ -466,7 +501,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     from lifecycle.io.warehouse import connect_published
 
-    con = connect_published(get_settings(args.home))
+    con = connect_published(_existing_home(args.home))
     try:
         con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
     except duckdb.Error as exc:
@@ -486,7 +521,7 @@ def cmd_customer(args: argparse.Namespace) -> int:
 
     from lifecycle.io.warehouse import connect_published, last_published_date
 
-    settings = get_settings(args.home)
+    settings = _existing_home(args.home)
     try:
         con = connect_published(settings)
     except FileNotFoundError as exc:
@@ -586,7 +621,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Pictures from the published warehouse: today, the renewal cohorts."""
     from lifecycle.reports import write_renewal_report
 
-    settings = _use_home(args.home)
+    settings = _existing_home(args.home)
     try:
         report = write_renewal_report(settings, Path(args.out) if args.out else None)
     except FileNotFoundError as exc:
@@ -615,42 +650,43 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("generate", help="write a deterministic sample publisher's landing files")
-    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--start", type=_date, default=DEMO_START)
-    p.add_argument("--end", type=_date, default=DEMO_END)
-    p.add_argument("--cutover", type=_date, default=None, help="migration load date (default: end − 7 days)")
+    p.add_argument("--customers", type=_positive, default=DEMO_CUSTOMERS, help="customers to generate")
+    p.add_argument("--seed", type=int, default=7, help="random seed (the same seed gives the same files)")
+    p.add_argument("--start", type=_date, default=DEMO_START, help="first day of history (YYYY-MM-DD)")
+    p.add_argument("--end", type=_date, default=DEMO_END, help="last day of history (YYYY-MM-DD)")
+    p.add_argument("--cutover", type=_date, default=None,
+                   help="migration load date, YYYY-MM-DD (default: end − 7 days)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("nightly", help="run night D: ingest, build, audit, publish")
-    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--date", type=_date, required=True, help="the business date D (YYYY-MM-DD)")
     p.set_defaults(func=cmd_nightly)
 
     p = sub.add_parser("backfill", help="run the nights D1..D2 one after another, in date order")
-    p.add_argument("--start", type=_date, required=True)
-    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--start", type=_date, required=True, help="first night (YYYY-MM-DD)")
+    p.add_argument("--end", type=_date, required=True, help="last night, on or after --start (YYYY-MM-DD)")
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("demo", help="generate a small home, backfill it and print a summary")
-    p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--customers", type=_positive, default=DEMO_CUSTOMERS, help="customers to generate")
+    p.add_argument("--seed", type=int, default=7, help="random seed")
     p.add_argument("--force", action="store_true", help="wipe the home's data and generate again")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("answer-refunds", help="the sample processor: answer night D's refund requests in a later "
                        "payments landing file (sample homes only)")
-    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--date", type=_date, required=True, help="the night whose requests are answered (YYYY-MM-DD)")
     p.set_defaults(func=cmd_answer_refunds)
 
     p = sub.add_parser("sql", help="query the published warehouse read-only")
-    p.add_argument("query")
-    p.add_argument("--max-rows", type=int, default=40)
+    p.add_argument("query", help="one SQL query, e.g. \"select * from marts.rpt_feed_quality\"")
+    p.add_argument("--max-rows", type=_positive, default=40, help="rows shown (default 40)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("customer", help="a customer's name, segment, flags and timeline, from the published warehouse")
-    p.add_argument("customer_id")
+    p.add_argument("customer_id", help="the customer's id, e.g. C0000042")
     p.add_argument("--since", type=_date, help="only events on or after this date (YYYY-MM-DD)")
-    p.add_argument("--limit", type=int, help="only the latest N events (still printed oldest first)")
+    p.add_argument("--limit", type=_positive, help="only the latest N events (still printed oldest first)")
     p.set_defaults(func=cmd_customer)
 
     p = sub.add_parser("serve", help="the ops download page: export files behind a login, every download recorded")
@@ -670,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
-    p.add_argument("--write", action="store_true")
+    p.add_argument("--write", action="store_true", help="regenerate the files instead of checking them")
     p.set_defaults(func=cmd_contract)
 
     for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "customer", "serve", "report"):
@@ -679,14 +715,23 @@ def main(argv: list[str] | None = None) -> int:
         sub.choices[name].add_argument("--quiet", action="store_true",
                                        help="no stage lines (and for nightly and backfill no summary): one line a night and its gates, for cron")
 
-    args = parser.parse_args(argv)
-    from lifecycle.io.lock import NightRunning
-
     try:
-        return args.func(args)
-    except NightRunning as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return 75  # EX_TEMPFAIL: try again later
+        args = parser.parse_args(argv)
+        from lifecycle.io.lock import NightRunning
+
+        try:
+            return args.func(args)
+        except NightRunning as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 75  # EX_TEMPFAIL: try again later
+        except UserMistake as exc:
+            print(f"lifecycle {args.command}: {exc}", file=sys.stderr)
+            return 2
+    except BrokenPipeError:
+        # the reader went away (`lifecycle sql … | head`): stop quietly, as a Unix filter does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
