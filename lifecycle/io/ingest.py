@@ -560,15 +560,14 @@ def _judge_limit(con: duckdb.DuckDBPyConnection, contract: Feed, limit: Cumulati
     named row's limit (a row that would pass it is refused and does not count)."""
     own = contract.key[0]
     col, by = f'"{limit.column}"', f'"{limit.by}"'
-    applies_prior = limit.applies.replace("t.", "p.")
     message = (f"{_sql_str('reversals of ' + limit.by.removeprefix('original_').removesuffix('_id') + ' ')} || w.{by} || ' would reach ' "
                f"|| cast(w.before + w.{col} as varchar) || ' (this row ' || cast(w.{col} as varchar) || ', accepted "
                f"before it ' || cast(w.before as varchar) || '), more than its ' || cast(w._limit as varchar)")
     con.execute(f"""
         create or replace table judged as
         with recursive earlier as (
-            select p.{by}, sum(p.{col}) as amount from prior p where {applies_prior} and p.{by} is not null
-            group by p.{by}
+            select t.{by}, sum(t.{col}) as amount from prior t where {limit.applies} and t.{by} is not null
+            group by t.{by}
         ), candidates as (
             select t._record, t.{by}, t.{col}, coalesce(e.amount, 0) as earlier,
                    row_number() over (partition by t.{by} order by t._record) as n,
