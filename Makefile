@@ -42,10 +42,13 @@ fuzz: install
 ui: install
 	LIFECYCLE_HOME=$(abspath $(HOME_DIR)) DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster $(BIN)/dagster dev -m lifecycle.definitions
 
-## The dbt documentation site (finance's data dictionary) for the published warehouse of the demo home.
+## The dbt documentation site (finance's data dictionary) for the published warehouse of the demo home, as one
+## file that opens from disk (target/index.html needs a web server: dbt docs serve).
 docs: install
-	cd dbt_project && LIFECYCLE_HOME=$(abspath $(HOME_DIR)) ../$(BIN)/dbt docs generate --profiles-dir . --target published
-	@echo "open dbt_project/target/index.html, or: cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir ."
+	@test -f $(HOME_DIR)/warehouse.duckdb || { echo "no published warehouse in $(HOME_DIR): run make demo first"; exit 2; }
+	cd dbt_project && LIFECYCLE_HOME=$(abspath $(HOME_DIR)) ../$(BIN)/dbt docs generate --static --profiles-dir . --target published
+	@echo "open dbt_project/target/static_index.html in a browser (one file, no server);"
+	@echo "or browse it served: cd dbt_project && LIFECYCLE_HOME=$(abspath $(HOME_DIR)) ../$(BIN)/dbt docs serve --profiles-dir . --target published"
 
 lint: install
 	$(BIN)/ruff check lifecycle tests bench

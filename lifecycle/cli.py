@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from lifecycle.checks.gates import DOMAINS, EXPORT_DOMAINS, Gates, read_gates
+from lifecycle.checks.gates import DOMAINS, EXPORT_DOMAINS, EXPORT_TITLES, Gates, read_gates
 from lifecycle.settings import Settings, get_settings, init_home, load_settings, resolve_home
 
 DEMO_START = date(2025, 1, 1)
@@ -80,6 +80,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     home's night lock; ``progress`` receives one line per stage as it finishes."""
     import uuid
 
+    from lifecycle.io.landing import check_night_ready
     from lifecycle.io.lock import night_lock
     from lifecycle.io.warehouse import last_published_date
     from lifecycle.pipelines.progress import NightProgress
@@ -87,6 +88,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     started = time.perf_counter()
     os.environ["LIFECYCLE_HOME"] = str(settings.home)
     with night_lock(settings, f"night {day.isoformat()}"):
+        check_night_ready(settings, day)  # before the job: a refusal costs nothing and writes nothing
         job = nightly_job(str(settings.home))
         instance = instance or _instance(settings, ephemeral)
         level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
@@ -185,14 +187,6 @@ def export_summary(settings: Settings, days: list[date] | None = None) -> dict[s
     return out
 
 
-#: Export titles for the night's report, by register name (the domain of each is EXPORT_DOMAINS).
-EXPORT_TITLES = {
-    "autocharge_requests": "autocharge requests", "refund_requests": "refund requests",
-    "outbox_messages": "outbox", "notice_mail": "notice letters", "manifest_lines": "manifests and draws",
-    "access_changes": "access changes", "gl_journal": "GL journal",
-}
-
-
 def gate_lines(gates: Gates) -> list[str]:
     """The gates of a night as an operator reads them: which held, which failed and on what, what went out."""
     lines = ["gates:    " + " · ".join(
@@ -201,9 +195,11 @@ def gate_lines(gates: Gates) -> list[str]:
         lines.append(f"  {f.domain} gate: {f.check}: {f.message}")
     if len(gates.failures) > 10:
         lines.append(f"  … and {len(gates.failures) - 10} more failures (state/gates/{gates.business_date}.json)")
+    for w in gates.warnings:
+        lines.append(f"  WARNING {w.check}: {w.message}")
     if not gates.all_passed:
-        sent = [t for e, t in EXPORT_TITLES.items() if gates.may_export(EXPORT_DOMAINS[e])]
-        held = [t for e, t in EXPORT_TITLES.items() if not gates.may_export(EXPORT_DOMAINS[e])]
+        sent = [EXPORT_TITLES[e] for e, d in EXPORT_DOMAINS.items() if gates.may_export(d)]
+        held = [EXPORT_TITLES[e] for e, d in EXPORT_DOMAINS.items() if not gates.may_export(d)]
         lines.append("written:  " + (", ".join(sent) or "nothing") + " (their own gates and foundation's passed)")
         lines.append("withheld: the warehouse" + "".join(f", {t}" for t in held)
                      + " (the next night catches up whatever is due and not in the register)")
@@ -512,6 +508,43 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """One table of the published warehouse out as CSV or Parquet: every row and column."""
+    from lifecycle.io.extract import ExtractRefused, export_table
+
+    settings = _existing_home(args.home)
+    fmt, target = ("parquet", args.parquet) if args.parquet else ("csv", args.csv)
+    out = None if target == "-" else Path(target)
+    if out is None and fmt == "parquet":
+        raise UserMistake("--parquet needs a file name (Parquet is not written to standard output)")
+    if out is not None and not out.parent.is_dir():
+        raise UserMistake(f"{out.parent} is not a folder: give --{fmt} a file in an existing folder")
+    try:
+        result = export_table(settings, args.table, where=args.where, fmt=fmt, out=out)
+    except ExtractRefused as exc:
+        raise UserMistake(str(exc)) from None
+    except FileNotFoundError as exc:
+        print(f"lifecycle export: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result.table}: {result.rows} rows, {result.columns} columns of published night {result.night}"
+          + (f" written to {result.path}" if result.path else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The home at a glance: the published night, the last night's gates, quarantine, the next night, exports."""
+    from lifecycle.status import home_status, status_lines
+
+    settings = _existing_home(args.home)
+    status = home_status(settings)
+    if args.json:
+        print(json.dumps(status, indent=1, sort_keys=True))
+    else:
+        print("\n".join(status_lines(status)))
+    night = status["latest_night"]
+    return 0 if night is None or night["state"] != "withheld" else 1
+
+
 CUSTOMER_FLAGS = ("email_opt_in", "mail_opt_in", "do_not_contact", "deceased", "undeliverable")
 
 
@@ -618,10 +651,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Pictures from the published warehouse: today, the renewal cohorts."""
+    """Reports from the published warehouse: the renewal cohorts, the month-end close pack."""
     from lifecycle.reports import write_renewal_report
 
     settings = _existing_home(args.home)
+    if args.name == "close":
+        return _close_pack(args, settings)
+    if args.period:
+        raise UserMistake("--period is for `report close`; `report renewals` draws every cohort of the published night")
     try:
         report = write_renewal_report(settings, Path(args.out) if args.out else None)
     except FileNotFoundError as exc:
@@ -629,6 +666,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     print(f"renewal cohorts: {report.cohorts} rows\n  {report.html}\n  {report.png}")
     return 0
+
+
+def _close_pack(args: argparse.Namespace, settings: Settings) -> int:
+    from lifecycle.close_pack import write_close_pack
+
+    if not args.period:
+        raise UserMistake("report close needs the period: --period YYYY-MM, e.g. --period 2026-11")
+    try:
+        pack = write_close_pack(settings, args.period, Path(args.out) if args.out else None)
+    except ValueError as exc:
+        raise UserMistake(str(exc)) from None
+    except FileNotFoundError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    fc = pack.functional_currency
+    print(f"close pack {pack.period} (night {pack.night}, period {'closed' if pack.closed else 'open'}): "
+          f"debits {pack.trial_balance_debits:,.2f} {fc} = credits {pack.trial_balance_credits:,.2f} {fc}; "
+          f"tax payable {pack.tax_payable_total:,.2f} {fc}; refunds payable {pack.refunds_payable:,.2f} {fc}; "
+          f"tie-outs {'held' if pack.tie_outs_held else 'DID NOT HOLD'}\n  {pack.html}"
+          + "".join(f"\n  {png}" for png in pack.pngs))
+    return 0 if pack.tie_outs_held else 1
 
 
 def cmd_contract(args: argparse.Namespace) -> int:
@@ -683,6 +741,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rows", type=_positive, default=40, help="rows shown (default 40)")
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("export", help="one table of the published warehouse, every row and column, as CSV or "
+                       "Parquet (for a spreadsheet or a BI tool)")
+    p.add_argument("table", help="schema.table, or a table name found in one schema, e.g. marts.rpt_trial_balance")
+    p.add_argument("--where", help="a SQL condition on the table's columns, e.g. \"period = '2026-11'\"")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--csv", metavar="FILE", help="write CSV to FILE (- for standard output): exact decimals, "
+                        "ISO dates, formula-looking text neutralised")
+    target.add_argument("--parquet", metavar="FILE", help="write Parquet to FILE, the warehouse's types kept")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("status", help="the home at a glance: published night, last night's gates, quarantine, "
+                       "expected feeds of the next night, last exports (exit 1 when the last night was withheld)")
+    p.add_argument("--json", action="store_true", help="the same as one JSON object, for monitoring")
+    p.set_defaults(func=cmd_status)
+
     p = sub.add_parser("customer", help="a customer's name, segment, flags and timeline, from the published warehouse")
     p.add_argument("customer_id", help="the customer's id, e.g. C0000042")
     p.add_argument("--since", type=_date, help="only events on or after this date (YYYY-MM-DD)")
@@ -701,15 +774,21 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("report", help="write a report from the published warehouse (HTML and PNG)")
-    p.add_argument("name", choices=["renewals"], help="renewals: renewal rate by cohort month and converting effort")
-    p.add_argument("--out", help="folder to write to (default: <home>/reports/<name>/<published night>/)")
+    p.add_argument("name", choices=["renewals", "close"],
+                   help="renewals: renewal rate by cohort month and converting effort; close: the month-end close "
+                   "pack of --period (trial balance, deferred revenue, earned revenue, AR aging, tax, refunds, "
+                   "tie-outs)")
+    p.add_argument("--period", help="close: the accounting period, YYYY-MM (e.g. 2026-11)")
+    p.add_argument("--out", help="folder to write to (default: <home>/reports/renewals/<published night>/ or "
+                   "<home>/reports/close/<period>/)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("contract", help="check (or --write) the files generated from the feed contract")
     p.add_argument("--write", action="store_true", help="regenerate the files instead of checking them")
     p.set_defaults(func=cmd_contract)
 
-    for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "customer", "serve", "report"):
+    for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "export", "status", "customer",
+                 "serve", "report"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
     for name in ("nightly", "backfill", "demo"):
         sub.choices[name].add_argument("--quiet", action="store_true",
@@ -717,6 +796,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = parser.parse_args(argv)
+        from lifecycle.io.landing import NightNotReady
         from lifecycle.io.lock import NightRunning
 
         try:
@@ -724,6 +804,9 @@ def main(argv: list[str] | None = None) -> int:
         except NightRunning as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 75  # EX_TEMPFAIL: try again later
+        except NightNotReady as exc:
+            print(f"lifecycle {args.command}: refused: {exc}", file=sys.stderr)
+            return exc.exit_status
         except UserMistake as exc:
             print(f"lifecycle {args.command}: {exc}", file=sys.stderr)
             return 2

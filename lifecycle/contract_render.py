@@ -20,6 +20,7 @@ from lifecycle.contract import (
     Column,
     Feed,
 )
+from lifecycle.settings import DEFAULT_EXPECTED_DAILY
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATED_NOTE = "generated from lifecycle/contract.py by `lifecycle contract --write`; do not edit"
@@ -245,6 +246,11 @@ def feeds_markdown() -> str:
         "**Reference feeds** (products, offers, customers, …) are *upserts*: a row for a key already",
         "delivered is a new version, in force from its recorded date. **Transactional feeds** are",
         "immutable *events* with their own id: an id seen before is quarantined as `duplicate_id`.",
+        "",
+        "**Daily files.** A night waits for a file from each of "
+        + ", ".join(f"`{f}`" for f in DEFAULT_EXPECTED_DAILY) + " (a home's `[feeds] expected_daily`):",
+        "send one every day, with only its header line when the day had no events. The other feeds send a file",
+        "when they have something to say.",
         "",
         "Supported currencies (two minor units): " + ", ".join(f"`{c}`" for c in SUPPORTED_CURRENCIES) + ".",
         "",

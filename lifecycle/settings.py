@@ -31,11 +31,22 @@ DEFAULT_TOML = """\
 [business]
 functional_currency = "USD"          # currency of the ledger's functional amounts
 timezone = "America/New_York"        # an event's business date is taken in this zone
-calendar_start = "2020-01-01"        # first business date the nightly partitions know
+calendar_start = "2020-01-01"        # earliest period the closed-period audit compares
 cutover_date = ""                    # date of the migration load ("" = no migration)
+first_night = ""                     # first night the Dagster partitions show ("" = the cut-over date, else
+                                     # the date of the first landing file)
 
 [schedule]
 cron = "30 2 * * *"                  # nightly run for the previous business date, in the timezone above
+running = false                      # true: the schedule starts in the running state (Dagster's daemon runs it)
+
+[feeds]
+# Feeds a night waits for: the files the order system and the payment processor send every day (a day
+# without events still sends its header line). A night whose expected file is missing, by `when_missing`:
+#   "wait"  refuses to start (exit status 75), naming the missing files: run it again once they landed;
+#   "warn"  runs without them, with a warning the night's summary and `lifecycle status` show.
+expected_daily = ["orders", "payments", "cancellations", "suspensions", "service_actions", "interactions"]
+when_missing = "wait"
 
 [billing]
 billing_effort_offsets = [0, 21, 42, 63]     # days after the invoice date
@@ -83,6 +94,10 @@ https_only = false                   # true behind HTTPS: the session cookie is 
 """
 
 
+#: The feeds a night waits for unless ``[feeds] expected_daily`` says otherwise (kept equal to DEFAULT_TOML's list).
+DEFAULT_EXPECTED_DAILY = ("orders", "payments", "cancellations", "suspensions", "service_actions", "interactions")
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -90,7 +105,11 @@ class Settings:
     timezone: str = "America/New_York"
     calendar_start: date = date(2020, 1, 1)
     cutover_date: date | None = None
+    first_night_setting: date | None = None
     schedule_cron: str = "30 2 * * *"
+    schedule_running: bool = False
+    expected_daily: tuple[str, ...] = DEFAULT_EXPECTED_DAILY
+    when_missing: str = "wait"
     billing_effort_offsets: tuple[int, ...] = (0, 21, 42, 63)
     billing_suspension_days: int = 14
     nonpayment_cancel_days: int = 60
@@ -156,6 +175,25 @@ class Settings:
 
     def landing_file(self, feed: str, business_date: date) -> Path:
         return self.landing / feed / f"{business_date.isoformat()}.csv"
+
+    def first_night(self) -> date | None:
+        """The home's first night: ``first_night`` when set, else the cut-over date, else the date of the
+        earliest landing file; None for a home with neither a cut-over nor a landing file."""
+        if self.first_night_setting is not None:
+            return self.first_night_setting
+        if self.cutover_date is not None:
+            return self.cutover_date
+        dates = []
+        for path in self.landing.glob("*/*.csv"):
+            try:
+                dates.append(date.fromisoformat(path.stem))
+            except ValueError:  # not a landing file name; ingestion names it when its feed runs
+                continue
+        return min(dates, default=None)
+
+    def missing_feeds(self, night: date) -> list[str]:
+        """The expected daily feeds with no landing file for ``night``."""
+        return [feed for feed in self.expected_daily if not self.landing_file(feed, night).exists()]
 
     def dbt_vars(self) -> dict[str, object]:
         """Settings handed to dbt as ``--vars`` (dbt_project.yml holds the same defaults).
@@ -261,7 +299,7 @@ def parse_settings(home: Path, text: str) -> Settings:
     comms = data.get("communications", {})
     ledger = data.get("ledger", {})
     serve = data.get("serve", {})
-    known = {"business", "schedule", "billing", "communications", "ledger", "renewals", "close", "serve"}
+    known = {"business", "schedule", "feeds", "billing", "communications", "ledger", "renewals", "close", "serve"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
@@ -272,7 +310,10 @@ def parse_settings(home: Path, text: str) -> Settings:
         timezone=business.get("timezone", base.timezone),
         calendar_start=_date(business.get("calendar_start")) or base.calendar_start,
         cutover_date=_date(business.get("cutover_date")),
+        first_night_setting=_date(business.get("first_night")),
         schedule_cron=data.get("schedule", {}).get("cron", base.schedule_cron),
+        schedule_running=_boolean(home, "[schedule] running", data.get("schedule", {}).get("running", False)),
+        **_feeds_settings(home, data.get("feeds", {}), base),
         billing_effort_offsets=tuple(billing.get("billing_effort_offsets", base.billing_effort_offsets)),
         billing_suspension_days=billing.get("billing_suspension_days", base.billing_suspension_days),
         nonpayment_cancel_days=billing.get("nonpayment_cancel_days", base.nonpayment_cancel_days),
@@ -354,6 +395,33 @@ def _serve_settings(home: Path, serve: dict, base: Settings) -> dict[str, object
     if not isinstance(https_only, bool):
         raise ValueError(f"{where} https_only {https_only!r} is not true or false")
     return {"serve_host": host, "serve_port": port, "serve_session_hours": hours, "serve_https_only": https_only}
+
+
+def _boolean(home: Path, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{home / 'lifecycle.toml'}: {name} {value!r} is not true or false")
+    return value
+
+
+def _feeds_settings(home: Path, feeds: dict, base: Settings) -> dict[str, object]:
+    """[feeds], validated: a misspelt feed would otherwise never be waited for."""
+    from lifecycle.contract import FEEDS
+
+    where = f"{home / 'lifecycle.toml'}: [feeds]"
+    unknown = set(feeds) - {"expected_daily", "when_missing"}
+    if unknown:
+        raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
+    expected = feeds.get("expected_daily", list(base.expected_daily))
+    names = [f.name for f in FEEDS]
+    if not isinstance(expected, list) or not all(isinstance(f, str) for f in expected):
+        raise ValueError(f"{where} expected_daily {expected!r} is not a list of feed names")
+    strangers = [f for f in expected if f not in names]
+    if strangers:
+        raise ValueError(f"{where} expected_daily names no feed {strangers}: the feeds are {', '.join(names)}")
+    when = feeds.get("when_missing", base.when_missing)
+    if when not in ("wait", "warn"):
+        raise ValueError(f"{where} when_missing {when!r} is neither \"wait\" nor \"warn\"")
+    return {"expected_daily": tuple(dict.fromkeys(expected)), "when_missing": when}
 
 
 def _close_calendar(home: Path, periods: dict, cutover: date | None = None) -> dict[str, date]:

@@ -10,8 +10,13 @@ import pytest
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
-
-from lifecycle.settings import Settings, get_settings, init_home, load_settings  # noqa: E402
+# The Dagster definitions are built for the home named here when first imported; one test process runs nights on
+# many homes, so it names none (its partitions then start at the default calendar start, before every test's nights),
+# never a developer's ./var.
+os.environ["LIFECYCLE_HOME"] = os.path.join(os.path.dirname(__file__), "no-such-home")
+import lifecycle.partitions  # noqa: E402, F401  (now, before a fixture names a home)
+from lifecycle.settings import Settings, get_settings, load_settings  # noqa: E402
+from tests.landing_files import init_hand_written_home  # noqa: E402
 
 #: Module fixtures that run whole nights (ingest, dbt, gates, exports, publish) on a generated home.
 NIGHT_FIXTURES = {"published_home", "cutover_home", "gated_home", "manifest_home"}
@@ -32,11 +37,20 @@ def dbt_manifest() -> Path:
     return prepare_manifest()
 
 
+@pytest.fixture(scope="session")
+def published_home(tmp_path_factory, dbt_manifest):
+    """The two-night home of ``tests/homes.py``, generated and run once per session; tests only read it
+    (a test that reruns a night must leave it as it found it)."""
+    from tests.homes import make_published_home
+
+    return make_published_home(tmp_path_factory.mktemp("nightly") / "home")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """An empty home of its own for each test."""
+    """An empty home of its own for each test, hand-written: its nights wait for no daily feed."""
     path = tmp_path / "home"
-    init_home(path)
+    init_hand_written_home(path)
     monkeypatch.setenv("LIFECYCLE_HOME", str(path))
     load_settings.cache_clear()
     return get_settings(path)

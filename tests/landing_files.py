@@ -8,7 +8,21 @@ from datetime import date
 from pathlib import Path
 
 from lifecycle.contract import feed
-from lifecycle.settings import Settings
+from lifecycle.settings import Settings, init_home
+
+#: What a hand-written home's lifecycle.toml says instead of the default expected daily feeds.
+NO_DAILY_FEEDS = "expected_daily = []"
+
+
+def init_hand_written_home(path: Path) -> None:
+    """A home for files written by hand: a test writes only the feeds it is about, so no night waits for the
+    default expected daily feeds (the tests of expected feeds set their own)."""
+    init_home(path)
+    toml = path / "lifecycle.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index("expected_daily = [")
+    end = text.index("\n", start)
+    toml.write_text(text[:start] + NO_DAILY_FEEDS + text[end:], encoding="utf-8")
 
 
 def write_feed(settings: Settings, feed_name: str, day: date, rows: list[dict], header: list[str] | None = None) -> Path:

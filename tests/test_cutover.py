@@ -33,8 +33,8 @@ from lifecycle.io.cutover import register_rows_before_cutover
 from lifecycle.io.register import read_register
 from lifecycle.io.warehouse import connect_published
 from lifecycle.keys import autocharge_request_key, refund_answer_payment_id
-from lifecycle.settings import get_settings, init_home, load_settings
-from tests.landing_files import CREDIT_POLICY, CUSTOMER, OFFER, PRODUCT, write_feed
+from lifecycle.settings import get_settings, load_settings
+from tests.landing_files import CREDIT_POLICY, CUSTOMER, OFFER, PRODUCT, init_hand_written_home, write_feed
 
 C = date(2026, 3, 2)
 NEXT = C + timedelta(days=1)
@@ -126,7 +126,7 @@ def cutover_home(tmp_path_factory, dbt_manifest):
     import os
 
     path = tmp_path_factory.mktemp("cutover") / "home"
-    init_home(path)
+    init_hand_written_home(path)
     toml = path / "lifecycle.toml"
     toml.write_text(toml.read_text().replace('cutover_date = ""', f'cutover_date = "{C}"'))
     os.environ["LIFECYCLE_HOME"] = str(path)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +23,8 @@ from lifecycle.checks.gates import (
 from lifecycle.cli import gate_lines, run_night
 from lifecycle.io import register
 from lifecycle.io.warehouse import connect_published, last_published_date
-from lifecycle.settings import get_settings, init_home, load_settings
-from tests.landing_files import CUSTOMER, OFFER, order, write_feed, write_reference
+from lifecycle.settings import get_settings, load_settings
+from tests.landing_files import CUSTOMER, OFFER, init_hand_written_home, order, write_feed, write_reference
 
 CLOSE = date(2026, 3, 10)  # issue MAG-2026-04's list-close night
 NEXT = CLOSE + timedelta(days=1)
@@ -94,7 +97,7 @@ def _rows(path) -> list[dict]:
 @pytest.fixture(scope="module")
 def gated_home(tmp_path_factory, dbt_manifest):
     path = tmp_path_factory.mktemp("gates") / "home"
-    init_home(path)
+    init_hand_written_home(path)
     load_settings.cache_clear()
     settings = get_settings(path)
     write_reference(settings, CLOSE)
@@ -130,6 +133,9 @@ def gated_home(tmp_path_factory, dbt_manifest):
     with pytest.raises(Withheld) as refused:
         audited_source(settings, CLOSE, "gl_journal")
     withheld.gl_refused = str(refused.value)
+    withheld.status = subprocess.run(  # what the operator types the morning after
+        [sys.executable, "-m", "lifecycle.cli", "--home", str(settings.home), "status"], capture_output=True, text=True,
+        timeout=120, cwd=Path(__file__).resolve().parents[1])
     night1 = {p.relative_to(settings.exports).as_posix(): p.read_bytes()
               for p in settings.exports.rglob("*") if p.is_file()}
 
@@ -164,9 +170,25 @@ def test_finance_fails_the_warehouse_is_withheld_and_the_printer_gets_its_manife
     assert withheld.reason.startswith("withheld, the warehouse stays at no night: finance gate failed")
     lines = gate_lines(gates)
     assert lines[0].startswith("gates:    foundation passed") and "finance FAILED" in lines[0]
-    assert lines[-2].startswith("written:  autocharge requests, refund requests, outbox, notice letters, "
-                                "manifests and draws, access changes")
+    assert lines[-2].startswith("written:  autocharge requests, refund requests, outbox messages, notice letters, "
+                                "manifests, access changes")
     assert lines[-1].startswith("withheld: the warehouse, GL journal")
+
+
+def test_status_the_morning_after_a_withheld_night(gated_home):
+    """`lifecycle status` names the withheld night, its failing check and what was held back, and exits 1."""
+    _, withheld, _, _ = gated_home
+    status = withheld.status
+    assert (status.returncode, status.stderr) == (1, "")
+    lines = status.stdout.splitlines()
+    assert lines[1] == "published:  no night yet"
+    assert lines[2] == f"last night: {CLOSE} WITHHELD"
+    assert "finance FAILED (" in lines[3] and "foundation passed (" in lines[3]
+    assert lines[4] == "  failed:   finance: assert_every_foreign_amount_has_a_rate: 1 failing row"
+    assert lines[5] == "  withheld: warehouse, GL journal"
+    # what did go out is in the register: the printer's manifest line of the list-close night
+    manifests = next(line for line in lines if line.startswith("manifests "))
+    assert manifests.split() == ["manifests", CLOSE.isoformat(), "2", "2"]
 
 
 def test_the_next_night_catches_up_without_sending_anything_twice(gated_home):

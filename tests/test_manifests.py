@@ -14,8 +14,8 @@ from lifecycle.io import register
 from lifecycle.io.exports import spreadsheet_safe
 from lifecycle.io.manifests import MANIFEST_COLUMNS, circulation_differences, export_manifests, spoilage_allowance
 from lifecycle.io.warehouse import connect_published
-from lifecycle.settings import get_settings, init_home, load_settings
-from tests.landing_files import CUSTOMER, order, write_feed, write_reference
+from lifecycle.settings import get_settings, load_settings
+from tests.landing_files import CUSTOMER, init_hand_written_home, order, write_feed, write_reference
 
 CLOSE = date(2026, 3, 10)  # issue MAG-2026-04's list-close night: its main manifest
 NEXT = CLOSE + timedelta(days=1)  # a supplementary night: copies entitled since
@@ -50,7 +50,7 @@ def paid(order_id: str, customer_id: str, amount: str, day: date) -> dict:
 @pytest.fixture(scope="module")
 def manifest_home(tmp_path_factory, dbt_manifest):
     path = tmp_path_factory.mktemp("manifests") / "home"
-    init_home(path)
+    init_hand_written_home(path)
     load_settings.cache_clear()
     settings = get_settings(path)
     write_reference(settings, CLOSE)

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,12 +17,9 @@ import duckdb
 import pytest
 
 from lifecycle.cli import run_night
-from lifecycle.generator.processor import answer_refund_requests
 from lifecycle.io.warehouse import connect_published, last_published_date
-from lifecycle.settings import get_settings, init_home, load_settings
+from tests.homes import CUTOVER, END
 from tests.landing_files import DAY, order, write_feed, write_reference
-
-START, CUTOVER, END = date(2026, 8, 1), date(2026, 11, 10), date(2026, 11, 11)
 
 
 def snapshot(settings) -> dict[str, str]:
@@ -42,22 +39,6 @@ def snapshot(settings) -> dict[str, str]:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             digests[str(path.relative_to(settings.home))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests
-
-
-@pytest.fixture(scope="module")
-def published_home(tmp_path_factory, dbt_manifest):
-    from lifecycle.generator import generate
-
-    path = tmp_path_factory.mktemp("nightly") / "home"
-    init_home(path)
-    os.environ["LIFECYCLE_HOME"] = str(path)
-    generate(path, customers=120, seed=11, start=START, end=END, cutover=CUTOVER)
-    load_settings.cache_clear()
-    settings = get_settings(path)
-    outcomes = [run_night(settings, CUTOVER, ephemeral=True)]
-    answer_refund_requests(settings, CUTOVER)  # the sample processor, as `lifecycle demo` runs it
-    outcomes.append(run_night(settings, END, ephemeral=True))
-    return settings, outcomes
 
 
 def test_nights_are_published_in_order(published_home):

@@ -10,6 +10,7 @@ import pytest
 from dagster import AssetKey, build_schedule_context
 
 from lifecycle.settings import DEFAULT_TOML, Settings, parse_settings
+from tests.landing_files import write_feed
 
 
 def test_defaults_are_the_documented_ones(tmp_path):
@@ -73,9 +74,11 @@ def test_unknown_section_is_refused(tmp_path):
         parse_settings(tmp_path, "[biling]\nx = 1\n")
 
 
-def test_schedule_runs_the_night_that_just_ended():
-    from lifecycle.definitions import defs
+def test_schedule_runs_the_night_that_just_ended(home):
+    from lifecycle.definitions import build_definitions
 
+    write_feed(home, "orders", date(2026, 11, 20), [])  # the night has its files (a hand-written home expects no more)
+    defs = build_definitions(str(home.home))
     schedule = defs.resolve_schedule_def("nightly_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 2 * * *", "America/New_York")
     tick = datetime(2026, 11, 21, 2, 30, tzinfo=ZoneInfo("America/New_York"))

@@ -71,6 +71,14 @@ def build_ingest_asset(contract: Feed):
     def ingest(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
         settings = lifecycle.settings()
         day = partition_date(context.partition_key)
+        expected_missing = contract.name in settings.missing_feeds(day)
+        if expected_missing:
+            message = (f"{settings.landing_file(contract.name, day)}: the expected daily feed {contract.name} has not "
+                       "landed")
+            if settings.when_missing == "wait":
+                context.log.error(message)
+                raise Failure(description=f"{message}; the night waits for it ([feeds] when_missing = \"wait\")")
+            context.log.warning(f"{message}; the night runs without it ([feeds] when_missing = \"warn\")")
         try:
             checksum = check_append_only(settings, contract.name, day)
             result = ingest_file(settings, contract.name, day)
@@ -89,6 +97,8 @@ def build_ingest_asset(contract: Feed):
         extra = {"gx_success": suite.success, "gx_failed": suite.failed}
         if changed:
             extra["frozen_files_changed"] = changed
+        if expected_missing:
+            extra["expected_missing"] = True
         if result.control_totals:  # the migration load's control totals, matched (a mismatch raised above)
             extra["migration_control_totals"] = result.control_totals
         write_ingest_report(settings, result, extra)

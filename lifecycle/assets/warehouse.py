@@ -37,7 +37,7 @@ from lifecycle.assets import billing, fulfillment
 from lifecycle.assets.dbt_project import TRANSLATOR, dbt_project, model_id, node_key, project_manifest
 from lifecycle.assets.engines import Engine
 from lifecycle.assets.ingest import raw_asset_key
-from lifecycle.checks.gates import DOMAINS, Gates, evaluate_dbt, read_gates, write_gates
+from lifecycle.checks.gates import DOMAINS, Gates, evaluate_dbt, ingest_warnings, read_gates, write_gates
 from lifecycle.checks.gates import Failure as GateFailure
 from lifecycle.contract import FEEDS
 from lifecycle.io import dbt
@@ -189,9 +189,12 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
             audit_closed_periods(settings, previous)
         except PublishError as exc:
             gates.failures.append(GateFailure("finance", "closed_periods_unchanged", str(exc)))
+    gates.warnings = ingest_warnings(settings, day)
     path = write_gates(settings, gates)
     for failure in gates.failures:
         context.log.error(f"{failure.domain} gate: {failure.check}: {failure.message}")
+    for warning in gates.warnings:
+        context.log.warning(f"{warning.domain} warning: {warning.check}: {warning.message}")
     return MaterializeResult(
         metadata={"path": MetadataValue.path(str(path)), "tests": len(invocation.results),
                   "seconds": round(invocation.seconds, 1),

@@ -46,6 +46,13 @@ EXPORT_DOMAINS: dict[str, str] = {
     "gl_journal": "finance",
 }
 
+#: What each export is called on a screen (the night's summary, ``lifecycle status``), by register name.
+EXPORT_TITLES: dict[str, str] = {
+    "autocharge_requests": "autocharge requests", "refund_requests": "refund requests",
+    "outbox_messages": "outbox messages", "notice_mail": "notice letters", "manifest_lines": "manifests",
+    "draws": "issue draws", "access_changes": "access changes", "gl_journal": "GL journal",
+}
+
 #: Checks that judge the export files once written (lifecycle/assets/exports.py): a failure withholds the warehouse.
 AFTER_EXPORT = {"circulation_matches_register", "register_matches_the_files"}
 
@@ -72,6 +79,9 @@ class Gates:
     business_date: date
     failures: list[Failure] = field(default_factory=list)
     checks: dict[str, int] = field(default_factory=dict)  # checks evaluated per domain
+    #: what the night ran despite, never blocking: expected daily files that did not land ([feeds] when_missing =
+    #: "warn"), landing files of frozen nights changed since they were ingested
+    warnings: list[Failure] = field(default_factory=list)
 
     def passed(self, domain: str) -> bool:
         return not any(f.domain == domain for f in self.failures)
@@ -104,13 +114,15 @@ class Gates:
             "gates": {d: {"passed": self.passed(d), "checks": self.checks.get(d, 0),
                           "failed": sum(f.domain == d for f in self.failures)} for d in DOMAINS},
             "failures": [f.as_dict() for f in self.failures],
+            "warnings": [w.as_dict() for w in self.warnings],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Gates:
         checks = {d: g["checks"] for d, g in data["gates"].items() if g["checks"]}
         return cls(date.fromisoformat(data["business_date"]),
-                   [Failure(f["domain"], f["check"], f["message"]) for f in data["failures"]], checks)
+                   [Failure(f["domain"], f["check"], f["message"]) for f in data["failures"]], checks,
+                   [Failure(w["domain"], w["check"], w["message"]) for w in data.get("warnings", [])])
 
 
 # -- domains of dbt nodes -------------------------------------------------------------------------
@@ -168,6 +180,19 @@ def evaluate_dbt(business_date: date, manifest: Mapping[str, Any],
 
 
 # -- the record of a night ------------------------------------------------------------------------
+
+def ingest_warnings(settings: Settings, night: date) -> list[Failure]:
+    """The foundation's warnings of night D, from its ingestion reports (``state/ingest/<D>/<feed>.json``)."""
+    warnings = []
+    for path in sorted((settings.state / "ingest" / night.isoformat()).glob("*.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if report.get("expected_missing"):
+            warnings.append(Failure("foundation", "expected_feed_missing",
+                                    f"landing/{report['feed']}/{night}.csv did not land; the night ran without it"))
+        for message in report.get("frozen_files_changed", []):
+            warnings.append(Failure("foundation", "frozen_file_changed", message))
+    return warnings
+
 
 def gates_path(settings: Settings, night: date) -> Path:
     return settings.state / "gates" / f"{night.isoformat()}.json"

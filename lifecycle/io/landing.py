@@ -110,3 +110,35 @@ def record_ingested(settings: Settings, feed_name: str, recorded_date: date, che
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(dict(sorted(register.items())), indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+class NightNotReady(Exception):
+    """Night D cannot start yet (its expected files have not landed) or at all (nothing to run it on)."""
+
+    def __init__(self, message: str, exit_status: int):
+        super().__init__(message)
+        self.exit_status = exit_status  # 75 (EX_TEMPFAIL): try again later; 2: the command is wrong
+
+
+def check_night_ready(settings: Settings, night: date) -> None:
+    """Refuse a night that would publish from nothing: a home without landing files, a night before the home's
+    first night, or (``[feeds] when_missing = "wait"``) a night whose expected daily files have not landed."""
+    if not any(settings.landing.glob("*/*.csv")):
+        raise NightNotReady(
+            f"no landing file at all under {settings.landing}: there is nothing to run night {night} on. Deliver "
+            f"the feeds' files as landing/<feed>/<YYYY-MM-DD>.csv, or try a sample home: "
+            f"lifecycle --home {settings.home} demo", 2)
+    first = settings.first_night()
+    if first is not None and night < first:
+        source = ("[business] first_night" if settings.first_night_setting else
+                  "the cut-over date" if settings.cutover_date else "the date of its first landing file")
+        raise NightNotReady(f"night {night} is before the home's first night {first} ({source}): run nights from "
+                            f"{first} on", 2)
+    missing = settings.missing_feeds(night)
+    if missing and settings.when_missing == "wait":
+        files = ", ".join(f"landing/{feed}/{night}.csv" for feed in missing)
+        raise NightNotReady(
+            f"night {night} waits for its expected daily feed{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}: {files} {'have' if len(missing) > 1 else 'has'} not landed. Run the night again "
+            "once they have (a day without events still sends its header line), or set [feeds] when_missing = "
+            "\"warn\" in lifecycle.toml to run without them", 75)

@@ -90,3 +90,20 @@ def night_lock(settings: Settings, what: str) -> Iterator[None]:
             _HELD.pop(home, None)
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def running_night(settings: Settings) -> str | None:
+    """What runs on this home now ("night 2026-11-20 is running on this home (PID …)"), or None; takes no lock."""
+    path = lock_path(settings)
+    if not path.exists():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _describe(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -10,13 +10,16 @@ from datetime import date, datetime, timedelta
 
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     in_process_executor,
     schedule,
 )
 
+from lifecycle.io.landing import NightNotReady, check_night_ready
 from lifecycle.partitions import DAILY
 from lifecycle.settings import get_settings
 
@@ -39,9 +42,14 @@ def build_nightly_schedule():
     settings = get_settings()
 
     @schedule(job=nightly_job, cron_schedule=settings.schedule_cron, execution_timezone=settings.timezone,
-              name="nightly_schedule")
+              name="nightly_schedule",
+              default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED)
     def nightly_schedule(context: ScheduleEvaluationContext):
         night = night_for_tick(context.scheduled_execution_time)
+        try:
+            check_night_ready(get_settings(settings.home), night)
+        except NightNotReady as exc:  # the tick says why; the night runs once its files landed (UI or CLI)
+            return SkipReason(str(exc))
         return RunRequest(run_key=night.isoformat(), partition_key=night.isoformat())
 
     return nightly_schedule

@@ -1,0 +1,30 @@
+"""The small generated home that most end-to-end tests read: two real nights, published."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from lifecycle.settings import Settings, get_settings, init_home, load_settings
+
+#: History, migration load and the one later night of the published home (120 customers, seed 11).
+START, CUTOVER, END = date(2026, 8, 1), date(2026, 11, 10), date(2026, 11, 11)
+
+
+def make_published_home(path: Path) -> tuple[Settings, list]:
+    """Generate the home at ``path``, run its cut-over night, answer its refund requests as the sample processor
+    does in `lifecycle demo`, run the next night; returns the settings and the two nights' outcomes."""
+    from lifecycle.cli import run_night
+    from lifecycle.generator import generate
+    from lifecycle.generator.processor import answer_refund_requests
+
+    init_home(path)
+    os.environ["LIFECYCLE_HOME"] = str(path)
+    generate(path, customers=120, seed=11, start=START, end=END, cutover=CUTOVER)
+    load_settings.cache_clear()
+    settings = get_settings(path)
+    outcomes = [run_night(settings, CUTOVER, ephemeral=True)]
+    answer_refund_requests(settings, CUTOVER)
+    outcomes.append(run_night(settings, END, ephemeral=True))
+    return settings, outcomes
