@@ -111,6 +111,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
             message = error.message.strip() if error else "failed"
+            message = message.removeprefix("dagster._core.definitions.events.Failure: ")  # our own refusal: its words
             failures.append((event.step_key, message))
     last = last_published_date(settings)
     published = result.success and last == day
@@ -144,20 +145,6 @@ def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[s
             for k in ("rows_read", "rows_accepted", "rows_quarantined"):
                 t[k] += report[k]
     return totals
-
-
-def changed_landing_files(settings: Settings, days: list[date] | None = None) -> list[str]:
-    """What the nights' ingestion found changed among the landing files of frozen dates (see ``lifecycle.io.landing``)."""
-    root = settings.state / "ingest"
-    wanted = {d.isoformat() for d in days} if days else None
-    found: list[str] = []
-    for report_path in sorted(root.glob("*/*.json")) if root.exists() else []:
-        if wanted is not None and report_path.parent.name not in wanted:
-            continue
-        for message in json.loads(report_path.read_text(encoding="utf-8")).get("frozen_files_changed", []):
-            if message not in found:
-                found.append(message)
-    return found
 
 
 #: The nightly export files the summary counts: (folder, count field of control.json, column title).
@@ -237,13 +224,6 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     print(f"{'feed':<20}{'files':>7}{'read':>11}{'accepted':>11}{'quarantined':>13}")
     for feed_name, t in totals.items():
         print(f"{feed_name:<20}{t['files']:>7}{t['rows_read']:>11}{t['rows_accepted']:>11}{t['rows_quarantined']:>13}")
-    changed = changed_landing_files(settings, days)
-    if changed:
-        print()
-        print("WARNING: landing files of frozen nights changed since they were ingested (they are not read again;")
-        print("put the ingested files back and send corrections as new events in a later file):")
-        for message in changed:
-            print(f"  {message}")
     published = last_published_date(settings)
     print()
     if published is None:

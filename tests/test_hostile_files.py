@@ -236,16 +236,3 @@ def test_a_changed_file_of_a_published_date_is_named_by_the_next_night(home):
     home.landing_file("orders", earlier).unlink()
     assert changed_frozen_files(home, "orders", night)[0] == (
         "landing/orders/2026-03-01.csv: the file ingested for this date has been removed")
-
-
-def test_the_night_summary_warns_of_changed_frozen_files(home, capsys):
-    from lifecycle.cli import print_summary
-
-    report = home.state / "ingest" / "2026-03-03" / "orders.json"
-    report.parent.mkdir(parents=True)
-    report.write_text('{"feed": "orders", "file": null, "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, '
-                      '"frozen_files_changed": ["landing/orders/2026-03-01.csv: the file differs"]}')
-    print_summary(home)
-    out = capsys.readouterr().out
-    assert "WARNING: landing files of frozen nights changed" in out
-    assert "  landing/orders/2026-03-01.csv: the file differs" in out

@@ -40,7 +40,9 @@
     unless that period was already closed on the night the entry became known (known_date); then the first
     period open that night. The close calendar is close_calendar() (lifecycle.toml [close], and the periods
     before the cut-over month); periods close in order, so the latest close on or before known_date says
-    which periods were closed.
+    which periods were closed. A period closes for the ledger earlier than its close date when the nights
+    just before the close wrote no GL file (source pipeline.ledger_closes): what they first knew is in no
+    file of the period, so it posts after the close like any late event.
 #}
 {% macro posting_period_start(natural_start, known_date) -%}
     {%- set closes = close_calendar() -%}
@@ -51,7 +53,8 @@
         {%- set year = period[0:4] | int %}
         {%- set month = period[5:7] | int %}
         {%- set next_start = '%04d-%02d-01' | format(year + (month // 12), (month % 12) + 1) %}
-        when {{ known_date }} >= cast('{{ close }}' as date)
+        when {{ known_date }} >= coalesce((select min(ledger_close_date) from {{ source('pipeline', 'ledger_closes') }}
+                where period = '{{ period }}'), cast('{{ close }}' as date))
             then greatest({{ natural_start }}, cast('{{ next_start }}' as date))
         {%- endfor %}
         else {{ natural_start }}

@@ -26,7 +26,7 @@ from dagster import (
 from lifecycle.checks.gx_suites import SuiteResult, validate_accepted_rows
 from lifecycle.contract import FEEDS, Feed
 from lifecycle.io.ingest import BrokenFeedFile, IngestResult, ingest_file
-from lifecycle.io.landing import LandingRefused, changed_frozen_files, check_append_only, record_ingested
+from lifecycle.io.landing import LandingRefused, check_append_only, check_frozen_files, record_ingested
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
@@ -80,23 +80,17 @@ def build_ingest_asset(contract: Feed):
                 raise Failure(description=f"{message}; the night waits for it ([feeds] when_missing = \"wait\")")
             context.log.warning(f"{message}; the night runs without it ([feeds] when_missing = \"warn\")")
         try:
+            check_frozen_files(settings, contract.name, day)
             checksum = check_append_only(settings, contract.name, day)
             result = ingest_file(settings, contract.name, day)
         except (BrokenFeedFile, LandingRefused) as exc:
             context.log.error(str(exc))
             raise Failure(description=str(exc), metadata={"file": str(settings.landing_file(contract.name, day))}) from None
         record_ingested(settings, contract.name, day, checksum)
-        # an earlier, frozen file changed since it was ingested: it is not read again, but it is named every night
-        changed = changed_frozen_files(settings, contract.name, day)
-        for message in changed:
-            context.log.warning(f"{message}; files of published nights are frozen and are not read again. "
-                                "Put the ingested file back and send corrections as new events in a later file.")
         # an empty batch has nothing to check (and no file for the date is the usual case for reference feeds)
         suite = (validate_accepted_rows(contract, day, _accepted_rows(result.raw_path)) if result.rows_accepted
                  else SuiteResult(success=True, evaluated=0, failed=[], rows=0))
         extra = {"gx_success": suite.success, "gx_failed": suite.failed}
-        if changed:
-            extra["frozen_files_changed"] = changed
         if expected_missing:
             extra["expected_missing"] = True
         if result.control_totals:  # the migration load's control totals, matched (a mismatch raised above)
@@ -115,7 +109,6 @@ def build_ingest_asset(contract: Feed):
                 "quarantined_by_rule": MetadataValue.json(result.quarantined_by_rule),
                 "raw_path": MetadataValue.path(result.raw_path),
                 "quarantine_path": MetadataValue.path(result.quarantine_path),
-                **({"frozen_files_changed": MetadataValue.json(changed)} if changed else {}),
             },
             check_results=[
                 AssetCheckResult(

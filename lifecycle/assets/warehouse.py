@@ -41,6 +41,7 @@ from lifecycle.checks.gates import DOMAINS, Gates, evaluate_dbt, ingest_warnings
 from lifecycle.checks.gates import Failure as GateFailure
 from lifecycle.contract import FEEDS
 from lifecycle.io import dbt
+from lifecycle.io.exports import audit_gl_files
 from lifecycle.io.warehouse import (
     PublishError,
     audit_closed_periods,
@@ -160,7 +161,7 @@ def _test_model(manifest: Mapping[str, Any], unique_id: str) -> str | None:
     deps=ALL_NODE_KEYS,
     group_name="publish",
     description="Tonight's data tests (compiled by dbt, run on the build; not the unit tests), sorted into their domains (foundation, "
-    "billing & communications, fulfillment & access, finance), with the closed-period audit; recorded in "
+    "billing & communications, fulfillment & access, finance), with the closed-period audits (unchanged since the last published night, equal to their GL files); recorded in "
     "state/gates/<D>.json for the exports and the summary. A failing test is also an observation on its model.",
     check_specs=[AssetCheckSpec(f"{domain}_gate", asset=AssetKey("night_gates"), blocking=False,
                                 description=f"every blocking check of the {title} domain passed")
@@ -189,6 +190,10 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
             audit_closed_periods(settings, previous)
         except PublishError as exc:
             gates.failures.append(GateFailure("finance", "closed_periods_unchanged", str(exc)))
+    # every closed period's lines equal its GL files, which are final: finance imported them
+    gates.checks["finance"] += 1
+    for problem in audit_gl_files(settings, day):
+        gates.failures.append(GateFailure("finance", "closed_periods_match_gl_files", problem))
     gates.warnings = ingest_warnings(settings, day)
     path = write_gates(settings, gates)
     for failure in gates.failures:

@@ -80,7 +80,7 @@ class Gates:
     failures: list[Failure] = field(default_factory=list)
     checks: dict[str, int] = field(default_factory=dict)  # checks evaluated per domain
     #: what the night ran despite, never blocking: expected daily files that did not land ([feeds] when_missing =
-    #: "warn"), landing files of frozen nights changed since they were ingested
+    #: "warn")
     warnings: list[Failure] = field(default_factory=list)
 
     def passed(self, domain: str) -> bool:
@@ -189,8 +189,6 @@ def ingest_warnings(settings: Settings, night: date) -> list[Failure]:
         if report.get("expected_missing"):
             warnings.append(Failure("foundation", "expected_feed_missing",
                                     f"landing/{report['feed']}/{night}.csv did not land; the night ran without it"))
-        for message in report.get("frozen_files_changed", []):
-            warnings.append(Failure("foundation", "frozen_file_changed", message))
     return warnings
 
 

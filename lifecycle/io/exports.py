@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
-from lifecycle.io.warehouse import connect_published
+from lifecycle.io.warehouse import connect_published, record_ledger_night
 from lifecycle.io.webhook import Delivery, deliver
 from lifecycle.settings import Settings
 
@@ -344,69 +344,118 @@ def _closed(settings: Settings, period: str, night: date) -> bool:
     return settings.is_closed(period, night)
 
 
+GL_DETAIL_SQL = (
+    "select period, entry_date, account_code, account_name, functional_debit, functional_credit, "
+    "functional_currency, source, source_id, entry_id, line_number, currency, debit, credit "
+    "from marts.fct_journal_lines where period >= ? order by period, entry_date, entry_id, line_number"
+)
+
+
+def gl_journal_lines(con, settings: Settings) -> dict[str, list[tuple]]:
+    """The journal lines of every period the GL export covers (from the opening-balance period on), by period."""
+    by_period: dict[str, list[tuple]] = defaultdict(list)
+    for row in con.execute(GL_DETAIL_SQL, [settings.opening_period or ""]).fetchall():
+        by_period[row[0]].append(row)
+    return by_period
+
+
+def gl_period_files(period: str, rows: list[tuple]) -> tuple[str, str, dict]:
+    """``journal.csv`` and ``journal_detail.csv`` of one period, and its control totals (without the night)."""
+    period_end = max(r[1] for r in rows)
+    summary: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 4)
+    names = {}
+    for r in rows:
+        key = (r[2], r[11], r[6])
+        names[r[2]] = r[3]
+        t = summary[key]
+        t[0] += r[4]
+        t[1] += r[5]
+        t[2] += r[12]
+        t[3] += r[13]
+    lines = [list(GL_COLUMNS)]
+    debit_total = credit_total = ZERO
+    for (account, txn_currency, functional), (fd, fc, td, tc) in sorted(summary.items()):
+        net, txn_net = fd - fc, td - tc
+        if net == 0 and txn_net == 0:
+            continue  # the account moved and came back within the period: nothing to post
+        lines.append([
+            period_end.isoformat(), account, _money(max(net, ZERO)), _money(max(-net, ZERO)), functional,
+            f"subscription-lifecycle {period} {names[account]} ({txn_currency})",
+            f"SL-{period}-{account}-{txn_currency}", txn_currency,
+            _money(max(txn_net, ZERO)), _money(max(-txn_net, ZERO)),
+        ])
+        debit_total += max(net, ZERO)
+        credit_total += max(-net, ZERO)
+    detail_lines = [list(GL_COLUMNS)] + [
+        [r[1].isoformat(), r[2], _money(r[4]), _money(r[5]), r[6], f"{r[7]} {r[8]}", f"{r[9]}:{r[10]}", r[11],
+         _money(r[12]), _money(r[13])]
+        for r in rows
+    ]
+    control = {"period": period, "summary_lines": len(lines) - 1, "detail_lines": len(rows),
+               "total_debit": _money(debit_total), "total_credit": _money(credit_total)}
+    return _csv_text(lines), _csv_text(detail_lines), control
+
+
 def export_gl(settings: Settings, night: date) -> ExportResult:
     """``exports/gl/<period>/journal.csv`` (one line per account and transaction currency) and
     ``journal_detail.csv`` (one line per journal line), in functional currency with the transaction amounts
     beside them. Open periods are rewritten every night (recognition is restated month to date); a closed
     period's files, once written, are final. Periods start at the opening-balance period (the month before the
-    cut-over month), whose journal is the opening-balance entry.
+    cut-over month), whose journal is the opening-balance entry. The night is recorded as a GL night
+    (``state/ledger_nights.json``): what it wrote is what finance imported.
     """
     source = audited_source(settings, night, "gl_journal")
-    start = settings.opening_period or ""
     con = connect_published(source)
     try:
-        detail = con.execute(
-            "select period, entry_date, account_code, account_name, functional_debit, functional_credit, "
-            "functional_currency, source, source_id, entry_id, line_number, currency, debit, credit "
-            "from marts.fct_journal_lines where period >= ? order by period, entry_date, entry_id, line_number",
-            [start],
-        ).fetchall()
+        by_period = gl_journal_lines(con, settings)
     finally:
         con.close()
-    by_period: dict[str, list[tuple]] = defaultdict(list)
-    for row in detail:
-        by_period[row[0]].append(row)
     written, totals = [], {}
     for period, rows in sorted(by_period.items()):
         folder = settings.exports / "gl" / period
         if _closed(settings, period, night) and (folder / "journal.csv").exists():
             continue  # a closed period's journal never changes
-        period_end = max(r[1] for r in rows)
-        summary: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 4)
-        names = {}
-        for r in rows:
-            key = (r[2], r[11], r[6])
-            names[r[2]] = r[3]
-            t = summary[key]
-            t[0] += r[4]
-            t[1] += r[5]
-            t[2] += r[12]
-            t[3] += r[13]
-        lines = [list(GL_COLUMNS)]
-        debit_total = credit_total = ZERO
-        for (account, txn_currency, functional), (fd, fc, td, tc) in sorted(summary.items()):
-            net, txn_net = fd - fc, td - tc
-            if net == 0 and txn_net == 0:
-                continue  # the account moved and came back within the period: nothing to post
-            lines.append([
-                period_end.isoformat(), account, _money(max(net, ZERO)), _money(max(-net, ZERO)), functional,
-                f"subscription-lifecycle {period} {names[account]} ({txn_currency})",
-                f"SL-{period}-{account}-{txn_currency}", txn_currency,
-                _money(max(txn_net, ZERO)), _money(max(-txn_net, ZERO)),
-            ])
-            debit_total += max(net, ZERO)
-            credit_total += max(-net, ZERO)
-        _write_atomic(folder / "journal.csv", _csv_text(lines))
-        detail_lines = [list(GL_COLUMNS)] + [
-            [r[1].isoformat(), r[2], _money(r[4]), _money(r[5]), r[6], f"{r[7]} {r[8]}", f"{r[9]}:{r[10]}", r[11],
-             _money(r[12]), _money(r[13])]
-            for r in rows
-        ]
-        _write_atomic(folder / "journal_detail.csv", _csv_text(detail_lines))
+        journal, detail, control = gl_period_files(period, rows)
+        _write_atomic(folder / "journal.csv", journal)
+        _write_atomic(folder / "journal_detail.csv", detail)
         control = {"period": period, "business_date": night.isoformat(), "closed": _closed(settings, period, night),
-                   "summary_lines": len(lines) - 1, "detail_lines": len(rows),
-                   "total_debit": _money(debit_total), "total_credit": _money(credit_total)}
+                   **{k: v for k, v in control.items() if k != "period"}}
         _write_control(folder, control)
         written.append(period)
         totals[period] = control
+    record_ledger_night(settings, night)
     return ExportResult(settings.exports / "gl", len(written), {"periods": written, "by_period": totals})
+
+
+def audit_gl_files(settings: Settings, night: date) -> list[str]:
+    """Every closed period's journal lines in tonight's build equal its GL files (``journal_detail.csv`` line for
+    line, ``journal.csv``, the control totals): one message per period that differs."""
+    closed = [p for p in settings.closed_periods(night) if (settings.exports / "gl" / p / "journal_detail.csv").exists()]
+    if not closed:
+        return []
+    con = connect_published(settings.build_warehouse)
+    try:
+        by_period = gl_journal_lines(con, settings)
+    finally:
+        con.close()
+    problems = []
+    for period in closed:
+        folder = settings.exports / "gl" / period
+        on_file = (folder / "journal_detail.csv").read_text(encoding="utf-8")
+        rows = by_period.get(period, [])
+        journal, detail, control = gl_period_files(period, rows) if rows else ("", _csv_text([list(GL_COLUMNS)]), {})
+        if detail == on_file and journal == (folder / "journal.csv").read_text(encoding="utf-8"):
+            continue
+        filed = list(csv.reader(on_file.splitlines()))[1:]
+        built = list(csv.reader(detail.splitlines()))[1:]
+        filed_debits = sum((Decimal(r[2]) for r in filed), ZERO)
+        built_debits = sum((Decimal(r[2]) for r in built), ZERO)
+        first = next((i for i, (a, b) in enumerate(zip(filed, built, strict=False)) if a != b),
+                     min(len(filed), len(built)))
+        example = built[first] if first < len(built) else filed[first] if first < len(filed) else []
+        problems.append(
+            f"closed period {period}: the warehouse holds {len(built)} journal lines (debits {built_debits:,.2f}), "
+            f"exports/gl/{period}/journal_detail.csv {len(filed)} (debits {filed_debits:,.2f}); they part at detail "
+            f"line {first + 2}" + (f" ({', '.join(example[:4])}, {example[6]})" if example else "")
+            + ". A closed period's GL file is final: what differs must post in an open period")
+    return problems

@@ -1,7 +1,8 @@
 """The landing register: which file was ingested for each feed and date, and the append-only rule.
 
 Once night P is published, the landing files of P and of every earlier date are frozen: a file
-that differs from the one ingested (or appears, or disappears) for such a date is refused.
+that differs from the one ingested (or appears, or disappears) for such a date is refused, by a
+rerun of its date and by every later night, which stops the feed until the file is put back.
 Corrections arrive as new events in a later file. Re-ingesting an identical file changes nothing.
 """
 
@@ -73,6 +74,18 @@ def changed_frozen_files(settings: Settings, feed_name: str, recorded_date: date
         else:
             changed.append(f"{rel}: the file differs from the one ingested ({checksum[:19]}…, was {recorded[:19]}…)")
     return changed
+
+
+def check_frozen_files(settings: Settings, feed_name: str, recorded_date: date) -> None:
+    """Raise LandingRefused naming every file of an earlier, frozen date of the feed that changed, appeared or was
+    removed since it was ingested: the feed stops (and the night with it) until the files are put back."""
+    changed = changed_frozen_files(settings, feed_name, recorded_date)
+    if changed:
+        frozen = _frozen_night(settings)
+        raise LandingRefused(
+            "; ".join(changed) + f". Files dated on or before night {frozen} are frozen: put the ingested "
+            f"file{'s' if len(changed) > 1 else ''} back and send corrections as new events in a later file; "
+            f"{feed_name} is not ingested until then.")
 
 
 def check_append_only(settings: Settings, feed_name: str, recorded_date: date) -> str:

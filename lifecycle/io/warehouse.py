@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,72 @@ def reset_build(settings: Settings, business_date: date) -> None:
 
 
 def write_night(settings: Settings, business_date: date) -> Path:
-    """The night source dbt reads the business date from."""
+    """The night source dbt reads the business date from, and beside it the ledger's closes (``ledger_closes``)."""
+    moved = ledger_closes(settings, business_date)
+    _write_parquet(pa.table({
+        "period": pa.array(list(moved), pa.string()),
+        "close_date": pa.array([settings.close_calendar()[p] for p in moved], pa.date32()),
+        "ledger_close_date": pa.array(list(moved.values()), pa.date32()),
+    }), ledger_closes_file(settings))
     return _write_parquet(pa.table({"business_date": pa.array([business_date], pa.date32())}), night_file(settings))
+
+
+# -- the ledger's nights --------------------------------------------------------------------------
+
+def _ledger_record(settings: Settings) -> Path:
+    return settings.state / "ledger_nights.json"
+
+
+def ledger_closes_file(settings: Settings) -> Path:
+    return settings.build_dir / "ledger_closes.parquet"
+
+
+def ledger_nights(settings: Settings) -> list[date]:
+    """The nights whose GL journal files were written (``exports/gl/``), in order.
+
+    A home made before this record began has none: its nights are taken from the gates that let the GL journal
+    out (a published night always did; a withheld one whose finance and foundation gates passed did too)."""
+    path = _ledger_record(settings)
+    if path.exists():
+        return [date.fromisoformat(d) for d in json.loads(path.read_text(encoding="utf-8"))["nights"]]
+    from lifecycle.checks.gates import read_gates
+
+    nights = []
+    for gates_file in sorted((settings.state / "gates").glob("*.json")):
+        night = date.fromisoformat(gates_file.stem)
+        gates = read_gates(settings, night)
+        if gates is not None and gates.may_export("finance"):
+            nights.append(night)
+    return nights
+
+
+def record_ledger_night(settings: Settings, night: date) -> None:
+    """Night ``night`` wrote the GL journal files: its journal lines are what finance imported."""
+    nights = sorted(set(ledger_nights(settings)) | {night})
+    path = _ledger_record(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"nights": [d.isoformat() for d in nights]}, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def ledger_closes(settings: Settings, night: date) -> dict[str, date]:
+    """Periods closed on ``night`` that close, for the ledger, before their close date: {period: ledger close}.
+
+    A closed period's GL file is the one the last GL night before its close wrote (``exports/gl/<P>/``, final
+    once P is closed). An event first known on a night that wrote no GL file (withheld before its finance gate,
+    or never run) and before P's close is in no file of P, and never will be: it posts like an event known
+    after P closed, in the first open period. So P closes, for the ledger, on the day after the last GL night
+    before its close date. Only nights before ``night`` count, so a rerun of a night sees what it saw."""
+    gl_nights = [d for d in ledger_nights(settings) if d < night]
+    moved = {}
+    for period, close in sorted(settings.close_calendar().items()):
+        if night < close:
+            continue
+        before = [d for d in gl_nights if d < close]
+        if before and before[-1] + timedelta(days=1) < close:
+            moved[period] = before[-1] + timedelta(days=1)
+    return moved
 
 
 def write_engine_output(settings: Settings, name: str, table: pa.Table) -> Path:
