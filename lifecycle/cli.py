@@ -193,18 +193,6 @@ def gate_lines(gates: Gates) -> list[str]:
     return lines
 
 
-def register_summary(settings: Settings) -> dict[str, tuple[int, int]]:
-    """(nights, rows) recorded in the export register, per export."""
-    import pyarrow.parquet as pq
-
-    out = {}
-    root = settings.state / "register"
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []:
-        files = sorted(folder.glob("*.parquet"))
-        out[folder.name] = (len(files), sum(pq.ParquetFile(f).metadata.num_rows for f in files))
-    return out
-
-
 def print_night(outcome: NightOutcome) -> None:
     state = "published" if outcome.published else ("built, not published" if outcome.success else "WITHHELD")
     print(f"night {outcome.business_date}: {state} in {outcome.seconds:.1f}s"
@@ -218,6 +206,7 @@ def print_night(outcome: NightOutcome) -> None:
 
 def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     from lifecycle.io.warehouse import last_published_date
+    from lifecycle.status import register_status
 
     totals = ingest_summary(settings, days)
     print()
@@ -252,12 +241,12 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
             state = "published" if gates.all_passed else "withheld"
             print(f"{night.isoformat():<12}" + "".join(f"{c:>13}" for c in cells) + f"{state:>13}")
         print(f"  each night's failing checks: {settings.state}/gates/<date>.json")
-    registered = register_summary(settings)
+    registered = register_status(settings)
     if registered:
         print()
         print("Export register (what counts as sent; the next night sends only what is due and not in it):")
-        for export, (nights, rows) in registered.items():
-            print(f"  {export:<22}{rows:>9} rows over {nights} nights")
+        for export, r in registered.items():
+            print(f"  {export:<22}{r['rows_total']:>9} rows over {r['nights']} nights")
     gl = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
     if gl:
         print(f"GL journal:  {settings.exports}/gl/<period>/journal.csv for {', '.join(gl)}")

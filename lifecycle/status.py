@@ -58,7 +58,7 @@ def home_status(settings: Settings) -> dict[str, Any]:
         "missing": settings.missing_feeds(upcoming),
         "when_missing": settings.when_missing,
     }
-    status["register"] = _register(settings)
+    status["register"] = register_status(settings)
     status["gl_periods"] = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
     return status
 
@@ -81,7 +81,8 @@ def _night(settings: Settings, night: date, published: date | None) -> dict[str,
     }
 
 
-def _register(settings: Settings) -> dict[str, dict[str, Any]]:
+def register_status(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Per export of the register: its last night, the rows of that night, of all nights, and the nights."""
     import pyarrow.parquet as pq
 
     out = {}

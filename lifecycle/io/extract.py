@@ -10,9 +10,7 @@ never touched, so ``-12.50`` stays a number. Parquet keeps the warehouse's types
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import os
 import sys
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from lifecycle.io.exports import spreadsheet_safe
+from lifecycle.io.exports import _csv_text, spreadsheet_safe
 from lifecycle.io.warehouse import connect_published, last_published_date
 from lifecycle.settings import Settings
 
@@ -104,19 +102,12 @@ def export_table(settings: Settings, name: str, *, where: str | None, fmt: str, 
                 text_columns = [_is_text(f) for f in schema]
                 sink = tmp.open("w", encoding="utf-8", newline="") if tmp is not None else sys.stdout
                 try:
-                    writer = csv.writer(sink, lineterminator="\n")
-                    writer.writerow(schema.names)
+                    sink.write(_csv_text([schema.names]))
                     for batch in reader:
                         columns = [c.to_pylist() for c in batch.columns]
-                        buffer = io.StringIO()
-                        lines = csv.writer(buffer, lineterminator="\n")
-                        quote_all = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
-                        for values in zip(*columns, strict=True):
-                            cells = [spreadsheet_safe(_text(v)) if t else _text(v)
-                                     for v, t in zip(values, text_columns, strict=True)]
-                            # a lone CR is left bare by minimal quoting and would split the line for the reader
-                            (quote_all if any("\r" in c for c in cells) else lines).writerow(cells)
-                        sink.write(buffer.getvalue())
+                        sink.write(_csv_text([
+                            [spreadsheet_safe(_text(v)) if t else _text(v) for v, t in zip(values, text_columns, strict=True)]
+                            for values in zip(*columns, strict=True)]))
                         rows += batch.num_rows
                 finally:
                     if tmp is not None:
