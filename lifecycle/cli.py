@@ -205,7 +205,7 @@ def print_night(outcome: NightOutcome) -> None:
 
 
 def print_summary(settings: Settings, days: list[date] | None = None) -> None:
-    from lifecycle.io.warehouse import last_published_date
+    from lifecycle.io.warehouse import published_record
     from lifecycle.status import register_status
 
     totals = ingest_summary(settings, days)
@@ -213,13 +213,12 @@ def print_summary(settings: Settings, days: list[date] | None = None) -> None:
     print(f"{'feed':<20}{'files':>7}{'read':>11}{'accepted':>11}{'quarantined':>13}")
     for feed_name, t in totals.items():
         print(f"{feed_name:<20}{t['files']:>7}{t['rows_read']:>11}{t['rows_accepted']:>11}{t['rows_quarantined']:>13}")
-    published = last_published_date(settings)
+    record = published_record(settings)
     print()
-    if published is None:
+    if record is None:
         print("No night published yet.")
     else:
-        record = json.loads((settings.state / "published.json").read_text(encoding="utf-8"))
-        print(f"Published night {published}: {settings.warehouse} ({len(record['tables'])} tables)")
+        print(f"Published night {record['business_date']}: {settings.warehouse} ({len(record['tables'])} tables)")
         for table, rows in record["tables"].items():
             print(f"  {table:<45}{rows:>10} rows")
     exports = export_summary(settings, days)

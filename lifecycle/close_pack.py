@@ -2,7 +2,7 @@
 
 One self-contained HTML page (CSS inline, the chart embedded as a base64 PNG, no external resource) and the PNG
 beside it, in ``<home>/reports/close/<P>/``, for period P as the PUBLISHED warehouse has it (the read-only
-connection of ``lifecycle.io.warehouse``; the night is ``state/published.json``). Where each figure comes from:
+connection of ``lifecycle.io.warehouse``; the night is the file's ``marts.warehouse_night``). Where each figure comes from:
 
 1. Header: P, the published night, the functional currency (``[business] functional_currency``), whether P is
    closed on that night (``Settings.is_closed``: the ``[close]`` calendar and the cut-over's opening period).

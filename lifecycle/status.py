@@ -1,9 +1,9 @@
 """``lifecycle status``: what an operator or a monitor asks a home every morning, on one screen.
 
-Everything comes from the home's own records, never from the warehouse: the published-night record
-(``state/published.json``), each night's gates (``state/gates/<D>.json``), the ingestion reports
+Everything comes from the home's own records: the published night (read from the published file's
+``marts.warehouse_night``, a read-only open that a running night never blocks), each night's gates (``state/gates/<D>.json``), the ingestion reports
 (``state/ingest/<D>/<feed>.json``), the landing folder, the export register (``state/register/``) and the
-GL files (``exports/gl/<period>/``). It opens no database, so it answers while a night runs.
+GL files (``exports/gl/<period>/``). It answers while a night runs: the published file is never written.
 """
 
 from __future__ import annotations

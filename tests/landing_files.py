@@ -71,3 +71,17 @@ def write_reference(settings: Settings, day: date = DAY) -> None:
     write_feed(settings, "offer_components", day, [
         {"offer_id": "OF-PRINT-USD", "component_seq": 1, "product_id": "MAG-PRINT", "quantity": 1}])
     write_feed(settings, "customers", day, [CUSTOMER])
+
+
+def mark_published(settings, night) -> None:
+    """Make ``night`` the published one, as the home reads it: the published file's ``marts.warehouse_night``
+    (created if the test wrote no warehouse; the tables a test wrote into it stay)."""
+    import duckdb
+
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.warehouse_night as select ?::date as business_date", [night])
+    finally:
+        con.close()

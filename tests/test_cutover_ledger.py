@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 from datetime import date
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ import pytest
 from lifecycle.io.exports import export_gl
 from lifecycle.io.warehouse import PublishError, audit_closed_periods
 from lifecycle.settings import Settings, parse_settings
+from tests.landing_files import mark_published
 
 CUTOVER = date(2026, 11, 10)
 
@@ -72,11 +72,6 @@ def write_journal(path, rows_by_period: dict[str, list[tuple]]) -> None:
                  name, debit, credit, fdebit, fcredit],
             )
     con.close()
-
-
-def mark_published(settings: Settings, night: date) -> None:
-    settings.state.mkdir(parents=True, exist_ok=True)
-    (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
 
 
 def test_periods_before_the_cutover_month_are_closed_from_the_cutover(tmp_path):

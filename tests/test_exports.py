@@ -24,6 +24,7 @@ from lifecycle.io.exports import (
     export_refund_requests,
 )
 from lifecycle.settings import Settings
+from tests.landing_files import mark_published
 from tests.test_webhook import platform  # noqa: F401  (the local messaging platform fixture)
 
 CUTOVER, N1, N2, N3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
@@ -122,7 +123,7 @@ def publish(settings: Settings, night: date, notices: bool = False) -> None:
         "insert into marts.fct_refunds values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r for r in REFUNDS if r[1] <= night]
     )
     con.close()
-    (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
+    mark_published(settings, night)
 
 
 def request_keys(settings: Settings, night: date) -> list[str]:
@@ -280,7 +281,7 @@ def publish_access(settings: Settings, night: date, entitlements: list[tuple]) -
         con.execute("insert into marts.fct_access_entitlements values (?, ?, ?, ?, ?)",
                     [f"{customer}:{product}", customer, product, start, end])
     con.close()
-    (settings.state / "published.json").write_text(json.dumps({"business_date": night.isoformat(), "tables": {}}))
+    mark_published(settings, night)
 
 
 def test_access_changes_are_the_difference_from_the_last_set_sent(home):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import duckdb
 
 from lifecycle.contract import feed
 from lifecycle.io.exports import _csv_text
-from tests.landing_files import CUSTOMER, DAY, order, write_feed, write_reference
+from tests.landing_files import CUSTOMER, DAY, mark_published, order, write_feed, write_reference
 from tests.test_ingest import ingest_all, quarantine_rows, raw_rows
 
 
@@ -223,7 +223,7 @@ def test_a_changed_file_of_a_published_date_is_named_by_the_next_night(home):
         if rows:
             write_feed(home, "orders", day, rows)
         record_ingested(home, "orders", day, check_append_only(home, "orders", day))
-    (home.state / "published.json").write_text('{"business_date": "2026-03-02", "tables": {}}')
+    mark_published(home, date(2026, 3, 2))
     night = DAY + timedelta(days=1)
     assert changed_frozen_files(home, "orders", night) == []
     write_feed(home, "orders", earlier, [order(order_id="O-9", ordered_at="2026-03-01T10:00:00-05:00")])

@@ -11,7 +11,7 @@ import pytest
 from lifecycle.contract import ingestion_order
 from lifecycle.io.ingest import BrokenFeedFile, ingest_file
 from lifecycle.io.landing import LandingRefused, check_append_only, record_ingested
-from tests.landing_files import CUSTOMER, DAY, order, write_feed, write_reference
+from tests.landing_files import CUSTOMER, DAY, mark_published, order, write_feed, write_reference
 
 
 def ingest_all(settings, day):
@@ -161,7 +161,7 @@ def test_published_dates_are_frozen(home):
     path = write_feed(home, "orders", DAY, [order()])
     checksum = check_append_only(home, "orders", DAY)
     record_ingested(home, "orders", DAY, checksum)
-    (home.state / "published.json").write_text('{"business_date": "2026-03-02", "tables": {}}')
+    mark_published(home, date(2026, 3, 2))
     assert check_append_only(home, "orders", DAY) == checksum  # the same file again: fine
     write_feed(home, "orders", DAY, [order(), order(order_id="O-2", subscription_id="S-2")])
     with pytest.raises(LandingRefused) as err:

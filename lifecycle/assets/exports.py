@@ -23,6 +23,7 @@ from dagster import (
     asset,
 )
 
+from lifecycle import failpoints
 from lifecycle.assets.warehouse import night_gates
 from lifecycle.checks.gates import EXPORT_DOMAINS, Withheld, read_gates, write_gates
 from lifecycle.checks.gates import Failure as GateFailure
@@ -198,6 +199,7 @@ def manifest_files(context: AssetExecutionContext, lifecycle: LifecycleHome) -> 
     **_COMMON,
 )
 def export_register_audit(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    failpoints.reach("after_register")
     settings, day = lifecycle.settings(), partition_date(context.partition_key)
     problems = register.audit(settings, day)
     circulation: list[str] = []

@@ -33,6 +33,7 @@ from dagster import (
 )
 from dagster_dbt import dbt_assets
 
+from lifecycle import failpoints
 from lifecycle.assets import billing, fulfillment
 from lifecycle.assets.dbt_project import TRANSLATOR, dbt_project, model_id, node_key, project_manifest
 from lifecycle.assets.engines import Engine
@@ -40,7 +41,7 @@ from lifecycle.assets.ingest import raw_asset_key
 from lifecycle.checks.gates import DOMAINS, Gates, evaluate_dbt, ingest_warnings, read_gates, write_gates
 from lifecycle.checks.gates import Failure as GateFailure
 from lifecycle.contract import FEEDS
-from lifecycle.io import dbt
+from lifecycle.io import dbt, register
 from lifecycle.io.exports import audit_gl_files
 from lifecycle.io.warehouse import (
     PublishError,
@@ -94,14 +95,21 @@ def build_steps(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[
     partitions_def=DAILY,
     backfill_policy=_ONE_NIGHT,
     group_name="warehouse",
-    description="Starts tonight's build: an empty build/warehouse.duckdb and build/night.parquet, the one-row "
-    "source('pipeline', 'night') holding the business date every model answers as of.",
+    description="Starts tonight's build: settles what a killed night left in the export register, then an empty "
+    "build/warehouse.duckdb and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
+    "date every model answers as of.",
     kinds={"parquet"},
 )
 def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
+    failpoints.reach("after_ingest")
+    settings = lifecycle.settings()
     day = partition_date(context.partition_key)
-    reset_build(lifecycle.settings(), day)
-    return MaterializeResult(metadata={"business_date": day.isoformat()})
+    # first, settle what a killed night left: register rows staged for files that were, or were not, completed
+    settled = register.recover(settings)
+    for line in settled:
+        context.log.warning(line)
+    reset_build(settings, day)
+    return MaterializeResult(metadata={"business_date": day.isoformat(), "settled": len(settled)})
 
 
 def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
@@ -123,6 +131,8 @@ def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
         invocation = dbt.invoke(settings, ["build", "--select", *sorted(names[uid] for uid in selected),
                                            "--exclude-resource-type", "test", "unit_test"])
         write_node_results(settings, f"step_{number}", [r.as_dict() for r in invocation.results])
+        if number == 1:
+            failpoints.reach("mid_build")
         parse_seconds = round(invocation.parse_seconds, 2)
         # Every node is reported, built or not: a node that was not built must not skip the steps after it (and
         # with them the gates, which judge the night); its status says what happened, and the gates record it.
@@ -172,6 +182,7 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
     settings = lifecycle.settings()
     day = partition_date(context.partition_key)
     invocation = dbt.run_data_tests(settings)
+    failpoints.reach("mid_test")
     write_node_results(settings, "tests", [r.as_dict() for r in invocation.results])
     manifest = dbt.manifest_json(settings)
     gates: Gates = evaluate_dbt(day, manifest, read_node_results(settings))

@@ -61,16 +61,21 @@ def _catalogue(offers, components, products, issues) -> terms.Catalogue:
     """Offer versions with their structure as of tonight: which publication an issue term counts,
     and the months per volume of a continuity series."""
     product_info = {
-        r[0]: (r[1] is not None, r[2])
-        for r in _rows(products, "select product_id, issues_per_year, shipment_interval_months from t where is_current")
+        r[0]: (r[1] is not None, r[2], r[3] == "ship")
+        for r in _rows(products, "select product_id, issues_per_year, shipment_interval_months, "
+                                 "fulfillment_channel from t where is_current")
     }
     structure: dict[str, tuple[str | None, int]] = {}
     for offer_id, product_id in _rows(
         components, "select offer_id, product_id from t where is_current order by offer_id, component_seq"
     ):
-        has_issues, interval = product_info.get(product_id, (False, None))
+        has_issues, interval, ships = product_info.get(product_id, (False, None, False))
         schedule, months = structure.get(offer_id, (None, 1))
-        structure[offer_id] = (schedule or (product_id if has_issues else None), max(months, interval or 1))
+        # the first component with issues, a shipped one before a digital edition (a print + digital bundle's
+        # issues are the print copies its manifests carry)
+        if has_issues and (schedule is None or (ships and not product_info[schedule][2])):
+            schedule = product_id
+        structure[offer_id] = (schedule, max(months, interval or 1))
     return terms.Catalogue(
         versions=[
             terms.OfferVersion(

@@ -76,6 +76,16 @@ def export_access_changes(settings: Settings, night: date) -> ExportResult:
 
     folder = settings.exports / "access" / night.isoformat()
     lines = [list(COLUMNS)] + [[action, v[0], v[1], cell_text(v[2]), cell_text(v[3])] for action, _, v in changes]
+    staged = register.stage(
+        settings, EXPORT, night,
+        pa.table({
+            "change_id": pa.array([f"{key}:{action}:{night.isoformat()}" for action, key, _ in recorded], pa.string()),
+            "access_key": pa.array([key for _, key, _ in recorded], pa.string()),
+            "action": pa.array([action for action, _, _ in recorded], pa.string()),
+            "access_end": pa.array([cell_text(v[3]) for _, _, v in recorded], pa.string()),
+        }),
+        key="change_id",
+    )
     path = folder / "changes.csv"
     _write_atomic(path, _csv_text(lines))
     control = {
@@ -88,14 +98,5 @@ def export_access_changes(settings: Settings, night: date) -> ExportResult:
         "baseline": baseline,
     }
     _write_control(folder, control)
-    register.record(
-        settings, EXPORT, night,
-        pa.table({
-            "change_id": pa.array([f"{key}:{action}:{night.isoformat()}" for action, key, _ in recorded], pa.string()),
-            "access_key": pa.array([key for _, key, _ in recorded], pa.string()),
-            "action": pa.array([action for action, _, _ in recorded], pa.string()),
-            "access_end": pa.array([cell_text(v[3]) for _, _, v in recorded], pa.string()),
-        }),
-        key="change_id",
-    )
+    register.commit(staged)
     return ExportResult(path, len(changes), control)

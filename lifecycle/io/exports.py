@@ -162,16 +162,7 @@ def _requests_file(
     for r in rows:
         lines.append([_safe_cell(v) for v in r])
         totals[r[at["currency"]]] += r[at["amount"]]
-    path = folder / file_name
-    _write_atomic(path, _csv_text(lines))
-    control = {
-        "business_date": night.isoformat(),
-        "file": file_name,
-        count_name: len(rows),
-        "amount_by_currency": {c: str(a) for c, a in sorted(totals.items())},
-    }
-    _write_control(folder, control)
-    register.record(
+    staged = register.stage(
         settings, export, night,
         pa.table({
             key: pa.array([r[0] for r in rows], pa.string()),
@@ -182,6 +173,16 @@ def _requests_file(
         }),
         key=key,
     )
+    path = folder / file_name
+    _write_atomic(path, _csv_text(lines))
+    control = {
+        "business_date": night.isoformat(),
+        "file": file_name,
+        count_name: len(rows),
+        "amount_by_currency": {c: str(a) for c, a in sorted(totals.items())},
+    }
+    _write_control(folder, control)
+    register.commit(staged)
     return ExportResult(path, len(rows), control)
 
 
@@ -235,6 +236,17 @@ def export_outbox(settings: Settings, night: date) -> ExportResult:
             "variables": json.loads(r[11]),
         }
         lines.append(json.dumps(message, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+    staged = register.stage(
+        settings, "outbox_messages", night,
+        pa.table({
+            "message_id": pa.array([r[0] for r in rows], pa.string()),
+            "message_type": pa.array([r[1] for r in rows], pa.string()),
+            "customer_id": pa.array([r[3] for r in rows], pa.string()),
+            "channel": pa.array([r[7] for r in rows], pa.string()),
+            "due_date": pa.array([r[6] for r in rows], pa.date32()),
+        }),
+        key="message_id",
+    )
     path = folder / "messages.jsonl"
     _write_atomic(path, "".join(line + "\n" for line in lines))
     by_type = Counter(r[1] for r in rows)
@@ -247,17 +259,7 @@ def export_outbox(settings: Settings, night: date) -> ExportResult:
         "by_channel": dict(sorted(by_channel.items())),
     }
     _write_control(folder, control)
-    register.record(
-        settings, "outbox_messages", night,
-        pa.table({
-            "message_id": pa.array([r[0] for r in rows], pa.string()),
-            "message_type": pa.array([r[1] for r in rows], pa.string()),
-            "customer_id": pa.array([r[3] for r in rows], pa.string()),
-            "channel": pa.array([r[7] for r in rows], pa.string()),
-            "due_date": pa.array([r[6] for r in rows], pa.date32()),
-        }),
-        key="message_id",
-    )
+    register.commit(staged)
     return ExportResult(path, len(rows), control)
 
 

@@ -31,6 +31,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import pyarrow as pa
 
+from lifecycle import failpoints
 from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
 from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control, cell_text
@@ -95,26 +96,8 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
     rows = [r for r in unsent if r[0] not in legacy_ids]
     rows.sort(key=lambda r: (r[_SHIPPER], r[1], r[12] or "", r[0]))
     folder = settings.exports / "manifests" / night.isoformat()
-    by_file: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-    for r in rows:
-        by_file[(r[_SHIPPER], r[1])].append(r)
-    by_shipper: dict[str, dict] = defaultdict(dict)
-    for (shipper, issue), lines in by_file.items():
-        table = [list(MANIFEST_COLUMNS), *([cell_text(v) for v in r[:16]] for r in lines)]
-        _write_atomic(folder / shipper / f"{issue}.csv", _csv_text(table, for_spreadsheets=True))
-        by_shipper[shipper][issue] = _totals(lines)
-    for shipper, files in by_shipper.items():
-        shipper_rows = [r for r in rows if r[_SHIPPER] == shipper]
-        _write_control(folder / shipper, {"business_date": night.isoformat(), "shipper_id": shipper,
-                                          **_totals(shipper_rows), "files": {f"{i}.csv": t for i, t in files.items()}})
-    control = {"business_date": night.isoformat(), **_totals(rows),
-               "by_shipper": {s: sum(t["copies"] for t in f.values()) for s, f in sorted(by_shipper.items())},
-               "draws": _write_draws(settings, night, rows)}
-    if legacy:
-        control["legacy_baseline_lines"] = len(legacy)
-    _write_control(folder, control)
     recorded = rows + sorted(legacy, key=lambda r: r[0])
-    register.record(
+    staged = register.stage(
         settings, "manifest_lines", night,
         pa.table({
             "manifest_line_id": pa.array([r[0] for r in recorded], pa.string()),
@@ -133,20 +116,45 @@ def export_manifests(settings: Settings, night: date) -> ExportResult:
         }),
         key="manifest_line_id",
     )
+    by_file: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    for r in rows:
+        by_file[(r[_SHIPPER], r[1])].append(r)
+    by_shipper: dict[str, dict] = defaultdict(dict)
+    for (shipper, issue), lines in by_file.items():
+        table = [list(MANIFEST_COLUMNS), *([cell_text(v) for v in r[:16]] for r in lines)]
+        _write_atomic(folder / shipper / f"{issue}.csv", _csv_text(table, for_spreadsheets=True))
+        by_shipper[shipper][issue] = _totals(lines)
+    for shipper, files in by_shipper.items():
+        shipper_rows = [r for r in rows if r[_SHIPPER] == shipper]
+        _write_control(folder / shipper, {"business_date": night.isoformat(), "shipper_id": shipper,
+                                          **_totals(shipper_rows), "files": {f"{i}.csv": t for i, t in files.items()}})
+    draws, staged_draws = _write_draws(settings, night, rows)
+    control = {"business_date": night.isoformat(), **_totals(rows),
+               "by_shipper": {s: sum(t["copies"] for t in f.values()) for s, f in sorted(by_shipper.items())},
+               "draws": draws}
+    if legacy:
+        control["legacy_baseline_lines"] = len(legacy)
+    failpoints.reach("mid_export")
+    _write_control(folder, control)  # last: the night's manifests and draws are complete
+    if staged_draws is not None:
+        register.commit(staged_draws)
+    register.commit(staged)
     return ExportResult(folder, len(rows), control)
 
 
-def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str, int]:
-    """One draw per printer with copies tonight; returns the total draw per printer."""
+def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> tuple[dict[str, int], register.Staged | None]:
+    """One draw per printer with copies tonight; returns the total draw per printer and the draws' register rows,
+    staged (the manifests' control file, written after, completes them)."""
     printers = _printers(settings, night)
     if not printers:
-        return {}
+        return {}, None
     default = min(printers)
     copies: dict[str, dict[tuple[str, str, date], int]] = defaultdict(lambda: defaultdict(int))
     for r in rows:
         printer = r[_SHIPPER] if r[_SHIPPER] in printers else default
         copies[printer][(r[1], r[_PRODUCT], r[2])] += r[5]
     totals = {}
+    files: dict[str, list[list[str]]] = {}
     drawn: list[tuple[str, str, str, int, int]] = []  # (printer, issue, product, copies, allowance)
     for printer, by_issue in sorted(copies.items()):
         lines, total = [list(DRAW_COLUMNS)], 0
@@ -156,10 +164,9 @@ def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str
                           str(allowance), str(n + allowance)])
             drawn.append((printer, issue, product, n, allowance))
             total += n + allowance
-        path = settings.exports / "draws" / night.isoformat() / f"{printer}.csv"
-        _write_atomic(path, _csv_text(lines, for_spreadsheets=True))
+        files[printer] = lines
         totals[printer] = total
-    register.record(
+    staged = register.stage(
         settings, "draws", night,
         pa.table({
             "draw_line_id": pa.array([f"{night.isoformat()}:{p}:{i}" for p, i, *_ in drawn], pa.string()),
@@ -172,7 +179,10 @@ def _write_draws(settings: Settings, night: date, rows: list[tuple]) -> dict[str
         }),
         key="draw_line_id",
     )
-    return totals
+    for printer, lines in files.items():
+        _write_atomic(settings.exports / "draws" / night.isoformat() / f"{printer}.csv",
+                      _csv_text(lines, for_spreadsheets=True))
+    return totals, staged
 
 
 CIRCULATION_COLUMNS = ("paid_copies", "unpaid_allowed_copies", "graced_copies", "complimentary_copies",

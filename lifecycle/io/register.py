@@ -10,6 +10,8 @@ already sent are refused, since what was sent cannot be unsent.
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -65,9 +67,44 @@ def read_register(settings: Settings, export: str) -> pa.Table | None:
     return pa.concat_tables(tables) if tables else None
 
 
-def record(settings: Settings, export: str, night: date, rows: pa.Table, key: str) -> Path:
-    """Record what night ``night`` sent (atomically). Refuses to change a night already recorded, and to record
-    anything due before the cut-over (``cutover.guard``)."""
+@dataclass(frozen=True)
+class Staged:
+    """A night's register rows written beside their place, waiting for their files (``<D>.parquet.staged``)."""
+
+    path: Path
+    final: Path
+
+
+STAGED = ".parquet.staged"
+
+
+#: Where each register's files go: register → (folder of exports/ holding night D's files, the folder whose
+#: ``<D>/control.json``, written last, says they are complete). The draws are part of the manifests' night.
+FILES: dict[str, tuple[str, str]] = {
+    "autocharge_requests": ("autocharge", "autocharge"),
+    "refund_requests": ("refunds", "refunds"),
+    "outbox_messages": ("outbox", "outbox"),
+    "notice_mail": ("notices", "notices"),
+    "manifest_lines": ("manifests", "manifests"),
+    "draws": ("draws", "manifests"),
+    "access_changes": ("access", "access"),
+}
+
+
+def night_files(settings: Settings, export: str, night: date) -> tuple[Path, Path]:
+    """(the folder of night D's files of ``export``, the control file that says they are complete)."""
+    folder, control = FILES[export]
+    return (settings.exports / folder / night.isoformat(),
+            settings.exports / control / night.isoformat() / "control.json")
+
+
+def stage(settings: Settings, export: str, night: date, rows: pa.Table, key: str) -> Staged:
+    """The first half of sending: check ``rows`` (the cut-over ``guard``; a night already recorded may only
+    record the same keys again) and write them staged, before any file of the night is written.
+
+    The export then writes its files and its control file last (``night_files``); :func:`commit` makes the rows
+    the register's. A night killed between the two is settled by :func:`recover`, so the register and the files
+    never disagree."""
     from lifecycle.io.cutover import guard
 
     guard(settings, export, night, rows, key)
@@ -82,10 +119,47 @@ def record(settings: Settings, export: str, night: date, rows: pa.Table, key: st
                 "what was sent cannot be unsent."
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
+    staged = path.with_name(path.stem + STAGED)
+    tmp = staged.with_name(staged.name + ".tmp")
     pq.write_table(rows, tmp)
-    os.replace(tmp, path)
-    return path
+    os.replace(tmp, staged)
+    return Staged(staged, path)
+
+
+def commit(staged: Staged) -> Path:
+    """The second half: the staged rows become the night's register file (one rename)."""
+    os.replace(staged.path, staged.final)
+    return staged.final
+
+
+def record(settings: Settings, export: str, night: date, rows: pa.Table, key: str) -> Path:
+    """Record at once what night ``night`` sent (both halves, for files already complete)."""
+    return commit(stage(settings, export, night, rows, key))
+
+
+def recover(settings: Settings) -> list[str]:
+    """Settle what a killed night left staged; returns one line per export and night settled.
+
+    Files complete (the control file exists): they may have been fetched already, so the staged rows are what
+    was sent and become the register's. Files incomplete: nothing was sent; the staged rows and the night's
+    partial folder are removed, and the next night sends those rows (a rerun of the night writes them again)."""
+    root = settings.state / "register"
+    settled = []
+    for staged in sorted(root.glob(f"*/*{STAGED}")) if root.exists() else []:
+        night = staged.name[: -len(STAGED)]
+        export = staged.parent.name
+        folder, control = night_files(settings, export, date.fromisoformat(night))
+        if control.exists():
+            os.replace(staged, staged.with_name(f"{night}.parquet"))
+            settled.append(f"{export}: night {night} was interrupted after its files were complete; "
+                           "its register rows are recorded")
+        else:
+            if folder.is_dir():
+                shutil.rmtree(folder)
+            staged.unlink()
+            settled.append(f"{export}: night {night} was interrupted before its files were complete; "
+                           f"its partial files ({folder.relative_to(settings.home)}) are removed, nothing was sent")
+    return settled
 
 
 #: What the register audit compares: register name → (export folder, key, count field of the night's control.json).

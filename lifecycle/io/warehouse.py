@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lifecycle import failpoints
 from lifecycle.settings import Settings
 
 
@@ -45,11 +46,56 @@ def _published_record(settings: Settings) -> Path:
     return settings.state / "published.json"
 
 
-def last_published_date(settings: Settings) -> date | None:
-    path = _published_record(settings)
-    if not path.exists():
+def warehouse_night(path: Path) -> date | None:
+    """The night a warehouse file holds (its ``marts.warehouse_night``), None for a file without one."""
+    con = connect_published(path)
+    try:
+        row = (con.execute("select max(business_date) from marts.warehouse_night").fetchone()
+               if _has_table(con, "marts", "warehouse_night") else None)
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def published_record(settings: Settings) -> dict | None:
+    """What is published: ``{"business_date", "tables": {table: rows}}``, or None before the first night.
+
+    The published file is the one truth: its ``marts.warehouse_night`` says which night it holds, so the file
+    and its record can never disagree. ``state/published.json`` only caches the file's table counts; a record
+    that names another night (a night killed between the swap and the record's write) is rewritten from the
+    file on first read."""
+    if not settings.warehouse.exists():
         return None
-    return date.fromisoformat(json.loads(path.read_text(encoding="utf-8"))["business_date"])
+    night = warehouse_night(settings.warehouse)
+    if night is None:
+        return None
+    path = _published_record(settings)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if record is None or record.get("business_date") != night.isoformat():
+        record = {"business_date": night.isoformat(), "tables": table_counts(settings.warehouse)}
+        _write_record(settings, record)
+    return record
+
+
+def _write_record(settings: Settings, record: dict) -> None:
+    tmp = _published_record(settings).with_suffix(".json.tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(_published_record(settings))
+
+
+def last_published_date(settings: Settings) -> date | None:
+    """The night the published warehouse holds (read from the file itself), None before the first night."""
+    record = published_record(settings)
+    return date.fromisoformat(record["business_date"]) if record else None
 
 
 def night_file(settings: Settings) -> Path:
@@ -187,7 +233,7 @@ def build_relations(settings: Settings, relations: Mapping[str, str]) -> Iterato
 
 
 def table_counts(path: Path) -> dict[str, int]:
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect_published(path)
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -254,16 +300,17 @@ def publish(settings: Settings, business_date: date) -> dict:
     if wal.exists():
         raise PublishError(f"{wal}: the build was not closed cleanly; refusing to publish a file without its log")
     counts = table_counts(build)
+    holds = warehouse_night(build)
+    if holds != business_date:
+        raise PublishError(f"{build}: the build holds night {holds}, not {business_date}; refusing to publish it")
     previous = last_published_date(settings)
     if previous is not None and business_date < previous:
         return {"published": False, "business_date": business_date.isoformat(),
                 "reason": f"night {previous.isoformat()} is already published", "tables": counts}
     stale_wal = Path(str(settings.warehouse) + ".wal")
     stale_wal.unlink(missing_ok=True)  # a published file is never written, so a .wal beside it is foreign
-    os.replace(build, settings.warehouse)
+    os.replace(build, settings.warehouse)  # the publication: the file says which night it holds
+    failpoints.reach("after_swap")
     record = {"business_date": business_date.isoformat(), "tables": counts}
-    tmp = _published_record(settings).with_suffix(".json.tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(_published_record(settings))
+    _write_record(settings, record)  # a cache of the file's counts; a crash before it is repaired on read
     return {"published": True, **record}

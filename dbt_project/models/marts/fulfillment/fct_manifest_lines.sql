@@ -1,6 +1,7 @@
 -- fct_manifest_lines: the print manifests of night D (DOMAIN "Fulfillment"). For every issue whose list-close
 -- night (list_close_date, else the ship date) is on or before D and whose ship date is on or after D, one line
--- per entitled copy: the issue's main manifest on its list-close night, then a supplementary manifest each
+-- per entitled copy of a product that ships (fulfillment_channel ship; a digital edition's issues are access,
+-- not copies): the issue's main manifest on its list-close night, then a supplementary manifest each
 -- night until the ship date. The night's files carry the lines not already in the export register.
 -- Entitled (as of D): the issue is one of the term's issues; the term is not cancelled with S <= ship date nor
 -- written off for nonpayment; no vacation hold covers the ship date; the invoice is not suspended for
@@ -251,12 +252,22 @@ free_copies as (
 
 ),
 
+shipped_products as (
+
+    -- only what ships is on a manifest: a digital edition's issues are access and revenue, not copies
+    select product_id
+    from {{ ref('stg_products') }}
+    where is_current and fulfillment_channel = 'ship'
+
+),
+
 all_copies as (
 
     -- no copy ships into a vacation hold
     select *
     from (select * from copies union all select * from graced_copies union all select * from free_copies) as entitled
-    where not exists (
+    where product_id in (select product_id from shipped_products)
+        and not exists (
         select 1 from holds
         where holds.subscription_id = entitled.subscription_id
             and holds.hold_from <= entitled.ship_date
