@@ -46,7 +46,10 @@ def _use_home(home: str | None) -> Settings:
 #: The instance a home's CLI creates: no telemetry, and one run at a time (nights are stateful), so the
 #: schedule and a backfill launched from the UI queue behind a running night instead of building beside it.
 RUN_LIMIT = "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
-DAGSTER_YAML = "telemetry:\n  enabled: false\n" + RUN_LIMIT
+#: the home's event log (lifecycle.pipelines.event_log), where Dagster's default SQLite storage keeps it
+EVENT_LOG = ("event_log_storage:\n  module: lifecycle.pipelines.event_log\n  class: NightEventLogStorage\n"
+             "  config:\n    base_dir: history/runs\n")
+DAGSTER_YAML = "telemetry:\n  enabled: false\n" + RUN_LIMIT + EVENT_LOG
 
 
 def _instance(settings: Settings, ephemeral: bool):
@@ -60,8 +63,12 @@ def _instance(settings: Settings, ephemeral: bool):
     text = config.read_text(encoding="utf-8") if config.exists() else ""
     if not text.strip():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
-    elif "concurrency:" not in text:  # a home made before the run limit: add it, keep the rest
-        config.write_text(text.rstrip("\n") + "\n" + RUN_LIMIT, encoding="utf-8")
+    else:  # a home made before the run limit or the event log: add what it lacks, keep the rest
+        missing = "" if "concurrency:" in text else RUN_LIMIT
+        if not any(key in text for key in ("event_log_storage:", "\nstorage:")) and not text.startswith("storage:"):
+            missing += EVENT_LOG
+        if missing:
+            config.write_text(text.rstrip("\n") + "\n" + missing, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return DagsterInstance.get()
 

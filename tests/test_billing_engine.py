@@ -71,6 +71,26 @@ def test_overpayment_becomes_credit_and_pays_the_next_invoice_on_its_date():
     assert balances(r, invoices) == {"INV-A": 0, "INV-B": 1500}
 
 
+def test_a_payment_known_before_its_invoice_is_credit_until_the_invoice_is_known():
+    """The invoice of 20 October (a renewal the pipeline makes) is known on 18 November; its payment, dated 20
+    October, was known on 17 November (the migration load). The payment cannot pay what was not known: it is a
+    credit, which the invoice takes on 18 November, the night it is known."""
+    late = cash.Invoice("INV-R", "C1", "USD", D(2026, 10, 20), D(2026, 10, 20), D(2026, 11, 18), 5206)
+    payment = pay("P-R", D(2026, 10, 20), 5206, target="INV-R", recorded=D(2026, 11, 17))
+    r = run([late], [payment], business_date=D(2026, 11, 20))
+    assert [(a.invoice_id, a.applied_date, a.known_date, a.amount_cents, a.kind) for a in r.applications] == [
+        ("INV-R", D(2026, 11, 18), D(2026, 11, 18), 5206, "credit")]
+    assert [(c.movement_date, c.kind, c.amount_cents) for c in r.credits] == [
+        (D(2026, 10, 20), "excess", 5206), (D(2026, 11, 18), "applied", -5206)]
+    # the night before the invoice is known, the money is the customer's credit
+    before = run([late], [payment], business_date=D(2026, 11, 17))
+    assert before.applications == [] and [c.kind for c in before.credits] == ["excess"]
+    # known the same night as its payment, it is paid on the payment's date, as always
+    on_time = cash.Invoice("INV-R", "C1", "USD", D(2026, 10, 20), D(2026, 10, 20), D(2026, 11, 17), 5206)
+    assert [(a.applied_date, a.kind) for a in run([on_time], [payment]).applications] == [
+        (D(2026, 10, 20), "payment")]
+
+
 def test_payment_without_reference_pays_the_oldest_due_invoice_first():
     invoices = [inv("INV-A", D(2026, 1, 1), 2000, due=D(2026, 1, 31)), inv("INV-B", D(2026, 1, 10), 1500)]
     r = run(invoices, [pay("P1", D(2026, 1, 15), 2000)], business_date=D(2026, 1, 20))
@@ -268,6 +288,29 @@ def test_autocharge_that_fails_twice_then_succeeds_renews_from_the_previous_end(
     assert [(n.term_number, n.due_date, n.charge_date, n.amount_cents, n.request_key) for n in out.notices] == [
         (1, D(2026, 1, 20), D(2026, 1, 27), 1061, autocharge_request_key("S1", 1, 1))
     ]
+
+
+def test_a_legacy_answer_paid_before_the_pipelines_request_renews_when_the_request_is_made():
+    """The migration load holds the legacy's charge of 20 January, recorded on the cut-over night (28 January);
+    the pipeline's attempt 1 is due on 27 January and its retry on 30 January. The renewal is known on the night
+    the answered request is made, never earlier: an order known on a later night cannot take an invoice number
+    before the ones already issued."""
+    cutover = D(2026, 1, 28)
+    legacy = terms.Answer("L-2", "C1", datetime(2026, 1, 20, 6, tzinfo=UTC), D(2026, 1, 20), cutover, "settled",
+                          autocharge_request_key("S1", 1, 2))
+    failed = terms.Answer("L-1", "C1", datetime(2026, 1, 17, 6, tzinfo=UTC), D(2026, 1, 17), cutover, "failed",
+                          autocharge_request_key("S1", 1, 1))
+    orders = [order("O1", D(2026, 1, 1), "DIGM", recorded=cutover)]
+    on_cutover = chains(orders, [failed, legacy], business_date=cutover, cutover=cutover)
+    assert [(r.attempt, r.request_date, r.answer_status) for r in on_cutover.requests] == [
+        (1, D(2026, 1, 27), "failed")]
+    assert len(on_cutover.terms) == 1  # the retry is due on 30 January: not renewed yet
+    later = chains(orders, [failed, legacy], business_date=D(2026, 1, 30), cutover=cutover)
+    assert [(r.attempt, r.request_date, r.answer_status) for r in later.requests] == [
+        (1, D(2026, 1, 27), "failed"), (2, D(2026, 1, 30), "settled")]
+    renewal = later.terms[1]
+    assert (renewal.order_id, renewal.ordered_date, renewal.recorded_date, renewal.settling_payment_id) == (
+        "AUTO-S1-2", D(2026, 1, 20), D(2026, 1, 30), "L-2")
 
 
 def test_autorenew_chain_steps_from_the_intro_price_to_full_price_across_three_renewals():

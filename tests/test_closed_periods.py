@@ -17,7 +17,8 @@ from tests.landing_files import CUSTOMER, OFFER, init_hand_written_home, order, 
 
 #: February closes on 4 March. Night 2 is withheld (a CAD order has no rate yet), so it writes no GL file.
 N1, N2, N3, N4 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 5)
-FEB = "2026-02"
+N5 = date(2026, 3, 6)
+FEB, MAR = "2026-02", "2026-03"
 
 
 def _journal(settings, where: str) -> list[tuple]:
@@ -81,7 +82,45 @@ def late_home(tmp_path_factory, dbt_manifest):
     detail.write_bytes(filed)
     # ... and both put back
     nights["n4"] = run_night(settings, N4, ephemeral=True)
+    nights["published_after_n4"] = last_published_date(settings)
+    nights["feb_every_column"] = _every_column(settings, FEB)
+    nights["feb_gl"] = _gl_files(settings, FEB)
+
+    # a new code for deferred revenue after February closed: the published night is rerun, then the next night runs
+    toml.write_text(toml.read_text().replace("account_codes = {}", 'account_codes = { deferred_revenue = "2499" }'))
+    load_settings.cache_clear()
+    settings = get_settings(path)
+    nights["n4_recoded"] = run_night(settings, N4, ephemeral=True)
+    nights["feb_after_rerun"] = _every_column(settings, FEB)
+    nights["gl_after_rerun"] = _gl_files(settings, FEB)
+    nights["n5"] = run_night(settings, N5, ephemeral=True)
+    nights["feb_after_n5"] = _every_column(settings, FEB)
+    nights["gl_after_n5"] = _gl_files(settings, FEB)
+    nights["mar_codes"] = {(line[0], line[1]) for line in _journal_codes(settings, MAR)}
+    nights["mar_gl"] = (settings.exports / "gl" / MAR / "journal_detail.csv").read_text(encoding="utf-8")
     return settings, nights
+
+
+def _every_column(settings, period: str) -> list[tuple]:
+    con = connect_published(settings)
+    try:
+        return con.execute(f"select * from marts.fct_journal_lines where period = '{period}' "
+                           "order by journal_line_id").fetchall()
+    finally:
+        con.close()
+
+
+def _journal_codes(settings, period: str) -> list[tuple]:
+    con = connect_published(settings)
+    try:
+        return con.execute("select account_key, account_code from marts.fct_journal_lines "
+                           f"where period = '{period}' order by journal_line_id").fetchall()
+    finally:
+        con.close()
+
+
+def _gl_files(settings, period: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((settings.exports / "gl" / period).glob("*.csv"))}
 
 
 def test_a_withheld_nights_late_payment_posts_after_the_close_and_february_equals_its_gl_file(late_home):
@@ -89,7 +128,7 @@ def test_a_withheld_nights_late_payment_posts_after_the_close_and_february_equal
     assert nights["n1"].published, nights["n1"].failures
     assert (nights["n2"].published, nights["n2"].gates.failed_domains()) == (False, ["finance"])
     assert nights["n3"].published, (nights["n3"].failures, nights["n3"].reason)
-    assert ledger_nights(settings) == [N1, N3, N4]  # night 2 wrote no GL file
+    assert ledger_nights(settings) == [N1, N3, N4, N5]  # night 2 wrote no GL file
     # February in the warehouse is February's GL file, written by night 1 and final since the close
     assert (settings.exports / "gl" / FEB / "journal_detail.csv").read_bytes() == nights["feb_file"]
     filed = nights["feb_file"].decode().splitlines()[1:]
@@ -123,4 +162,22 @@ def test_a_closed_period_that_differs_from_its_gl_file_withholds_the_night(late_
         f"exports/gl/{FEB}/journal_detail.csv 2 (debits 41.44); they part at detail line 4 (")
     # put back, the night publishes
     assert nights["n4"].published, nights["n4"].failures
-    assert last_published_date(settings) == N4
+    assert nights["published_after_n4"] == N4
+
+
+def test_an_account_code_changed_after_a_close_applies_from_the_first_open_period(late_home):
+    settings, nights = late_home
+    feb = nights["feb_every_column"]
+    assert ("deferred_revenue", "2400") in {(r[0], r[1]) for r in _journal_codes(settings, FEB)}
+    assert len(feb) == 3 and nights["feb_gl"]["journal_detail.csv"] and nights["feb_gl"]["journal.csv"]
+    # the rerun of the published night and the next night both publish, with February as it was, every column
+    assert nights["n4_recoded"].published, nights["n4_recoded"].failures
+    assert nights["n5"].published, nights["n5"].failures
+    assert last_published_date(settings) == N5
+    assert nights["feb_after_rerun"] == feb and nights["feb_after_n5"] == feb
+    assert nights["gl_after_rerun"] == nights["feb_gl"] and nights["gl_after_n5"] == nights["feb_gl"]
+    assert b"2499" not in nights["feb_gl"]["journal_detail.csv"]
+    # March, open, takes the new code for every deferred-revenue line, in the warehouse and in its GL file
+    assert ("deferred_revenue", "2499") in nights["mar_codes"]
+    assert ("deferred_revenue", "2400") not in nights["mar_codes"]
+    assert ",2499," in nights["mar_gl"] and ",2400," not in nights["mar_gl"]

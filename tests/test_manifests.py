@@ -15,7 +15,16 @@ from lifecycle.io.exports import spreadsheet_safe
 from lifecycle.io.manifests import MANIFEST_COLUMNS, circulation_differences, export_manifests, spoilage_allowance
 from lifecycle.io.warehouse import connect_published
 from lifecycle.settings import get_settings, load_settings
-from tests.landing_files import CUSTOMER, init_hand_written_home, order, write_feed, write_reference
+from tests.landing_files import (
+    CREDIT_POLICY,
+    CUSTOMER,
+    OFFER,
+    PRODUCT,
+    init_hand_written_home,
+    order,
+    write_feed,
+    write_reference,
+)
 
 CLOSE = date(2026, 3, 10)  # issue MAG-2026-04's list-close night: its main manifest
 NEXT = CLOSE + timedelta(days=1)  # a supplementary night: copies entitled since
@@ -54,6 +63,17 @@ def manifest_home(tmp_path_factory, dbt_manifest):
     load_settings.cache_clear()
     settings = get_settings(path)
     write_reference(settings, CLOSE)
+    # a digital edition with an issue schedule (three issues a year, one closing its list tonight): access, not copies
+    write_feed(settings, "products", CLOSE, [PRODUCT, {
+        "product_id": "DIG-ED", "product_name": "The Quarterly, digital edition", "kind": "digital_publication",
+        "revenue_method": "per_issue", "fulfillment_channel": "digital_access", "issues_per_year": 3}])
+    write_feed(settings, "credit_policies", CLOSE, [CREDIT_POLICY])
+    write_feed(settings, "offers", CLOSE, [OFFER, {
+        **OFFER, "offer_id": "OF-DIG3", "offer_name": "Digital edition, 3 issues", "term_length": 3,
+        "price": "15.00", "renewal_offer_id": "OF-DIG3"}])
+    write_feed(settings, "offer_components", CLOSE, [
+        {"offer_id": "OF-PRINT-USD", "component_seq": 1, "product_id": "MAG-PRINT", "quantity": 1},
+        {"offer_id": "OF-DIG3", "component_seq": 1, "product_id": "DIG-ED", "quantity": 1}])
     write_feed(settings, "customers", CLOSE, [
         customer("C-1", first_name="Ann", last_name="Lee", postal_code="02134"),
         customer("C-2", first_name=FORMULA_NAME, last_name="Moe", postal_code="01101"),
@@ -66,6 +86,10 @@ def manifest_home(tmp_path_factory, dbt_manifest):
         for k in range(14)
         for cover in [date(2026 + (3 + k) // 12, (3 + k) % 12 + 1, 1)]
         for ship in [SHIP + timedelta(days=31 * k)]
+    ] + [
+        {"issue_id": f"DIG-2026-{month:02d}", "product_id": "DIG-ED", "cover_date": f"2026-{month:02d}-01",
+         "list_close_date": close.isoformat(), "ship_date": (close + timedelta(days=5)).isoformat()}
+        for month, close in [(4, CLOSE), (8, date(2026, 7, 10)), (12, date(2026, 11, 10))]
     ])
     write_feed(settings, "shippers", CLOSE, [
         {"shipper_id": "MAIL-EAST", "shipper_name": "Atlantic Mailing", "role": "mailing_house",
@@ -88,8 +112,11 @@ def manifest_home(tmp_path_factory, dbt_manifest):
         order(order_id="O-5", customer_id="C-1", subscription_id="S-5", ordered_at=at, service_start=start,
               order_type="gift", ship_to_name="Gil Recipient", ship_to_address_line1="5 Elm St",
               ship_to_city="Salem", ship_to_region="MA", ship_to_postal_code="01970", ship_to_country="US"),
+        order(order_id="O-7", customer_id="C-4", subscription_id="S-7", ordered_at=at, service_start=start,
+              offer_id="OF-DIG3", unit_price="15.00", tax_amount="0.94"),
     ])
-    write_feed(settings, "payments", CLOSE, [paid("O-1", "C-1", "41.44", CLOSE), paid("O-4", "C-4", "124.31", CLOSE)])
+    write_feed(settings, "payments", CLOSE, [paid("O-1", "C-1", "41.44", CLOSE), paid("O-4", "C-4", "124.31", CLOSE),
+                                             paid("O-7", "C-4", "15.94", CLOSE)])
     first = run_night(settings, CLOSE, ephemeral=True)
     assert first.published, first.failures
     night1 = _snapshot(settings, CLOSE)
@@ -191,3 +218,32 @@ def test_circulation_by_issue_is_what_the_register_sent(manifest_home):
     drawn = register.read_register(settings, "draws").to_pylist()
     assert [(d["night"], d["printer_id"], d["copies"], d["total_draw"]) for d in drawn] == [
         (CLOSE, "PRINT-1", 6, 7), (NEXT, "PRINT-1", 1, 2)]
+
+
+def test_a_digital_edition_with_an_issue_schedule_gets_access_and_per_issue_revenue_not_copies(manifest_home):
+    """S-7 takes three issues of DIG-ED, a digital edition whose first issue closes its list tonight too: no
+    manifest line, file or draw; access from its start; revenue per issue, at each ship date."""
+    settings, night1, night2 = manifest_home
+    assert not [line for night in (night1, night2) for line in night["lines"] if line[2].startswith("DIG-")]
+    assert not [name for night in (night1, night2) for name in night["files"] if "DIG-" in name]
+    con = connect_published(settings)
+    try:
+        access = con.execute(
+            "select customer_id, product_id, access_start, access_end, subscription_id "
+            "from marts.fct_access_entitlements where product_id = 'DIG-ED'").fetchall()
+        revenue = con.execute(
+            "select line_kind, delivery_number, recognition_date, scheduled_amount, recognised_amount "
+            "from marts.fct_revenue_schedule where subscription_id = 'S-7' order by delivery_number").fetchall()
+        draws = con.execute("select count(*) from marts.rpt_circulation_by_issue where issue_id like 'DIG-%'").fetchone()
+    finally:
+        con.close()
+    # the schedule holds the term's three issues and none after: its end, the next issue's date, is not known yet,
+    # so access is open-ended
+    assert access == [("C-4", "DIG-ED", CLOSE, None, "S-7")]
+    # 15.00 over three issues, earned at each issue's date; none has come by night 2 (11 March)
+    assert revenue == [
+        ("delivery", 1, date(2026, 3, 15), Decimal("5.00"), Decimal("0.00")),
+        ("delivery", 2, date(2026, 7, 15), Decimal("5.00"), Decimal("0.00")),
+        ("delivery", 3, date(2026, 11, 15), Decimal("5.00"), Decimal("0.00")),
+    ]
+    assert draws == (0,)

@@ -123,3 +123,47 @@ def test_sql_command_reads_the_published_warehouse_only(home, capsys):
     assert "12.34" in capsys.readouterr().out
     assert main(["sql", "--home", str(home.home), "select * from read_csv('/etc/hostname')"]) == 1
     assert "query refused" in capsys.readouterr().err
+
+
+def test_a_homes_instance_keeps_its_event_log_connections_open_and_upgrades_an_older_yaml(tmp_path, monkeypatch):
+    """The CLI's instance stores events through NightEventLogStorage (one open connection per database, in
+    write-ahead-log mode) in Dagster's usual place; a dagster.yaml from before it gains the entry and keeps the rest."""
+    import sqlite3
+
+    from dagster import AssetMaterialization, job, op
+
+    from lifecycle.cli import _instance
+    from lifecycle.pipelines.event_log import NightEventLogStorage
+    from lifecycle.settings import init_home
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = tmp_path / "home"
+    init_home(home)
+    (home / "dagster").mkdir()
+    yaml = home / "dagster" / "dagster.yaml"
+    yaml.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")  # a home from before the run limit
+    settings = parse_settings(home, (home / "lifecycle.toml").read_text(encoding="utf-8"))
+
+    @op
+    def publish_something(context):
+        context.log_event(AssetMaterialization(asset_key="something"))
+
+    @job
+    def tiny():
+        publish_something()
+
+    with _instance(settings, ephemeral=False) as instance:
+        assert isinstance(instance.event_log_storage, NightEventLogStorage)
+        assert tiny.execute_in_process(instance=instance).success
+        records = instance.fetch_materializations(AssetKey("something"), limit=10).records
+        assert len(records) == 1
+        run_id = records[0].run_id
+        assert len(instance.all_logs(run_id)) > 5
+    text = yaml.read_text(encoding="utf-8")
+    assert text.startswith("telemetry:\n  enabled: false\n")
+    assert "max_concurrent_runs: 1" in text and "class: NightEventLogStorage" in text
+    shard = home / "dagster" / "history" / "runs" / f"{run_id}.db"
+    assert sqlite3.connect(shard).execute("pragma journal_mode").fetchone() == ("wal",)
+    with _instance(settings, ephemeral=False) as again:  # a second process reads the same history
+        assert again.fetch_materializations(AssetKey("something"), limit=10).records[0].run_id == run_id
+    assert yaml.read_text(encoding="utf-8") == text  # nothing added twice

@@ -196,7 +196,7 @@ def night_gates(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Mat
                     "message": (r.message or r.status).strip()[:500]}))
     previous = last_published_date(settings)
     gates.checks["finance"] = gates.checks.get("finance", 0) + 1
-    if previous is not None and day > previous:
+    if previous is not None and day >= previous:  # a rerun of the published night is audited too
         try:
             audit_closed_periods(settings, previous)
         except PublishError as exc:

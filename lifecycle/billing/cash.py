@@ -24,6 +24,12 @@ Balances that decide reminders, suspension and write-off are the balances *known
 application counts from the later of its payment's and its invoice's recorded dates, so a check
 posted late does not un-send a reminder that went out.
 
+Money only pays what was known when it was: a payment pays the invoices known by its own recorded date,
+and credits pay an invoice from the night it is known. A payment that arrives before the invoice it is for
+(a legacy charge answering a renewal the pipeline makes later, an order recorded after its payment) is a
+credit until the invoice is known, which then takes it like any credit. So no entry of the ledger depends on
+something learnt after it was known, and a closed period never needs an invoice it could not have seen.
+
 Same-day order: invoices first, then money in time order, then the collection checks.
 """
 
@@ -209,6 +215,8 @@ class _Group:
         last = len(self.knobs.effort_offsets)
         for inv in self.invoices:
             events.append((inv.invoice_date, _INVOICE, inv.due_date, inv.invoice_id, "invoice", inv))
+            if inv.recorded_date > inv.invoice_date:  # known later: from then on it takes credits
+                events.append((inv.recorded_date, _INVOICE, inv.due_date, inv.invoice_id, "invoice_known", inv))
             for k, offset in enumerate(self.knobs.effort_offsets, start=1):
                 events.append(
                     (inv.invoice_date + timedelta(days=offset), _CHECK, 0, inv.invoice_id, "reminder", (inv, k))
@@ -233,6 +241,8 @@ class _Group:
                 break
             if kind == "invoice":
                 self._invoice(item)
+            elif kind == "invoice_known":
+                self._use_credits(when)
             elif kind == "money":
                 self._money(item)
             elif kind == "cancellation":
@@ -292,8 +302,10 @@ class _Group:
             self.out.collections.append(Collection(c.invoice_id, "credit_note", c.stop_date, None, credit))
 
     # --- money ---------------------------------------------------------------------------
-    def _open_invoices(self) -> list[_Open]:
-        opened = [s for s in self.state.values() if s.balance > 0 and not s.written_off]
+    def _open_invoices(self, known_by: date) -> list[_Open]:
+        """The invoices with a balance open that were known by ``known_by``, oldest due first."""
+        opened = [s for s in self.state.values()
+                  if s.balance > 0 and not s.written_off and s.invoice.recorded_date <= known_by]
         return sorted(opened, key=lambda s: (s.invoice.due_date, s.invoice.invoice_id))
 
     def _apply(self, p: Payment, st: _Open, amount: int, when: date, kind: str, recorded: date | None = None) -> None:
@@ -310,11 +322,12 @@ class _Group:
     def _settle(self, p: Payment) -> None:
         left = p.amount_cents
         target = self.state.get(p.target_invoice_id or "")
-        if target is not None and target.balance > 0 and not target.written_off:
+        if (target is not None and target.balance > 0 and not target.written_off
+                and target.invoice.recorded_date <= p.recorded_date):
             take = min(left, target.balance)
             self._apply(p, target, take, p.paid_date, "payment")
             left -= take
-        for st in self._open_invoices():
+        for st in self._open_invoices(p.recorded_date):
             if left == 0:
                 break
             take = min(left, st.balance)
@@ -335,7 +348,7 @@ class _Group:
 
     def _use_credits(self, when: date) -> None:
         for lot in self.lots:
-            for st in self._open_invoices():
+            for st in self._open_invoices(when):
                 if lot.remaining == 0:
                     break
                 take = min(lot.remaining, st.balance)

@@ -351,10 +351,15 @@ def _chain(
         term = None
         if prev is not None and prev.autorenew and prev.renewal_offer_id:
             if prev.payment_method_token:
-                answer = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
-                if answer is not None:
+                renewed = _autocharge(prev, nxt, answer_by_key, cancels, catalogue, knobs, attempts, out)
+                if renewed is not None:
+                    answer, requested = renewed
+                    # known once both the request and its answer are: a legacy answer of the migration load can
+                    # precede the request the pipeline makes (the legacy charged earlier), and an order known on a
+                    # later night must not take an invoice number before the ones already issued
                     term = _derived_term(prev, source_order, "autocharge", answer.paid_at, answer.paid_date,
-                                         answer.recorded_date, answer.payment_id, catalogue, knobs, holds)
+                                         max(answer.recorded_date, requested), answer.payment_id, catalogue, knobs,
+                                         holds)
             else:
                 bill_day = _autobill_day(prev, nxt, cancels, knobs)
                 if bill_day is not None:
@@ -493,8 +498,8 @@ def _autocharge(
     knobs: Knobs,
     attempts: int,
     out: Chains,
-) -> Answer | None:
-    """Request the attempts renewing ``prev``; the settled answer that renews it, if any."""
+) -> tuple[Answer, date] | None:
+    """Request the attempts renewing ``prev``; the settled answer that renews it and its request's date, if any."""
     if prev.end_date is None:
         prev.autocharge_outcome = "not_requested"
         return None
@@ -566,7 +571,7 @@ def _autocharge(
                 prev.autocharge_outcome = "not_requested"
                 return None  # renewed by an order first: the charge is a payment like any other
             prev.autocharge_outcome = "renewed"
-            return answer
+            return answer, request_date
         if answer.status != "failed":
             prev.autocharge_outcome = "pending"
             return None

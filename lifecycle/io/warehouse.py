@@ -146,7 +146,9 @@ def reset_build(settings: Settings, business_date: date) -> None:
 
 
 def write_night(settings: Settings, business_date: date) -> Path:
-    """The night source dbt reads the business date from, and beside it the ledger's closes (``ledger_closes``)."""
+    """The night source dbt reads the business date from, and beside it the ledger's closes (``ledger_closes``)
+    and the closed periods' journal as published (``write_frozen_journal``)."""
+    write_frozen_journal(settings, business_date)
     moved = ledger_closes(settings, business_date)
     _write_parquet(pa.table({
         "period": pa.array(list(moved), pa.string()),
@@ -154,6 +156,53 @@ def write_night(settings: Settings, business_date: date) -> Path:
         "ledger_close_date": pa.array(list(moved.values()), pa.date32()),
     }), ledger_closes_file(settings))
     return _write_parquet(pa.table({"business_date": pa.array([business_date], pa.date32())}), night_file(settings))
+
+
+def frozen_periods_file(settings: Settings) -> Path:
+    return settings.build_dir / "frozen_periods.parquet"
+
+
+def frozen_journal_file(settings: Settings) -> Path:
+    return settings.build_dir / "frozen_journal_lines.parquet"
+
+
+def frozen_periods(settings: Settings, night: date) -> list[str]:
+    """The periods whose journal night ``night`` takes as published: those closed on both the published night and
+    ``night`` (a period that closed since the published night is still computed, one last time, tonight)."""
+    published = last_published_date(settings)
+    return [] if published is None else settings.closed_periods(min(night, published))
+
+
+def write_frozen_journal(settings: Settings, night: date) -> None:
+    """Closed periods never change: write the frozen periods (``frozen_periods``) and their journal lines from the
+    published warehouse, every column as published (``build/frozen_journal_lines.parquet``). fct_journal_lines
+    takes these lines for those periods instead of computing them, so a change of settings since (account codes,
+    knobs) or a fix to a model applies from the first open period, and a rerun never rewrites a closed period."""
+    periods = frozen_periods(settings, night)
+    path = frozen_journal_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = False
+    if periods:
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach '{settings.warehouse}' as published (read_only)")
+            if con.execute("select count(*) from duckdb_tables() where database_name = 'published' "
+                           "and schema_name = 'marts' and table_name = 'fct_journal_lines'").fetchone()[0]:
+                listed = ", ".join(f"'{p}'" for p in periods)  # YYYY-MM, made by Settings.closed_periods
+                tmp = path.with_suffix(".parquet.tmp")
+                # straight from file to file: at a million subscribers the closed journal does not fit in memory
+                con.execute(f"copy (select * from published.marts.fct_journal_lines where period in ({listed}) "
+                            f"order by journal_line_id) to '{tmp}' (format parquet)")
+                os.replace(tmp, path)
+                written = True
+            else:
+                periods = []  # a warehouse from before the journal: nothing to keep
+        finally:
+            con.close()
+    if not written:  # fct_journal_lines unions these by name: two columns say "no line"
+        _write_parquet(pa.table({"journal_line_id": pa.array([], pa.string()),
+                                 "entry_id": pa.array([], pa.string())}), path)
+    _write_parquet(pa.table({"period": pa.array(periods, pa.string())}), frozen_periods_file(settings))
 
 
 # -- the ledger's nights --------------------------------------------------------------------------
@@ -244,15 +293,11 @@ def table_counts(path: Path) -> dict[str, int]:
         con.close()
 
 
-JOURNAL_COLUMNS = (
-    "journal_line_id", "entry_date", "period", "account_code", "currency",
-    "debit", "credit", "functional_debit", "functional_credit",
-)
-
-
 def audit_closed_periods(settings: Settings, previous: date) -> None:
     """Closed periods never change: the build's journal lines of every period closed on the previous
-    published night must be exactly the published ones. Raises PublishError naming the period otherwise."""
+    published night must be exactly the published ones, in every column the published table has (the build
+    takes them from it: ``write_frozen_journal``; this is the comparison of what was carried with what was
+    published). Raises PublishError naming the period otherwise."""
     closed = settings.closed_periods(previous)
     if not closed or not settings.warehouse.exists():
         return
@@ -260,24 +305,28 @@ def audit_closed_periods(settings: Settings, previous: date) -> None:
     try:
         con.execute(f"attach '{settings.build_warehouse}' as build (read_only)")
         con.execute(f"attach '{settings.warehouse}' as published (read_only)")
-        has = con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'published' "
-            "and schema_name = 'marts' and table_name = 'fct_journal_lines'"
-        ).fetchone()[0]
-        if not has:
+        columns = [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'published' "
+            "and schema_name = 'marts' and table_name = 'fct_journal_lines' order by column_index").fetchall()]
+        if not columns:
             return
-        cols = ", ".join(JOURNAL_COLUMNS)
+        cols = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in closed)
-        differing = con.execute(
-            f"""
-            with b as (select {cols} from build.marts.fct_journal_lines where period in ({marks})),
-                 p as (select {cols} from published.marts.fct_journal_lines where period in ({marks})),
-                 diff as ((select * from b except all select * from p) union all
-                          (select * from p except all select * from b))
-            select period, count(*), min(journal_line_id) from diff group by period order by period
-            """,
-            [*closed, *closed],
-        ).fetchall()
+        try:
+            differing = con.execute(
+                f"""
+                with b as (select {cols} from build.marts.fct_journal_lines where period in ({marks})),
+                     p as (select {cols} from published.marts.fct_journal_lines where period in ({marks})),
+                     diff as ((select * from b except all select * from p) union all
+                              (select * from p except all select * from b))
+                select period, count(*), min(journal_line_id) from diff group by period order by period
+                """,
+                [*closed, *closed],
+            ).fetchall()
+        except duckdb.BinderException as exc:  # a published column the build no longer has
+            raise PublishError(f"closed periods would change: the build's journal lines lack a published column "
+                               f"({exc}); a closed period's entries are final, so tonight's build is not published"
+                               ) from exc
     finally:
         con.close()
     if differing:

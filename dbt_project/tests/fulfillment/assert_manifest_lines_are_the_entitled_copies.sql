@@ -1,8 +1,9 @@
 -- The night's manifest lines are exactly the entitled copies, recomputed independently (DOMAIN "Invariants"):
 -- starting from each term's list of issues (int_subscription_terms.issue_ids) and its status as of the night
 -- in dim_subscriptions, rather than from int_term_issues and the model's own joins (graced copies: from the
--- term's status, renewal flag and the issues numbered after its end). Also: one line per term
--- and issue, and no line for a term cancelled or suspended for nonpayment. Complimentary and reshipped copies
+-- term's status, renewal flag and the issues numbered after its end), and only of products that ship (a digital
+-- edition with an issue schedule gets access, not copies). Also: one line per term and issue, and no line for a
+-- term cancelled or suspended for nonpayment. Complimentary and reshipped copies
 -- (lines keyed by a service action) are each exactly what their action asks: a reship is one copy of the
 -- named issue, on tonight's manifests whenever the manifest it rides is open and the subscription can receive
 -- it; a complimentary copy is an issue of the term's publication shipping on or after the term's end and the
@@ -22,11 +23,21 @@ with term_issue_lists as (
 
 ),
 
+shipped_issues as (
+
+    -- copies are of products that ship: a digital edition's issues are access, not copies
+    select issues.*
+    from {{ ref('stg_issue_schedules') }} as issues
+    inner join {{ ref('stg_products') }} as products
+        on products.product_id = issues.product_id and products.is_current
+    where issues.is_current and products.fulfillment_channel = 'ship'
+
+),
+
 schedule as (
 
     select issue_id, ship_date, coalesce(list_close_date, ship_date) as closes_on
-    from {{ ref('stg_issue_schedules') }}
-    where is_current
+    from shipped_issues
 
 ),
 
@@ -69,8 +80,7 @@ numbered_issues as (
 
     select product_id, issue_id, ship_date, coalesce(list_close_date, ship_date) as closes_on,
         rank() over (partition by product_id order by ship_date, issue_id) as seq
-    from {{ ref('stg_issue_schedules') }}
-    where is_current
+    from shipped_issues
 
 ),
 

@@ -5,7 +5,8 @@
 -- its end); a cancelled, suspended-for-nonpayment or expired term grants none, and neither does a term whose
 -- invoice is unpaid past its unpaid allowance span (suspension follows). access_end is the exclusive day access
 -- would stop as things stand tonight: the latest of the granting terms' ends (plus grace while in grace, plus the
--- free days of a complimentary extension).
+-- free days of a complimentary extension); null while a granting term's end is not known (an issue term whose
+-- closing issue is not scheduled yet).
 -- exports/access/<D>/changes.csv sends the grants and revocations against the last set sent (the register).
 
 with granting as (
@@ -65,9 +66,12 @@ select
     customer_id,
     product_id,
     min(start_date) as access_start,
-    max(access_end) as access_end,
+    -- an issue term whose closing issue is not scheduled yet has no end: access is open-ended until it is
+    case when count(access_end) = count(*) then max(access_end) end as access_end,
     count(*) as granting_terms,
-    -- the term that grants access longest; of two ending together, the greater subscription id (a total order)
-    arg_max(subscription_id, access_end || ':' || subscription_id) as subscription_id
+    -- the term that grants access longest (an open end the longest); of two ending together, the greater
+    -- subscription id (a total order)
+    arg_max(subscription_id, coalesce(cast(access_end as varchar), '9999-12-31') || ':' || subscription_id)
+        as subscription_id
 from granting
 group by customer_id, product_id

@@ -7,6 +7,11 @@
 -- one opening-balance entry per currency (opening_balance:<period>:<currency>), dated the last day of the
 -- month before the cut-over month, with one line per account, product, tax country, payment method and
 -- currency: the balances the migrated history implies, in transaction and functional currency.
+-- Closed periods are frozen: the periods closed both on the published night and tonight (source
+-- pipeline.frozen_periods) are taken line for line, every column, from the published warehouse
+-- (pipeline.frozen_journal_lines), not computed; an entry published there is not computed again elsewhere. So a
+-- rerun never rewrites a closed period, and a change of settings (account codes, knobs) applies from the first
+-- open period.
 
 with postings as (
 
@@ -125,7 +130,7 @@ accounts as (
 
 ),
 
-final as (
+computed as (
 
     select
         lines.entry_id || ':' || cast(lines.line_number as varchar) as journal_line_id,
@@ -156,6 +161,25 @@ final as (
         {{ cents_to_money('greatest(-lines.functional_cents, 0)') }} as functional_credit
     from posted as lines
     left join accounts on accounts.account_key = lines.account_key
+
+),
+
+frozen as (
+
+    select * from {{ source('pipeline', 'frozen_journal_lines') }}
+
+),
+
+final as (
+
+    select *
+    from computed
+    where period not in (select period from {{ source('pipeline', 'frozen_periods') }})
+        and entry_id not in (select entry_id from frozen)
+
+    union all by name
+
+    select * from frozen
 
 )
 
