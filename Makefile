@@ -34,9 +34,11 @@ test: install
 test-fast: install
 	$(BIN)/pytest -m "not nights"
 
-## Ingestion under hostile files, at length: the property tests with many more examples and fresh randomness.
+## At length: the ingestion property tests with many more examples and fresh randomness, then the sample
+## publisher at several seeds and sizes, every night published (SEEDS: seed:customers pairs).
 fuzz: install
 	LIFECYCLE_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/test_ingest_properties.py
+	LIFECYCLE_SEEDS=$${SEEDS:-7:300,23:300,11:2000,42:2000} $(BIN)/pytest tests/test_sample_seeds.py
 
 ## The Dagster UI on the demo home (http://127.0.0.1:3000).
 ui: install

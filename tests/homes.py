@@ -28,3 +28,15 @@ def make_published_home(path: Path) -> tuple[Settings, list]:
     answer_refund_requests(settings, CUTOVER)
     outcomes.append(run_night(settings, END, ephemeral=True))
     return settings, outcomes
+
+
+def warehouse_tables(path: Path) -> dict[str, list[tuple]]:
+    """Every table of a warehouse file with its rows, sorted (a table has no order): what two runs must agree on."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+        return {f"{s}.{t}": con.execute(f'select * from "{s}"."{t}" order by all').fetchall() for s, t in names}
+    finally:
+        con.close()

@@ -26,7 +26,7 @@ from lifecycle.failpoints import ENV, FAILPOINTS
 from lifecycle.io import register
 from lifecycle.io.warehouse import last_published_date, publish, warehouse_night
 from lifecycle.settings import Settings, get_settings, load_settings
-from tests.homes import CUTOVER, END
+from tests.homes import CUTOVER, END, warehouse_tables
 from tests.landing_files import mark_published
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,15 +44,6 @@ def _nightly(home: Path, day: date, failpoint: str | None = None) -> subprocess.
 
 def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _tables(path: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
-        return {f"{s}.{t}": con.execute(f'select * from "{s}"."{t}" order by all').fetchall() for s, t in names}
-    finally:
-        con.close()
 
 
 def _assert_consistent(settings: Settings, reference: Settings, after: str) -> None:
@@ -94,7 +85,7 @@ def test_a_night_killed_at_every_boundary_is_repaired_by_the_next_run(published_
     assert _files(settings.exports) == _files(reference.exports)
     assert _files(settings.state / "register") == _files(reference.state / "register")
     assert list(settings.state.glob("register/*/*.staged")) == []
-    assert _tables(settings.warehouse) == _tables(reference.warehouse)
+    assert warehouse_tables(settings.warehouse) == warehouse_tables(reference.warehouse)
 
 
 def _fake_build(settings: Settings, night: date) -> None:

@@ -46,15 +46,29 @@ def _published_record(settings: Settings) -> Path:
     return settings.state / "published.json"
 
 
+#: the night each warehouse file holds, by the file's identity: the published file is never written in place (a
+#: night swaps a new file in), so a night's many readers (every feed's landing guard, the gates, the exports) open
+#: it once
+_NIGHT_OF_FILE: dict[tuple, date | None] = {}
+
+
 def warehouse_night(path: Path) -> date | None:
     """The night a warehouse file holds (its ``marts.warehouse_night``), None for a file without one."""
+    st = os.stat(path)
+    identity = (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if identity in _NIGHT_OF_FILE:
+        return _NIGHT_OF_FILE[identity]
     con = connect_published(path)
     try:
         row = (con.execute("select max(business_date) from marts.warehouse_night").fetchone()
                if _has_table(con, "marts", "warehouse_night") else None)
     finally:
         con.close()
-    return row[0] if row else None
+    night = row[0] if row else None
+    if len(_NIGHT_OF_FILE) > 64:
+        _NIGHT_OF_FILE.clear()
+    _NIGHT_OF_FILE[identity] = night
+    return night
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

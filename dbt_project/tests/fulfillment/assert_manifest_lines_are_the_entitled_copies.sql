@@ -3,7 +3,7 @@
 -- in dim_subscriptions, rather than from int_term_issues and the model's own joins (graced copies: from the
 -- term's status, renewal flag and the issues numbered after its end), and only of products that ship (a digital
 -- edition with an issue schedule gets access, not copies). Also: one line per term and issue, and no line for a
--- term cancelled or suspended for nonpayment. Complimentary and reshipped copies
+-- term cancelled or suspended for nonpayment (its invoice suspended, whatever its status says). Complimentary and reshipped copies
 -- (lines keyed by a service action) are each exactly what their action asks: a reship is one copy of the
 -- named issue, on tonight's manifests whenever the manifest it rides is open and the subscription can receive
 -- it; a complimentary copy is an issue of the term's publication shipping on or after the term's end and the
@@ -43,8 +43,12 @@ schedule as (
 
 subscriptions as (
 
-    select subscription_id, term_number, customer_id, quantity, status, cancelled_on, billing_status
-    from {{ ref('dim_subscriptions') }}
+    -- a term whose invoice is suspended for nonpayment gets no copy, also before it starts (its status then says
+    -- pending: a renewal ordered months ahead can be suspended before its first issue)
+    select s.subscription_id, s.term_number, s.customer_id, s.quantity, s.status, s.cancelled_on, s.billing_status,
+        coalesce(i.suspended_on is not null and i.reinstated_on is null, false) as is_suspended
+    from {{ ref('dim_subscriptions') }} as s
+    left join {{ ref('fct_invoices') }} as i on i.invoice_id = s.invoice_id
 
 ),
 
@@ -63,6 +67,7 @@ expected as (
         and i.ship_date >= {{ business_date() }}
         and {{ due_on_or_after_cutover('i.ship_date') }}
         and s.status not in ('cancelled', 'suspended_nonpayment')
+        and not s.is_suspended
         and (s.cancelled_on is null or i.ship_date < s.cancelled_on)
         and (s.billing_status = 'paid' or t.issue_number <= {{ var('unpaid_ship_allowance_issues') }})
         and t.subscription_id not in (
@@ -90,12 +95,15 @@ expected_graced as (
     -- the first renewal_grace_issues issues after its end
     select s.subscription_id, s.term_number, later.issue_id, s.quantity, 'graced' as entitlement_kind
     from {{ ref('dim_subscriptions') }} as s
+    inner join subscriptions as suspension
+        on suspension.subscription_id = s.subscription_id and suspension.term_number = s.term_number
     inner join numbered_issues as later
         on later.product_id = s.schedule_product_id and later.ship_date >= s.end_date
     where s.term_unit = 'issues'
         and not s.is_renewed
         and s.renewal_flag <> 'do_not_renew'
         and s.status not in ('cancelled', 'suspended_nonpayment')
+        and not suspension.is_suspended
         and later.closes_on <= {{ business_date() }}
         and later.ship_date >= {{ business_date() }}
         and {{ due_on_or_after_cutover('later.ship_date') }}
@@ -250,7 +258,7 @@ ended as (
     select 'a line for a cancelled or suspended term' as problem, a.subscription_id, a.term_number, a.issue_id
     from actual as a
     inner join subscriptions as s on s.subscription_id = a.subscription_id and s.term_number = a.term_number
-    where s.status in ('cancelled', 'suspended_nonpayment')
+    where s.status in ('cancelled', 'suspended_nonpayment') or s.is_suspended
 
 )
 
