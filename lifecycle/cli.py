@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -65,7 +66,7 @@ def _instance(settings: Settings, ephemeral: bool):
         config.write_text(DAGSTER_YAML, encoding="utf-8")
     else:  # a home made before the run limit or the event log: add what it lacks, keep the rest
         missing = "" if "concurrency:" in text else RUN_LIMIT
-        if not any(key in text for key in ("event_log_storage:", "\nstorage:")) and not text.startswith("storage:"):
+        if not re.search(r"^(storage|event_log_storage):", text, re.MULTILINE):  # unless it names its own
             missing += EVENT_LOG
         if missing:
             config.write_text(text.rstrip("\n") + "\n" + missing, encoding="utf-8")

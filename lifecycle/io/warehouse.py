@@ -71,9 +71,9 @@ def warehouse_night(path: Path) -> date | None:
     return night
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, database: str | None = None) -> bool:
+    return con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ? "
+                       "and database_name = coalesce(?, database_name)", [schema, table, database]).fetchone()[0] > 0
 
 
 def published_record(settings: Settings) -> dict | None:
@@ -200,8 +200,7 @@ def write_frozen_journal(settings: Settings, night: date) -> None:
         con = duckdb.connect()
         try:
             con.execute(f"attach '{settings.warehouse}' as published (read_only)")
-            if con.execute("select count(*) from duckdb_tables() where database_name = 'published' "
-                           "and schema_name = 'marts' and table_name = 'fct_journal_lines'").fetchone()[0]:
+            if _has_table(con, "marts", "fct_journal_lines", database="published"):
                 listed = ", ".join(f"'{p}'" for p in periods)  # YYYY-MM, made by Settings.closed_periods
                 tmp = path.with_suffix(".parquet.tmp")
                 # straight from file to file: at a million subscribers the closed journal does not fit in memory

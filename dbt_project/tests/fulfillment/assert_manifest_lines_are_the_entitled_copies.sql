@@ -121,10 +121,9 @@ expected_graced as (
         )
         -- an issue the subscription gets free (a complimentary extension) is not also graced
         and not exists (
-            select 1 from {{ ref('stg_service_actions') }} as a
-            inner join {{ ref('int_complimentary_copies') }} as free on free.service_action_id = a.service_action_id
+            select 1 from {{ ref('int_complimentary_copies') }} as free
             where free.subscription_id = s.subscription_id and free.issue_id = later.issue_id
-                and a.action_type = 'complimentary_extension'
+                and free.copy_kind = 'complimentary'
         )
 
 ),
