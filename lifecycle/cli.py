@@ -88,6 +88,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     home's night lock; ``progress`` receives one line per stage as it finishes."""
     import uuid
 
+    from lifecycle.checks.gx_suites import start_suite_worker
     from lifecycle.io.landing import check_night_ready
     from lifecycle.io.lock import night_lock
     from lifecycle.io.warehouse import last_published_date
@@ -97,6 +98,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     os.environ["LIFECYCLE_HOME"] = str(settings.home)
     with night_lock(settings, f"night {day.isoformat()}"):
         check_night_ready(settings, day)  # before the job: a refusal costs nothing and writes nothing
+        start_suite_worker()  # GX imports on the other core while this process loads the job
         job = nightly_job(str(settings.home))
         instance = instance or _instance(settings, ephemeral)
         level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway

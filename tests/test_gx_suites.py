@@ -49,3 +49,29 @@ def test_a_payment_of_exactly_one_cent_passes_the_suite(home):
     assert (result.rows_accepted, result.rows_quarantined) == (1, 0)
     suite = validate_accepted_rows(feed("payments"), DAY, pq.ParquetFile(result.raw_path).read())
     assert (suite.success, suite.failed) == (True, [])
+
+
+def test_the_suites_process_judges_a_file_as_this_process_does(home, tmp_path):
+    """A night runs the suites in their own process (GX imports there while the night loads); a file of accepted
+    rows gets the same verdict, to the failed expectation, from that process as from this one."""
+    import pyarrow as pa
+
+    from lifecycle.checks import gx_suites
+
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order(), order(order_id="O-2", subscription_id="S-2")])
+    for name in ("products", "credit_policies", "offers", "offer_components", "customers"):
+        ingest_file(home, name, DAY)
+    table = pq.ParquetFile(ingest_file(home, "orders", DAY).raw_path).read()
+    ids = table.column("order_id").to_pylist()
+    bad = table.set_column(table.column_names.index("order_id"), "order_id", pa.array([ids[0], ids[0]]))
+    path = tmp_path / "accepted.parquet"
+    pq.write_table(bad, path)
+
+    here = gx_suites.validate_accepted_file(feed("orders"), DAY, str(path))
+    gx_suites.start_suite_worker()
+    assert gx_suites._WORKER is not None
+    there = gx_suites.validate_accepted_file(feed("orders"), DAY, str(path))
+    assert gx_suites._WORKER is not None  # it answered (a dead worker would have been dropped)
+    assert (there.success, there.rows, there.failed) == (here.success, here.rows, here.failed) == (
+        False, 2, ["expect_column_values_to_be_unique(order_id): 2 unexpected"])

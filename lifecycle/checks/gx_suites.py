@@ -11,9 +11,12 @@ with a float bound) nor as floats; a column's minimum is scaled the same way.
 
 from __future__ import annotations
 
+import concurrent.futures
+import concurrent.futures.process
 import datetime as dt
 import logging
 import math
+import multiprocessing
 import os
 from dataclasses import dataclass
 from decimal import Decimal
@@ -133,3 +136,65 @@ def validate_accepted_rows(contract: Feed, recorded_date: dt.date, frame: pd.Dat
             failed.append(f"{cfg.type}({cfg.kwargs.get('column') or cfg.kwargs.get('column_list') or ''}): {detail}")
     context.data_sources.delete(f"accepted_{name}")
     return SuiteResult(success=bool(result.success), evaluated=len(result.results), failed=failed, rows=len(frame))
+
+
+# -- the suites' own process -------------------------------------------------------------------------------------
+#
+# Importing Great Expectations costs about 3 s of one core, every night. A night that starts the suites' process
+# first (``start_suite_worker``) pays it on the other core while this process imports Dagster and dbt; each feed's
+# suite then runs there on the accepted rows' Parquet file. Without the worker (the Dagster UI, a test) the suite
+# runs here, the same function either way.
+
+_WORKER: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def _worker_init(parent: int) -> None:
+    """In the worker, first: hold none of the night's output pipes (whoever waits for the night's output must not
+    wait for this process too), and end as soon as the night's process is gone, killed or not (a killed night runs
+    no exit handler to stop its worker)."""
+    import threading
+    import time
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _warm() -> None:
+    """In the worker: import GX and make its context, so the first feed's suite finds them ready."""
+    _context()
+
+
+def _validate_file(contract: Feed, recorded_date: dt.date, path: str) -> SuiteResult:
+    import pyarrow.parquet as pq
+
+    return validate_accepted_rows(contract, recorded_date, pq.ParquetFile(path).read())
+
+
+def start_suite_worker() -> None:
+    """Start the suites' process (once per process; a backfill's nights share it) and let it warm up."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init, initargs=(os.getpid(),))
+        _WORKER.submit(_warm)
+
+
+def validate_accepted_file(contract: Feed, recorded_date: dt.date, path: str) -> SuiteResult:
+    """The contract's suite on the accepted rows ingestion wrote to ``path``: in the suites' process when one was
+    started, else here. A worker that died is replaced by running here (the result is the same)."""
+    global _WORKER
+    if _WORKER is not None:
+        try:
+            return _WORKER.submit(_validate_file, contract, recorded_date, path).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            _WORKER = None
+    return _validate_file(contract, recorded_date, path)
