@@ -618,9 +618,10 @@ CLOSED_TO_MANUAL_ENTRIES: tuple[str, ...] = (
     "cancellation_fee_revenue", "tax_payable", "refunds_payable",
 )
 
-#: The migration load's control totals (DOMAIN "Migration and cut-over"): an optional file delivered with the
-#: migration load, ``landing/migration_control/<cut-over date>.csv``. Not a nightly feed: it is read only on
-#: the cut-over night, by the ingestion of the feeds it controls (``lifecycle.io.migration_control``).
+#: The migration load's control totals (docs/computations.md, "Migration and cut-over"): an optional file
+#: delivered with the migration load, ``landing/migration_control/<cut-over date>.csv``. Not a nightly feed:
+#: it is read only on the cut-over night, by the ingestion of the feeds it controls
+#: (``lifecycle.io.migration_control``).
 MIGRATION_CONTROL = Feed(
     "migration_control", "control", ("feed", "currency"),
     "Control totals of the migration load, per controlled feed and currency, as the legacy system counted its "

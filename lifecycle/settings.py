@@ -235,8 +235,8 @@ class Settings:
 
     def close_calendar(self) -> dict[str, date]:
         """The close calendar in force: [close] periods, and the opening period, closed from the cut-over
-        date (periods before the cut-over month are closed from the start; DOMAIN "Migration and cut-over").
-        The dbt macro ``close_calendar`` merges the same way."""
+        date (periods before the cut-over month are closed from the start; docs/computations.md, "Migration and
+        cut-over"). The dbt macro ``close_calendar`` merges the same way."""
         calendar = dict(self.period_close)
         opening = self.opening_period
         if opening is not None and self.cutover_date is not None:

@@ -10,6 +10,7 @@ import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
@@ -236,3 +237,42 @@ def test_a_changed_file_of_a_published_date_is_named_by_the_next_night(home):
     home.landing_file("orders", earlier).unlink()
     assert changed_frozen_files(home, "orders", night)[0] == (
         "landing/orders/2026-03-01.csv: the file ingested for this date has been removed")
+
+
+def test_a_big_file_is_split_under_a_memory_limit_to_the_same_bytes(home, monkeypatch):
+    """A file above ``BOUNDED_BYTES`` is split under a memory limit (the split's tables go to the scratch folder
+    beyond it); when a step cannot spill, the split runs again unbounded. Either way the raw and quarantine
+    partitions are byte for byte those of the unbounded split (refund walk included)."""
+    from lifecycle.io import ingest
+
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    rows = [payment(), payment(payment_id="R-1", status="refunded", amount="30.00", original_payment_id="P-1"),
+            payment(payment_id="R-2", status="refunded", amount="11.45", original_payment_id="P-1"),
+            payment(payment_id="P-2", amount="1e3")]
+    land(home, "payments", csv_text("payments", rows))
+
+    def partitions():
+        r = ingest_all(home, DAY)["payments"]
+        return counts(r), Path(r.raw_path).read_bytes(), Path(r.quarantine_path).read_bytes()
+
+    unbounded = partitions()
+    assert unbounded[0] == (4, 2, 2)
+
+    tried = []
+    real_split = ingest._split_and_write
+
+    def recorded(settings, contract, *args):
+        if contract.name == "payments":
+            tried.append(args[-1])
+        return real_split(settings, contract, *args)
+
+    monkeypatch.setattr(ingest, "_split_and_write", recorded)
+    monkeypatch.setattr(ingest, "BOUNDED_BYTES", 0)  # this small file is split as a big one
+    assert partitions() == unbounded
+    assert tried == ["256MiB"]
+
+    tried.clear()
+    monkeypatch.setattr(ingest, "_memory_limit", lambda size: "1MiB")  # too little for DuckDB itself: it raises
+    assert partitions() == unbounded
+    assert tried == ["1MiB", None]  # bounded first, out of memory, then the same split without a limit

@@ -1,9 +1,10 @@
 {#
   The rows an export recorded in the export register (<home>/state/register/<export>/<night>.parquet, written
   by lifecycle/io/register.py) on the nights before the business date, with their night (register_night).
-  The register is state the next night reads (DOMAIN "The export register"): what was sent stays sent.
-  `columns` maps each column to its SQL type; a column absent from every file (a register written before the
-  column existed) is null. Before any night has recorded anything, the relation is empty.
+  The register is state the next night reads (docs/lifecycle.md, "Exports and the export register"): what
+  was sent stays sent. `columns` maps each column to its SQL type; a column absent from every file (a
+  register written before the column existed) is null. Before any night has recorded anything, the relation
+  is empty.
 #}
 {% macro export_register(export, columns) -%}
     {#- the business date is read only when there is a register, which the parse cannot know: name its model -#}

@@ -1,7 +1,8 @@
-{#- The revenue schedule of a set of performance obligations (DOMAIN "Revenue"): see int_revenue_schedule_base.
-    `obligations` is a relation or a parenthesised query with int_revenue_obligations' columns. Used by
-    int_revenue_schedule_base (every obligation) and int_cancellation_decisions (the deferred remainder at a
-    customer's cancellation, which cash application needs before it runs). -#}
+{#- The revenue schedule of a set of performance obligations (docs/computations.md, "Revenue: earned and
+    deferred"): see int_revenue_schedule_base. `obligations` is a relation or a parenthesised query with
+    int_revenue_obligations' columns. Used by int_revenue_schedule_base (every obligation) and
+    int_cancellation_decisions (the deferred remainder at a customer's cancellation, which cash application
+    needs before it runs). -#}
 {% macro revenue_schedule(obligations) %}
 with obligations as (
 

@@ -1,4 +1,5 @@
-"""Cash application and collections, per customer and currency, in date order (DOMAIN.md "Billing").
+"""Cash application and collections, per customer and currency, in date order (docs/computations.md,
+"Cash application").
 
 * A settled payment that names an invoice (directly, through its order, or as the answer to an
   autocharge request) pays it; what is left, or a payment naming nothing, pays the customer's open

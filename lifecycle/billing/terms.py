@@ -2,7 +2,8 @@
 
 A subscription is a chain of terms. Its first order (new or gift) starts it; every later order of
 the same subscription (renewal, upgrade, reactivation) and every settled autocharge answer adds the
-next term. The rules (DOMAIN.md, "Conventions" and "Subscriptions", "Autocharge"):
+next term. The rules (docs/conventions.md; docs/computations.md, "Subscriptions and terms" and
+"Autocharge and autobill"):
 
 * A renewal term starts at the previous term's end, however late it was ordered or paid. An upgrade
   or a reactivation starts at its own service start and becomes the chain's new anchor.

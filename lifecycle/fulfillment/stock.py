@@ -1,4 +1,4 @@
-"""Stock allocation per SKU (DOMAIN "Continuity" and "Inventory").
+"""Stock allocation per SKU (docs/computations.md, "Continuity and stock; inventory").
 
 Volumes and goods due on a day ship from stock; what stock cannot cover is back-ordered, and when a
 receipt arrives the back-orders ship first, oldest order first, before anything due later. On one

@@ -2,7 +2,7 @@
 
 Night D writes ``exports/refunds/<D>/requests.csv`` (one row per refund decided, ``refund_id`` its key).
 A real processor pays each refund and reports it back as a payment row with status ``refunded`` naming
-``original_payment_id`` (DOMAIN "Feed semantics"); the pipeline posts it Dr refunds payable, Cr cash
+``original_payment_id`` (docs/feeds.md, `payments`); the pipeline posts it Dr refunds payable, Cr cash
 clearing. :func:`answer_refund_requests` plays that processor for the sample publisher: after night D
 has exported, it appends one answer per request to the payments landing file of the first later date
 that has not been ingested yet (landing is append-only only for ingested dates), creating the file

@@ -305,24 +305,50 @@ def ingest_file(settings: Settings, feed_name: str, recorded_date: date) -> Inge
 
     if path.exists():
         check_structure(path, contract)
-    con = duckdb.connect()
+    size = path.stat().st_size if path.exists() else 0
     try:
-        con.execute("set threads = 1")  # small files; keeps row order and output bytes stable
-        con.execute("set TimeZone = 'UTC'")
-        with tempfile.TemporaryDirectory(prefix=f"ingest-{feed_name}-") as scratch:
-            con.execute(f"set temp_directory = {_sql_str(str(Path(scratch) / 'spill'))}")
-            _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file, Path(scratch))
-        result.control_totals = _check_control_totals(con, settings, feed_name, recorded_date, path)
-        _write(con, contract, raw_out, q_out, recorded_date)
-        result.rows_read = con.execute("select (select count(*) from lines) + (select count(*) from refused)").fetchone()[0]
-        result.rows_accepted = con.execute("select count(*) from accepted").fetchone()[0]
-        result.rows_quarantined = con.execute("select count(*) from quarantined").fetchone()[0]
-        result.quarantined_by_rule = dict(
-            con.execute("select rule, count(*) from quarantined group by rule order by rule").fetchall()
-        )
-    finally:
-        con.close()
+        _split_and_write(settings, contract, path, recorded_date, rel_file, result, _memory_limit(size))
+    except duckdb.OutOfMemoryException:  # a step that cannot spill needed more: the same split, unbounded
+        _split_and_write(settings, contract, path, recorded_date, rel_file, result, None)
     return result
+
+
+#: a landing file bigger than this is split under a memory limit of twice its size
+BOUNDED_BYTES = 16 * 1024 * 1024
+
+
+def _memory_limit(file_bytes: int) -> str | None:
+    """DuckDB's memory limit for splitting a file: twice the file (at least 256 MiB) for a big file, beyond which
+    the split's tables go to the scratch folder (a 200 MB payments file held 2–3 GB without it); none for a small
+    one."""
+    if file_bytes <= BOUNDED_BYTES:
+        return None
+    return f"{max(256, 2 * file_bytes // (1024 * 1024))}MiB"
+
+
+def _split_and_write(settings: Settings, contract: Feed, path: Path, recorded_date: date, rel_file: str | None,
+                     result: IngestResult, memory_limit: str | None) -> None:
+    raw_out, q_out = Path(result.raw_path), Path(result.quarantine_path)
+    with tempfile.TemporaryDirectory(prefix=f"ingest-{contract.name}-") as scratch:
+        con = duckdb.connect()
+        try:
+            con.execute("set threads = 1")  # keeps row order and output bytes stable
+            con.execute("set TimeZone = 'UTC'")
+            con.execute(f"set temp_directory = {_sql_str(str(Path(scratch) / 'spill'))}")
+            if memory_limit:
+                con.execute(f"set memory_limit = '{memory_limit}'")
+            _split(con, settings, contract, path if path.exists() else None, recorded_date, rel_file, Path(scratch))
+            result.control_totals = _check_control_totals(con, settings, contract.name, recorded_date, path)
+            _write(con, contract, raw_out, q_out, recorded_date)
+            result.rows_read = con.execute(
+                "select (select count(*) from lines) + (select count(*) from refused)").fetchone()[0]
+            result.rows_accepted = con.execute("select count(*) from accepted").fetchone()[0]
+            result.rows_quarantined = con.execute("select count(*) from quarantined").fetchone()[0]
+            result.quarantined_by_rule = dict(
+                con.execute("select rule, count(*) from quarantined group by rule order by rule").fetchall()
+            )
+        finally:
+            con.close()
 
 
 def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, path: Path | None,

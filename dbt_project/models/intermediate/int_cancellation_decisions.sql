@@ -1,7 +1,7 @@
 -- int_cancellation_decisions: what the offer's credit policy allows for each invoice of a term its customer
--- cancelled (DOMAIN "Cancellations and refunds"), decided before cash application, which credits it at S.
--- days_since_order = requested date − order (invoice) date; the policy version is the one in force when the
--- invoice was recorded (what the customer agreed to):
+-- cancelled (docs/computations.md, "Cancellations, credit notes and refunds"), decided before cash
+-- application, which credits it at S. days_since_order = requested date − order (invoice) date; the
+-- policy version is the one in force when the invoice was recorded (what the customer agreed to):
 --   full_refund   days_since_order <= full_refund_days (0 = never): everything paid back, the open balance
 --                 credited
 --   prorated      days_since_order <= no_refund_after_days (999 = always, 0 = never): the unserved value credited

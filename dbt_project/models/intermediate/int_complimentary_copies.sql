@@ -1,6 +1,7 @@
--- int_complimentary_copies: every copy a service action sends free (DOMAIN "Fulfillment": reships and
--- complimentary issues ride the next manifest, as separate lines keyed by their service action), whatever the
--- night; fct_manifest_lines puts a copy on the manifests of the nights between its list close and ship date.
+-- int_complimentary_copies: every copy a service action sends free (docs/computations.md, "Print manifests
+-- and draws": reships and complimentary issues ride the next manifest, as separate lines keyed by their
+-- service action), whatever the night; fct_manifest_lines puts a copy on the manifests of the nights between
+-- its list close and ship date.
 --   complimentary_extension of N issues: the term it extends is the subscription's latest term starting on or
 --     before the action date (an issue term). Its copies are the first N issues of the term's publication that
 --     ship on or after the later of the term's end and the action date, skipping issues a term of the

@@ -1,9 +1,11 @@
 -- int_credit_note_lines: the credit note of a cancelled term, per obligation (invoice line).
---   nonpayment     (DOMAIN "Invoice reminders") the unserved value (each obligation's deferred remainder at S)
---                  with its tax, up to the balance open that day; the rest of the balance is written off
---   cancellation   (DOMAIN "Cancellations and refunds") what cash application credited at S under the credit
---                  policy (int_cancellation_decisions): the whole open balance inside the full-refund window,
---                  else the unserved value with its tax, up to the open balance
+--   nonpayment     (docs/computations.md, "Billing efforts, suspension and write-off") the unserved value
+--                  (each obligation's deferred remainder at S) with its tax, up to the balance open that day;
+--                  the rest of the balance is written off
+--   cancellation   (docs/computations.md, "Cancellations, credit notes and refunds") what cash application
+--                  credited at S under the credit policy (int_cancellation_decisions): the whole open balance
+--                  inside the full-refund window, else the unserved value with its tax, up to the open
+--                  balance
 -- Tax on the credit is the invoice's tax pro rata to the net it covers: the unserved net (the whole invoice in
 -- the full-refund window); when the open balance caps the credit, net and tax shrink in proportion. Lines
 -- share the credit note by their deferred remainder (by their amount in the full-refund window), cumulatively

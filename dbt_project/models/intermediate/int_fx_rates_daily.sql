@@ -1,7 +1,8 @@
 -- int_fx_rates_daily: for every foreign currency and every day from its first rate to the business
--- date, the rate in force: the latest rate on or before the day, at most 7 days old (DOMAIN "FX").
--- A day with no such rate has none: the journal test names the currency and date that lack one.
--- Rates are functional units per one transaction unit; the functional currency itself is 1.
+-- date, the rate in force: the latest rate on or before the day, at most 7 days old
+-- (docs/conventions.md, "Foreign exchange"). A day with no such rate has none: the journal test
+-- names the currency and date that lack one. Rates are functional units per one transaction unit;
+-- the functional currency itself is 1.
 
 with rates as (
 

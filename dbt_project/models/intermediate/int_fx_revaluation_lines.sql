@@ -1,6 +1,7 @@
 -- int_fx_revaluation_lines: the period-end revaluation of open foreign-currency AR and customer credits
--- (DOMAIN "FX": unrealised gain/loss, reversed on the first day of the next period), in the shape of
--- int_journal_lines. For every period that ended before the business date, per account and foreign currency:
+-- (docs/conventions.md, "Foreign exchange": unrealised gain/loss, reversed on the first day of the next
+-- period), in the shape of int_journal_lines. For every period that ended before the business date, per
+-- account and foreign currency:
 --   balance     the account's balance posted in periods up to and including this one (int_journal_lines by
 --               posting period, as fct_journal_lines posts them), in transaction and functional currency
 --   revalued    the transaction balance at the period's last day's rate (int_fx_rates_daily), half away from 0

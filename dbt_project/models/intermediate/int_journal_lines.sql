@@ -1,5 +1,6 @@
--- int_journal_lines: the double-entry postings of every billing and revenue event (DOMAIN "Ledger"), one row
--- per line, amounts signed in integer cents (debit +, credit −), in transaction and functional currency.
+-- int_journal_lines: the double-entry postings of every billing and revenue event (docs/computations.md,
+-- "Ledger"), one row per line, amounts signed in integer cents (debit +, credit −), in transaction and
+-- functional currency.
 --   invoice        Dr AR; Cr deferred revenue per invoice line (obligation); Cr tax payable (int_invoice_tax_countries)
 --   payment        Cr customer credits (the excess); Dr cash clearing (per method); Cr AR per invoice paid
 --   credit_use     Dr customer credits; Cr AR

@@ -1,5 +1,5 @@
 -- int_orders: every order that makes a term: the orders feed, plus the renewal orders the pipeline
--- creates (DOMAIN "Invoices the pipeline creates"): when an autocharge settles (prepaid by that
+-- creates (docs/computations.md, "Invoices"): when an autocharge settles (prepaid by that
 -- payment), and at term end − lead days for an autorenew term without a stored payment method
 -- (autobill: invoiced, net 30). A derived order is priced from the renewal offer, taxed at the rate of
 -- the order it carries on from, and ships where that order shipped.

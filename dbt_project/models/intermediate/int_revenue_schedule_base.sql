@@ -1,6 +1,6 @@
--- int_revenue_schedule_base: when each performance obligation is recognised (DOMAIN "Revenue"), before
--- credit notes: fct_revenue_schedule splits the cancellation rows of terms cancelled for nonpayment into the
--- part a credit note takes and the part recognised at S.
+-- int_revenue_schedule_base: when each performance obligation is recognised (docs/computations.md,
+-- "Revenue: earned and deferred"), before credit notes: fct_revenue_schedule splits the cancellation rows
+-- of terms cancelled for nonpayment into the part a credit note takes and the part recognised at S.
 --   ratable        one row per calendar month the service overlaps: whole days over [start, end),
 --                  month overlaps computed directly (never one row per day)
 --   delivery       one row per issue or volume delivered before the service stop, or the shipment

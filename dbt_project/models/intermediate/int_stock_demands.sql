@@ -1,7 +1,8 @@
--- int_stock_demands: what must leave the warehouse, per stocked SKU (DOMAIN "Continuity", "Inventory"): volume k
--- of each continuity term, due at start + (k − 1) × interval (the per_shipment deliveries of the revenue
--- schedule, so a cancelled term asks for nothing after S), and each physical good, due at its service start.
--- quantity is the term's copies; ordered_date decides who is served first from a back-order.
+-- int_stock_demands: what must leave the warehouse, per stocked SKU (docs/computations.md, "Continuity and
+-- stock; inventory"): volume k of each continuity term, due at start + (k − 1) × interval (the per_shipment
+-- deliveries of the revenue schedule, so a cancelled term asks for nothing after S), and each physical good, due
+-- at its service start. quantity is the term's copies; ordered_date decides who is served first from a
+-- back-order.
 
 select
     schedule.obligation_id || ':' || cast(schedule.delivery_number as varchar) as demand_id,

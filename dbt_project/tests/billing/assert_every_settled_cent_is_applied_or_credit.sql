@@ -1,4 +1,5 @@
--- Cash application identity (DOMAIN "Billing"), per customer and currency:
+-- Cash application identity (docs/invariants.md, "Billing and communications"), per customer and
+-- currency:
 --   applications from payments + unused payment credit = settled − charged back − refunds of credit,
 -- goodwill credits (service actions) counting as money in: + goodwill granted on the right.
 -- Returns the (customer, currency) pairs where it does not hold.

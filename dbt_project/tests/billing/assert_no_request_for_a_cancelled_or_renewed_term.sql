@@ -1,5 +1,6 @@
 -- No autocharge request (nor upcoming-charge notice) for a term that, when it was due, was already
--- cancelled or renewed by an order (DOMAIN "Invariants"). Returns the offending requests.
+-- cancelled or renewed by an order (docs/invariants.md, "Billing and communications"). Returns the
+-- offending requests.
 {{ config(tags=["billing"], meta={"dagster": {"ref": {"name": "int_billing_chains"}}}) }}
 
 with requests as (

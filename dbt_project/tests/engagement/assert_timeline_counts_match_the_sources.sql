@@ -1,6 +1,6 @@
--- Timeline events per customer = the sum of the source tables' rows for that customer (issue 6 item 7): for every
--- customer and event type, the timeline's count equals the count taken from the source itself with the same
--- filters (dated on or before the night; sent efforts, requests and notices; refunds above zero; write-offs).
+-- Timeline events per customer = the sum of the source tables' rows for that customer: for every customer
+-- and event type, the timeline's count equals the count taken from the source itself with the same filters
+-- (dated on or before the night; sent efforts, requests and notices; refunds above zero; write-offs).
 -- The customer of a cancellation or vacation hold is found here through the order that started the
 -- subscription (stg_orders), not through the chains the model uses. Returns one row per mismatch.
 {{ config(tags=["engagement"], meta={"dagster": {"ref": {"name": "fct_customer_timeline"}}}) }}

@@ -1,8 +1,8 @@
 -- No access grant for a customer and product that no active, held or in-grace term grants tonight: every grant
--- traces back to such a term of that customer holding that product (DOMAIN "Digital access"; issue 5's check
--- "no access grant for a cancelled, suspended or expired term"). Written from dim_subscriptions' statuses and
--- the offers' components, not from the model's own join. An expired term's subscription still holds access
--- while the free days of a complimentary extension run.
+-- traces back to such a term of that customer holding that product (docs/computations.md, "Digital access";
+-- docs/invariants.md, "Fulfillment and access": no access grant for a cancelled, suspended or expired term).
+-- Written from dim_subscriptions' statuses and the offers' components, not from the model's own join. An
+-- expired term's subscription still holds access while the free days of a complimentary extension run.
 {{ config(tags=["fulfillment"], meta={"dagster": {"ref": {"name": "fct_access_entitlements"}}}) }}
 
 select grants.access_key

@@ -1,4 +1,5 @@
--- Shipments + back-orders = volumes and goods due by D, per SKU (DOMAIN "Continuity"): nothing due is lost.
+-- Shipments + back-orders = volumes and goods due by D, per SKU (docs/computations.md, "Continuity and
+-- stock; inventory"): nothing due is lost.
 {{ config(tags=["fulfillment"], meta={"dagster": {"ref": {"name": "fct_continuity_shipments"}}}) }}
 
 with due as (

@@ -1,14 +1,14 @@
--- The night's manifest lines are exactly the entitled copies, recomputed independently (DOMAIN "Invariants"):
--- starting from each term's list of issues (int_subscription_terms.issue_ids) and its status as of the night in
--- dim_subscriptions, rather than from int_term_issues and the model's own joins (graced copies: from the term's
--- status, renewal flag and the issues numbered after its end, but for an issue it gets free), and only of products
--- that ship (a digital edition with an issue schedule gets access, not copies). Also: one line per term and issue,
--- and no line for a term cancelled or suspended for nonpayment (its invoice suspended, whatever its status says).
--- Complimentary and reshipped copies (lines keyed by a service action) are each exactly what their action asks: a
--- reship is one copy of the named issue, on tonight's manifests whenever the manifest it rides is open and the
--- subscription can receive it; a complimentary copy is an issue of the term's publication shipping on or after the
--- term's end and the action, that no term of the subscription holds, and an action never sends more issues than it
--- gives. Returns one row per problem.
+-- The night's manifest lines are exactly the entitled copies, recomputed independently (docs/invariants.md,
+-- "Fulfillment and access"): starting from each term's list of issues (int_subscription_terms.issue_ids) and its
+-- status as of the night in dim_subscriptions, rather than from int_term_issues and the model's own joins
+-- (graced copies: from the term's status, renewal flag and the issues numbered after its end, but for an issue
+-- it gets free), and only of products that ship (a digital edition with an issue schedule gets access, not
+-- copies). Also: one line per term and issue, and no line for a term cancelled or suspended for nonpayment (its
+-- invoice suspended, whatever its status says). Complimentary and reshipped copies (lines keyed by a service
+-- action) are each exactly what their action asks: a reship is one copy of the named issue, on tonight's
+-- manifests whenever the manifest it rides is open and the subscription can receive it; a complimentary copy is
+-- an issue of the term's publication shipping on or after the term's end and the action, that no term of the
+-- subscription holds, and an action never sends more issues than it gives. Returns one row per problem.
 {{ config(tags=["fulfillment"], meta={"dagster": {"ref": {"name": "fct_manifest_lines"}}}) }}
 
 with term_issue_lists as (

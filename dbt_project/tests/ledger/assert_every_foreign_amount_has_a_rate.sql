@@ -1,6 +1,6 @@
 -- A journal line in a foreign currency needs the rate of its date: the latest on or before it, at most 7 days
--- old (DOMAIN "FX"); so does a month-end revaluation (the rate of the period's last day). Returns each currency
--- and date without one: a blocking error naming both.
+-- old (docs/conventions.md, "Foreign exchange"); so does a month-end revaluation (the rate of the period's last
+-- day). Returns each currency and date without one: a blocking error naming both.
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "int_journal_lines"}}}) }}
 
 select currency, entry_date as missing_rate_for, count(*) as lines

@@ -2,7 +2,8 @@
 -- and its lines are the balances the migrated history implies: recomputed here per account, product, tax
 -- country, payment method and currency from the un-collapsed lines (int_journal_lines, the month-end
 -- revaluations, and the FX gain/loss line that balances each entry in functional currency) that post before
--- the cut-over month, in transaction and functional currency (DOMAIN "Migration and cut-over").
+-- the cut-over month, in transaction and functional currency (docs/computations.md, "Migration and
+-- cut-over").
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 -- the same dependencies with or without a cut-over (dbt parses with the default var, cutover_date ""):
 -- depends_on: {{ ref('int_journal_lines') }}

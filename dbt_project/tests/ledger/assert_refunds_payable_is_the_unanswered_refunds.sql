@@ -1,8 +1,9 @@
--- Refunds payable per currency = the refunds decided and not yet answered by the processor (DOMAIN invariant
--- "Refunds payable returns to zero once the processor has answered every refund request"): the ledger's credit
--- balance on refunds payable = sum(requested_amount) − sum(answered_amount) of fct_refund_answers, every
--- decision and every answer included (an unrequested answer or a different amount is a warning there; here it
--- still has to tie). Returns one row per currency that does not tie.
+-- Refunds payable per currency = the refunds decided and not yet answered by the processor
+-- (docs/invariants.md, "Finance: revenue and ledger": refunds payable returns to zero once the processor has
+-- answered every refund request): the ledger's credit balance on refunds payable = sum(requested_amount) −
+-- sum(answered_amount) of fct_refund_answers, every decision and every answer included (an unrequested answer
+-- or a different amount is a warning there; here it still has to tie). Returns one row per currency that does
+-- not tie.
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
 
 with ledger as (

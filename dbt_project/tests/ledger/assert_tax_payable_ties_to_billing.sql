@@ -1,5 +1,5 @@
 -- Tax payable per country and currency = tax on invoices − tax reversed by credit notes and refunds, from the
--- billing marts (issue 8's check), against rpt_tax_payable's closing balance of the last period.
+-- billing marts, against rpt_tax_payable's closing balance of the last period.
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "rpt_tax_payable"}}}) }}
 
 with invoice_country as (

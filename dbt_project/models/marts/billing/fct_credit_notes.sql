@@ -1,7 +1,8 @@
 -- fct_credit_notes: one credit note per invoice of a cancelled term, dated its service stop S, with its tax
--- (int_credit_note_lines). reason nonpayment: the unserved value up to the balance open that day (DOMAIN
--- "Invoice reminders"); reason cancellation: what the customer's credit policy credited against the open
--- balance (DOMAIN "Cancellations and refunds").
+-- (int_credit_note_lines). reason nonpayment: the unserved value up to the balance open that day
+-- (docs/computations.md, "Billing efforts, suspension and write-off"); reason cancellation: what the
+-- customer's credit policy credited against the open balance (docs/computations.md, "Cancellations,
+-- credit notes and refunds").
 
 select
     credit_note_id,

@@ -1,6 +1,7 @@
--- fct_payment_applications: what each payment paid, invoice by invoice (DOMAIN "Cash application").
--- A chargeback's reversal is a negative application dated the chargeback; a credit used by a later
--- invoice is an application of the payment the credit came from, dated the later of the two.
+-- fct_payment_applications: what each payment paid, invoice by invoice (docs/computations.md, "Cash
+-- application"). A chargeback's reversal is a negative application dated the chargeback; a credit
+-- used by a later invoice is an application of the payment the credit came from, dated the later of
+-- the two.
 
 with records as (
 

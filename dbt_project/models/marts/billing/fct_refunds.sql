@@ -1,6 +1,7 @@
--- fct_refunds: the refund decision for each invoice of a term its customer cancelled (DOMAIN "Cancellations
--- and refunds"), dated the service end S, on amounts net of tax (the tax on what is refunded is reversed with
--- it). One row per decision, whatever the window, so customer service can say why nothing came back.
+-- fct_refunds: the refund decision for each invoice of a term its customer cancelled (docs/computations.md,
+-- "Cancellations, credit notes and refunds"), dated the service end S, on amounts net of tax (the tax on what
+-- is refunded is reversed with it). One row per decision, whatever the window, so customer service can say
+-- why nothing came back.
 --   full_refund   everything paid by S comes back, no fee; the open balance was credited (fct_credit_notes)
 --   prorated      refundable = paid net − served value − what the credit note took, never below zero (paid
 --                 net = paid × net / total, rounded down); fee = the flat amount, or the percentage of the

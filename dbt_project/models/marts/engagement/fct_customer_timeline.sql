@@ -1,6 +1,6 @@
 -- fct_customer_timeline: every event of a customer, in order, with one line a customer-service agent can read
--- (DOMAIN "Engagement and retention"). One row per event of the sources below, dated on or before the night;
--- every source holds only what was recorded by the night, so every event was known by it.
+-- (docs/computations.md, "Customer timeline"). One row per event of the sources below, dated on or before
+-- the night; every source holds only what was recorded by the night, so every event was known by it.
 --   interaction         stg_interactions (occurred date)
 --   order               int_orders: the feed's orders and the renewals the pipeline creates (order date)
 --   invoice             fct_invoices (invoice date)

@@ -1,12 +1,12 @@
--- fct_access_entitlements: who may read what tonight (DOMAIN "Digital access"): one row per customer and digital
--- product (a digital publication, or the digital part of a bundle) with access as of D, from the terms that
--- grant it. A term grants access while it is active, on a vacation hold (holds pause print, not reading) or in
--- grace (an autorenew term whose charge is still outstanding keeps access autocharge_access_grace_days after
--- its end); a cancelled, suspended-for-nonpayment or expired term grants none, and neither does a term whose
--- invoice is unpaid past its unpaid allowance span (suspension follows). access_end is the exclusive day access
--- would stop as things stand tonight: the latest of the granting terms' ends (plus grace while in grace, plus the
--- free days of a complimentary extension); null while a granting term's end is not known (an issue term whose
--- closing issue is not scheduled yet).
+-- fct_access_entitlements: who may read what tonight (docs/computations.md, "Digital access"): one row per
+-- customer and digital product (a digital publication, or the digital part of a bundle) with access as of D,
+-- from the terms that grant it. A term grants access while it is active, on a vacation hold (holds pause print,
+-- not reading) or in grace (an autorenew term whose charge is still outstanding keeps access
+-- autocharge_access_grace_days after its end); a cancelled, suspended-for-nonpayment or expired term grants
+-- none, and neither does a term whose invoice is unpaid past its unpaid allowance span (suspension follows).
+-- access_end is the exclusive day access would stop as things stand tonight: the latest of the granting terms'
+-- ends (plus grace while in grace, plus the free days of a complimentary extension); null while a granting
+-- term's end is not known (an issue term whose closing issue is not scheduled yet).
 -- exports/access/<D>/changes.csv sends the grants and revocations against the last set sent (the register).
 
 with granting as (

@@ -1,5 +1,6 @@
--- fct_inventory_movements: every movement of stock per SKU by D (DOMAIN "Inventory"): receipts in (+) and the
--- volumes and goods shipped (−) by fct_continuity_shipments. On hand = the running sum, never negative.
+-- fct_inventory_movements: every movement of stock per SKU by D (docs/computations.md, "Continuity and stock;
+-- inventory"): receipts in (+) and the volumes and goods shipped (−) by fct_continuity_shipments. On hand =
+-- the running sum, never negative.
 
 select
     'receipt:' || receipt_id as movement_id,

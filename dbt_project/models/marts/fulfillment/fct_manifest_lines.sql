@@ -1,11 +1,11 @@
--- fct_manifest_lines: the print manifests of night D (DOMAIN "Fulfillment"). For every issue whose list-close
--- night (list_close_date, else the ship date) is on or before D and whose ship date is on or after D, one line
--- per entitled copy of a product that ships (fulfillment_channel ship; a digital edition's issues are access,
--- not copies): the issue's main manifest on its list-close night, then a supplementary manifest each
--- night until the ship date. The night's files carry the lines not already in the export register.
--- Entitled (as of D): the issue is one of the term's issues; the term is not cancelled with S <= ship date nor
--- written off for nonpayment; no vacation hold covers the ship date; the invoice is not suspended for
--- nonpayment; the invoice is paid or the issue is within the first unpaid_ship_allowance_issues; the customer
+-- fct_manifest_lines: the print manifests of night D (docs/computations.md, "Print manifests and draws"). For
+-- every issue whose list-close night (list_close_date, else the ship date) is on or before D and whose ship date
+-- is on or after D, one line per entitled copy of a product that ships (fulfillment_channel ship; a digital
+-- edition's issues are access, not copies): the issue's main manifest on its list-close night, then a
+-- supplementary manifest each night until the ship date. The night's files carry the lines not already in the
+-- export register. Entitled (as of D): the issue is one of the term's issues; the term is not cancelled with S <=
+-- ship date nor written off for nonpayment; no vacation hold covers the ship date; the invoice is not suspended
+-- for nonpayment; the invoice is paid or the issue is within the first unpaid_ship_allowance_issues; the customer
 -- is neither undeliverable nor deceased. A held issue is not one of the term's issues (the chain walk skips it
 -- and the term takes the next one). Graced copies (entitlement_kind graced): an expired issue term whose renewal
 -- is pending tonight (renewable, no renewal known, no cancellation or do-not-renew known, not suspended or

@@ -1,6 +1,6 @@
--- Circulation by issue and country (DOMAIN "Fulfillment": paid, unpaid-allowed, graced and complimentary
--- copies per issue and country, as circulation audits ask), and the draw.
--- What counts is what the manifests send: the export register's manifest lines of the nights before D (a copy
+-- Circulation by issue and country (docs/computations.md, "Circulation by issue": paid, unpaid-allowed,
+-- graced and complimentary copies per issue and country, as circulation audits ask), and the draw. What
+-- counts is what the manifests send: the export register's manifest lines of the nights before D (a copy
 -- in the register is delivered even if its term was cancelled afterwards; the legacy system's lines recorded
 -- at the cut-over as a baseline included), plus tonight's lines that are not in it yet, which tonight's
 -- manifest export sends. After the export the register holds exactly these lines: the fulfillment check

@@ -1,7 +1,8 @@
--- fct_cancellations: every cancellation request and what it did (DOMAIN "Cancellations and refunds"): the
--- term it ended at its service end S (the later of the effective and recorded dates), or the renewal it
--- stopped (effective at or after the term's end: do not renew), with the refunds and credit notes its credit
--- policy decided. known_on is the night the pipeline first knew it (the confirmation message goes then).
+-- fct_cancellations: every cancellation request and what it did (docs/computations.md, "Cancellations,
+-- credit notes and refunds"): the term it ended at its service end S (the later of the effective and
+-- recorded dates), or the renewal it stopped (effective at or after the term's end: do not renew), with the
+-- refunds and credit notes its credit policy decided. known_on is the night the pipeline first knew it (the
+-- confirmation message goes then).
 
 with cancellations as (
 

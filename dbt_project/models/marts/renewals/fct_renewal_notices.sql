@@ -1,5 +1,5 @@
 -- fct_renewal_notices: the renewal notices of every term that is renewed by notice, or whose autocharge failed
--- for good (DOMAIN "Renewal notices"). Notice k is due at term end + offset_k ([renewals]
+-- for good (docs/computations.md, "Renewal notices"). Notice k is due at term end + offset_k ([renewals]
 -- renewal_notice_offsets); an offset falling before start + 1 day, or before the day the term entered the
 -- notice flow (its recording, or the last failed attempt's answer), is skipped; no notice is due once the
 -- renewal order, a cancellation or do-not-renew, or a nonpayment write-off is known. k keeps its offset's place,

@@ -1,9 +1,9 @@
 -- fct_renewal_order_checks: every renewal order that arrived in the orders feed, checked against the autorenew
--- chain (DOMAIN "Autorenew chains"): the previous term names its renewal offer, and that offer's price (its
--- version when the order was recorded) is what a renewal should cost per copy. A different offer, or a different
--- unit price, is reported here (check_status mismatch) rather than silently accepted; a promotion code explains
--- a discount, not a different offer. The renewals the pipeline creates (autocharge, autobill) are priced from
--- the chain and need no check.
+-- chain (docs/computations.md, "Renewal orders against the chain"): the previous term names its renewal offer,
+-- and that offer's price (its version when the order was recorded) is what a renewal should cost per copy. A
+-- different offer, or a different unit price, is reported here (check_status mismatch) rather than silently
+-- accepted; a promotion code explains a discount, not a different offer. The renewals the pipeline creates
+-- (autocharge, autobill) are priced from the chain and need no check.
 
 with terms as (
 

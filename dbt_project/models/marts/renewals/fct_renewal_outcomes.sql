@@ -1,5 +1,5 @@
--- fct_renewal_outcomes: every term that comes up for renewal (DOMAIN "Renewal cohorts") and what became of it
--- as of D; rpt_renewal_cohorts counts them.
+-- fct_renewal_outcomes: every term that comes up for renewal (docs/computations.md, "Renewal outcomes and
+-- cohorts") and what became of it as of D; rpt_renewal_cohorts counts them.
 --   renewed   the next term is known by D: from an order (converted by the last renewal notice due before it,
 --             or before any notice), a settled autocharge (the attempt that settled), or an autobilled
 --             renewal invoice once it is paid

@@ -1,4 +1,5 @@
--- fct_save_offers: save-desk candidates for customer service to call (DOMAIN "Save desk"), as of D.
+-- fct_save_offers: save-desk candidates for customer service to call (docs/computations.md, "Save
+-- desk"), as of D.
 --   cancellation_price     a cancellation (or do-not-renew) asked for price reasons, known but not yet
 --                          effective (S, or the term's end, after D): a lower-priced offer of the same product
 --   cancellation_content   the same for content reasons: the same publication in the other format (print ↔

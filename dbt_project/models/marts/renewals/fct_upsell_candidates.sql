@@ -1,11 +1,11 @@
--- fct_upsell_candidates: who is offered what, and where (DOMAIN "Upsell"), as of D, from the upsell_rules seed.
--- A subscription with an active term (active, on hold or in grace tonight) of the rule's from product,
--- subscribed for at least min_tenure_days, whose customer holds no active term with a product of the rule's
--- without kind (a bundle's digital part counts), is offered the rule's to product: its cheapest standard offer
--- (one that renews to itself: not an introductory step) on sale tonight in the term's currency and the
--- customer's segment (or any). The first rule by priority wins per subscription. The offer rides the term's
--- next renewal notice due on or after D (touchpoint_id); is_marketable says whether the customer opted in to
--- that notice's channel (upsell is marketing: e-mail needs email_opt_in, a letter mail_opt_in).
+-- fct_upsell_candidates: who is offered what, and where (docs/computations.md, "Upsell"), as of D, from the
+-- upsell_rules seed. A subscription with an active term (active, on hold or in grace tonight) of the rule's
+-- from product, subscribed for at least min_tenure_days, whose customer holds no active term with a product of
+-- the rule's without kind (a bundle's digital part counts), is offered the rule's to product: its cheapest
+-- standard offer (one that renews to itself: not an introductory step) on sale tonight in the term's currency
+-- and the customer's segment (or any). The first rule by priority wins per subscription. The offer rides the
+-- term's next renewal notice due on or after D (touchpoint_id); is_marketable says whether the customer opted
+-- in to that notice's channel (upsell is marketing: e-mail needs email_opt_in, a letter mail_opt_in).
 
 with holdings as (
 

@@ -1,7 +1,7 @@
--- rpt_renewal_cohorts: renewal cohorts (DOMAIN "Renewal cohorts") by product, month of term end, renewal type
--- (auto: autorenew terms; notice: renewed by notice) and first renewal vs later, per currency, from
--- fct_renewal_outcomes: expiring = renewed + lapsed + pending, the rate renewed ÷ (renewed + lapsed), the
--- renewals by the effort that converted them, and the revenue they retained.
+-- rpt_renewal_cohorts: renewal cohorts (docs/computations.md, "Renewal outcomes and cohorts") by product,
+-- month of term end, renewal type (auto: autorenew terms; notice: renewed by notice) and first renewal vs
+-- later, per currency, from fct_renewal_outcomes: expiring = renewed + lapsed + pending, the rate renewed ÷
+-- (renewed + lapsed), the renewals by the effort that converted them, and the revenue they retained.
 
 with converted as (
 

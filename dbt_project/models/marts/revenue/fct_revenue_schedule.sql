@@ -1,5 +1,6 @@
--- fct_revenue_schedule: when each performance obligation is recognised (DOMAIN "Revenue"); see
--- int_revenue_schedule_base. At the service stop S of a cancelled term the deferred remainder is settled:
+-- fct_revenue_schedule: when each performance obligation is recognised (docs/computations.md, "Revenue:
+-- earned and deferred"); see int_revenue_schedule_base. At the service stop S of a cancelled term the
+-- deferred remainder is settled:
 --   credit_note        the part a credit note takes (credited, never recognised)
 --   refund             the part refunded (refunded, never recognised)
 --   cancellation_fee   the cancellation fee (recognised, as cancellation-fee revenue)

@@ -1,5 +1,5 @@
 -- dim_subscriptions: one row per subscription term, chained across renewals, with its status as of the
--- business date (DOMAIN "Subscriptions"):
+-- business date (docs/computations.md, "Subscriptions and terms"):
 --   cancelled             service ended by a cancellation (S = later of effective and recorded dates)
 --                         or by nonpayment (the invoice was written off)
 --   pending               starts later
