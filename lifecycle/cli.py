@@ -1,39 +1,24 @@
-"""The command line a scheduler, an operator or a developer types: ``lifecycle --help``."""
+"""The command line a scheduler, an operator or a developer types: ``lifecycle --help``.
+
+Argument parsing and thin commands: a night, the backfill loop and the demo run in ``lifecycle.pipelines``
+(night.py, backfill.py, demo.py), and what they print after the stage lines is in ``lifecycle.summary``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import json
 import os
-import re
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-from lifecycle.checks.gates import DOMAINS, EXPORT_DOMAINS, EXPORT_TITLES, Gates, read_gates
+from lifecycle.pipelines.backfill import backfill
+from lifecycle.pipelines.demo import DEMO_CUSTOMERS, DEMO_END, DEMO_START, run_demo, sample_processor
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import Settings, get_settings, init_home, load_settings, resolve_home
-
-DEMO_START = date(2025, 1, 1)
-DEMO_END = date(2026, 11, 20)
-DEMO_CUSTOMERS = 2_000
-DEMO_NIGHTS_AFTER_CUTOVER = 3
-
-
-@dataclass
-class NightOutcome:
-    business_date: date
-    success: bool
-    published: bool
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-    reason: str = ""
-    gates: Gates | None = None
-    events: int = 0  # Dagster events the night wrote
+from lifecycle.summary import print_night, print_summary
 
 
 def _use_home(home: str | None) -> Settings:
@@ -42,271 +27,6 @@ def _use_home(home: str | None) -> Settings:
     os.environ["LIFECYCLE_HOME"] = str(path)
     load_settings.cache_clear()
     return get_settings(path)
-
-
-#: The instance a home's CLI creates: no telemetry, and one run at a time (nights are stateful), so the
-#: schedule and a backfill launched from the UI queue behind a running night instead of building beside it.
-RUN_LIMIT = "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
-#: the home's event log (lifecycle.pipelines.event_log), where Dagster's default SQLite storage keeps it
-EVENT_LOG = ("event_log_storage:\n  module: lifecycle.pipelines.event_log\n  class: NightEventLogStorage\n"
-             "  config:\n    base_dir: history/runs\n")
-DAGSTER_YAML = "telemetry:\n  enabled: false\n" + RUN_LIMIT + EVENT_LOG
-
-
-def _instance(settings: Settings, ephemeral: bool):
-    from dagster import DagsterInstance
-
-    if ephemeral:
-        return DagsterInstance.ephemeral()
-    dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.home / "dagster")
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    text = config.read_text(encoding="utf-8") if config.exists() else ""
-    if not text.strip():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
-    else:  # a home made before the run limit or the event log: add what it lacks, keep the rest
-        missing = "" if "concurrency:" in text else RUN_LIMIT
-        if not re.search(r"^(storage|event_log_storage):", text, re.MULTILINE):  # unless it names its own
-            missing += EVENT_LOG
-        if missing:
-            config.write_text(text.rstrip("\n") + "\n" + missing, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return DagsterInstance.get()
-
-
-@functools.cache
-def nightly_job(home: str):
-    """The nightly job of a home, built once per process (a backfill of 30 nights builds it once)."""
-    from lifecycle.definitions import build_definitions
-
-    return build_definitions(home).resolve_job_def("nightly")
-
-
-def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None,
-              progress: Callable[[str], None] | None = None) -> NightOutcome:
-    """Run the nightly job for business date ``day`` on ``settings.home`` in this process, holding the
-    home's night lock; ``progress`` receives one line per stage as it finishes."""
-    import uuid
-
-    from lifecycle.checks.gx_suites import start_suite_worker
-    from lifecycle.io.landing import check_night_ready
-    from lifecycle.io.lock import night_lock
-    from lifecycle.io.warehouse import last_published_date
-    from lifecycle.pipelines.progress import NightProgress
-
-    started = time.perf_counter()
-    os.environ["LIFECYCLE_HOME"] = str(settings.home)
-    with night_lock(settings, f"night {day.isoformat()}"):
-        check_night_ready(settings, day)  # before the job: a refusal costs nothing and writes nothing
-        start_suite_worker()  # GX imports on the other core while this process loads the job
-        job = nightly_job(str(settings.home))
-        instance = instance or _instance(settings, ephemeral)
-        level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
-        log_path = settings.state / "logs" / f"nightly-{day.isoformat()}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        run_id = str(uuid.uuid4())
-        listener = NightProgress(progress or (lambda line: None))
-        instance.add_event_listener(run_id, listener)
-        # dbt's output goes to the night's log file, not the terminal.
-        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(
-            log if level == "WARNING" else sys.stdout
-        ):
-            result = job.execute_in_process(
-                partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_id=run_id,
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            )
-        listener.finish()
-    failures = []
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            message = error.message.strip() if error else "failed"
-            message = message.removeprefix("dagster._core.definitions.events.Failure: ")  # our own refusal: its words
-            failures.append((event.step_key, message))
-    last = last_published_date(settings)
-    published = result.success and last == day
-    gates = read_gates(settings, day)
-    reason = ""
-    if result.success and not published:
-        reason = f"a later night ({last}) is already published"
-    elif gates is not None and not gates.all_passed:
-        reason = f"withheld, the warehouse stays at {last or 'no night'}: {gates.reason()}"
-        failures = [f for f in failures if f[0] != "published_warehouse"]  # the gates say why
-    elif not result.success:
-        reason = f"a step failed; the warehouse stays at {last or 'no night'}"
-    return NightOutcome(day, result.success, published, failures, time.perf_counter() - started, reason, gates,
-                        listener.events)
-
-
-def ingest_summary(settings: Settings, days: list[date] | None = None) -> dict[str, dict[str, int]]:
-    """Rows read, accepted and quarantined per feed over the given nights (all nights when None)."""
-    totals: dict[str, dict[str, int]] = {}
-    root = settings.state / "ingest"
-    if not root.exists():
-        return totals
-    wanted = {d.isoformat() for d in days} if days else None
-    for night_dir in sorted(root.iterdir()):
-        if wanted is not None and night_dir.name not in wanted:
-            continue
-        for report_path in sorted(night_dir.glob("*.json")):
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-            t = totals.setdefault(report["feed"], {"files": 0, "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0})
-            t["files"] += 1 if report["file"] else 0
-            for k in ("rows_read", "rows_accepted", "rows_quarantined"):
-                t[k] += report[k]
-    return totals
-
-
-#: The nightly export files the summary counts: (folder, count field of control.json, column title).
-SUMMARY_EXPORTS = (
-    ("autocharge", "requests", "autocharge requests"),
-    ("refunds", "requests", "refund requests"),
-    ("outbox", "messages", "outbox messages"),
-    ("notices", "letters", "notice letters"),
-    ("manifests", "copies", "manifest copies"),
-    ("access", "changes", "access changes"),
-)
-
-
-def export_summary(settings: Settings, days: list[date] | None = None) -> dict[str, tuple[str, ...]]:
-    """Rows of each night's export files (from their control totals), by night, in SUMMARY_EXPORTS order."""
-    out: dict[str, tuple[str, ...]] = {}
-    nights = sorted({p.parent.name for export, _, _ in SUMMARY_EXPORTS
-                     for p in (settings.exports / export).glob("*/control.json")})
-    for night in nights:
-        if days is not None and night not in {d.isoformat() for d in days}:
-            continue
-        counts = []
-        for export, field_name, _ in SUMMARY_EXPORTS:
-            control = settings.exports / export / night / "control.json"
-            counts.append(str(json.loads(control.read_text(encoding="utf-8"))[field_name]) if control.exists() else "-")
-        out[night] = tuple(counts)
-    return out
-
-
-def gate_lines(gates: Gates) -> list[str]:
-    """The gates of a night as an operator reads them: which held, which failed and on what, what went out."""
-    lines = ["gates:    " + " · ".join(
-        f"{d} {'passed' if gates.passed(d) else 'FAILED'} ({gates.checks.get(d, 0)} checks)" for d in DOMAINS)]
-    for f in gates.failures[:10]:
-        lines.append(f"  {f.domain} gate: {f.check}: {f.message}")
-    if len(gates.failures) > 10:
-        lines.append(f"  … and {len(gates.failures) - 10} more failures (state/gates/{gates.business_date}.json)")
-    for w in gates.warnings:
-        lines.append(f"  WARNING {w.check}: {w.message}")
-    if not gates.all_passed:
-        sent = [EXPORT_TITLES[e] for e, d in EXPORT_DOMAINS.items() if gates.may_export(d)]
-        held = [EXPORT_TITLES[e] for e, d in EXPORT_DOMAINS.items() if not gates.may_export(d)]
-        lines.append("written:  " + (", ".join(sent) or "nothing") + " (their own gates and foundation's passed)")
-        lines.append("withheld: the warehouse" + "".join(f", {t}" for t in held)
-                     + " (the next night catches up whatever is due and not in the register)")
-    return lines
-
-
-def print_night(outcome: NightOutcome) -> None:
-    state = "published" if outcome.published else ("built, not published" if outcome.success else "WITHHELD")
-    print(f"night {outcome.business_date}: {state} in {outcome.seconds:.1f}s"
-          + (f" ({outcome.reason})" if outcome.reason and not outcome.published else ""))
-    if outcome.gates is not None:
-        for line in gate_lines(outcome.gates):
-            print(f"  {line}")
-    for step, message in outcome.failures:
-        print(f"  failed: {step}: {message}")
-
-
-def print_summary(settings: Settings, days: list[date] | None = None) -> None:
-    from lifecycle.io.warehouse import published_record
-    from lifecycle.status import register_status
-
-    totals = ingest_summary(settings, days)
-    print()
-    print(f"{'feed':<20}{'files':>7}{'read':>11}{'accepted':>11}{'quarantined':>13}")
-    for feed_name, t in totals.items():
-        print(f"{feed_name:<20}{t['files']:>7}{t['rows_read']:>11}{t['rows_accepted']:>11}{t['rows_quarantined']:>13}")
-    record = published_record(settings)
-    print()
-    if record is None:
-        print("No night published yet.")
-    else:
-        print(f"Published night {record['business_date']}: {settings.warehouse} ({len(record['tables'])} tables)")
-        for table, rows in record["tables"].items():
-            print(f"  {table:<45}{rows:>10} rows")
-    exports = export_summary(settings, days)
-    if exports:
-        print()
-        print(f"{'exports':<12}" + "".join(f"{title:>21}" for _, _, title in SUMMARY_EXPORTS))
-        for night, counts in exports.items():
-            print(f"{night:<12}" + "".join(f"{count:>21}" for count in counts))
-        folders = "|".join(export for export, _, _ in SUMMARY_EXPORTS)
-        print(f"  files under {settings.exports}/<{folders}>/<date>/, recorded in {settings.state}/register/")
-    gate_nights = sorted(date.fromisoformat(p.stem) for p in (settings.state / "gates").glob("*.json"))
-    gate_nights = [d for d in gate_nights if days is None or d in days]
-    if gate_nights:
-        print()
-        print(f"{'gates':<12}" + "".join(f"{d:>13}" for d in DOMAINS) + f"{'warehouse':>13}")
-        for night in gate_nights:
-            gates = read_gates(settings, night)
-            cells = ["passed" if gates.passed(d) else "FAILED" for d in DOMAINS]
-            state = "published" if gates.all_passed else "withheld"
-            print(f"{night.isoformat():<12}" + "".join(f"{c:>13}" for c in cells) + f"{state:>13}")
-        print(f"  each night's failing checks: {settings.state}/gates/<date>.json")
-    registered = register_status(settings)
-    if registered:
-        print()
-        print("Export register (what counts as sent; the next night sends only what is due and not in it):")
-        for export, r in registered.items():
-            print(f"  {export:<22}{r['rows_total']:>9} rows over {r['nights']} nights")
-    gl = sorted(p.parent.name for p in settings.exports.glob("gl/*/journal.csv"))
-    if gl:
-        print(f"GL journal:  {settings.exports}/gl/<period>/journal.csv for {', '.join(gl)}")
-    print()
-    print(f"Home:        {settings.home}")
-    print(f"Landing:     {settings.landing}/<feed>/<date>.csv")
-    print(f"Raw:         {settings.raw}/<feed>/recorded_date=<date>/data.parquet")
-    print(f"Quarantine:  {settings.quarantine}/<feed>/recorded_date=<date>/data.parquet "
-          "(also marts.fct_quarantined_rows)")
-    print(f"Run logs:    {settings.state}/logs/nightly-<date>.log (dbt's output; `make ui` shows every event)")
-    print(f"Query:       .venv/bin/lifecycle --home {settings.home} sql \"select * from marts.rpt_feed_quality\"")
-
-
-def backfill(settings: Settings, start: date, end: date, *, ephemeral: bool = False,
-             after_night: Callable[[Settings, date], object] | None = None,
-             progress: Callable[[str], None] | None = None) -> list[NightOutcome]:
-    """Run nights start..end in order, stopping at the first failure; ``after_night(settings, D)`` runs after
-    each published night (the demo's sample processor answers that night's refund requests there)."""
-    from lifecycle.io.lock import night_lock
-    from lifecycle.pipelines.nightly import nights
-
-    outcomes = []
-    with night_lock(settings, f"backfill {start}..{end}"):
-        instance = _instance(settings, ephemeral)
-        for day in nights(start, end):
-            outcome = run_night(settings, day, instance=instance, progress=progress)
-            print_night(outcome)
-            outcomes.append(outcome)
-            if outcome.published and after_night is not None:
-                after_night(settings, day)
-            if not outcome.success:
-                print(f"backfill stopped at {day}: nights are stateful; fix the cause and run the backfill again "
-                      f"from {day}")
-                break
-    return outcomes
-
-
-def sample_processor(settings: Settings, night: date) -> None:
-    """The demo's payment processor: answers night D's refund requests in a later payments landing file."""
-    from lifecycle.generator.processor import answer_refund_requests
-
-    result = answer_refund_requests(settings, night)
-    if result.answers:
-        print(f"  sample processor: {len(result.answers)} refund(s) of night {night} answered in "
-              f"{result.path.relative_to(settings.home)}")
-
-
-def cmd_answer_refunds(args: argparse.Namespace) -> int:
-    settings = _use_home(args.home)
-    sample_processor(settings, args.date)
-    return 0
 
 
 class UserMistake(Exception):
@@ -384,89 +104,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lifecycle.io.lock import night_lock
-
     settings = _use_home(args.home)
-    with night_lock(settings, "demo"):
-        return _demo(args, settings)
-
-
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from lifecycle.generator import generate
-
-    if any(settings.landing.glob("*/*.csv")) and not args.force:
-        print(f"{settings.home} already holds landing files; rerunning its nights (use --force to regenerate)")
-    else:
-        if args.force:
-            import shutil
-
-            from lifecycle.io.lock import lock_path
-
-            for sub in ("landing", "raw", "quarantine", "state", "build", "exports", "generator"):
-                for path in sorted((settings.home / sub).glob("*")):
-                    if path == lock_path(settings):  # held by this demo: a new file would let another night in
-                        continue
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-            settings.warehouse.unlink(missing_ok=True)
-            init_home(settings.home)
-        cutover = DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER)
-        print(f"Generating a sample publisher: {args.customers} customers, history {DEMO_START} → {DEMO_END}, "
-              f"migration load on {cutover}")
-        summary = generate(settings.home, customers=args.customers, seed=args.seed, start=DEMO_START, end=DEMO_END,
-                           cutover=cutover)
-        print(f"  {sum(summary.get('rows', {}).values()) if isinstance(summary.get('rows'), dict) else ''} rows "
-              f"written in {summary.get('seconds', 0):.1f}s")
-    load_settings.cache_clear()
-    settings = get_settings(settings.home)
-    start = settings.cutover_date or (DEMO_END - timedelta(days=DEMO_NIGHTS_AFTER_CUTOVER))
-    outcomes = backfill(settings, start, DEMO_END, after_night=sample_processor, progress=_progress(args))
-    print_summary(settings)
-    if last_published(settings) is not None:
-        print_demo_reports(settings)
-    ok = bool(outcomes) and all(o.success for o in outcomes)
-    if ok:
-        from lifecycle.reports import write_renewal_report
-
-        report = write_renewal_report(settings)
-        print(f"Renewal report: {report.html} (and {report.png.name})")
+    ok = run_demo(settings, customers=args.customers, seed=args.seed, force=args.force, progress=_progress(args))
     return 0 if ok else 1
 
 
-#: What `lifecycle demo` shows of the published warehouse: (title, query).
-DEMO_REPORTS = (
-    ("Tax payable, open period, by country (marts.rpt_tax_payable)",
-     "select period, country, currency, tax_invoiced, tax_reversed, closing_tax_payable from marts.rpt_tax_payable "
-     "where period = (select max(period) from marts.rpt_tax_payable) order by country, currency"),
-    ("Circulation of the latest issues (marts.rpt_circulation_by_issue)",
-     "select issue_id, country, paid_copies as paid, unpaid_allowed_copies as unpaid_allowed, graced_copies as graced, "
-     "complimentary_copies as complimentary, reship_copies as reship, total_copies as total, issue_draw "
-     "from marts.rpt_circulation_by_issue where issue_id in (select issue_id from marts.rpt_circulation_by_issue "
-     "group by 1 order by max(ship_date) desc, 1 limit 3) order by issue_id, country"),
-    ("Refund decisions and the processor's answers; open = still owed on refunds payable (marts.fct_refund_answers)",
-     "select answer_status, currency, count(*) as refunds, sum(requested_amount) as requested, "
-     "sum(answered_amount) as answered from marts.fct_refund_answers group by all order by 1, 2"),
-)
-
-
-def last_published(settings: Settings) -> date | None:
-    from lifecycle.io.warehouse import last_published_date
-
-    return last_published_date(settings)
-
-
-def print_demo_reports(settings: Settings) -> None:
-    """A few rows of the reports an operator opens first, from the published warehouse."""
-    from lifecycle.io.warehouse import connect_published
-
-    con = connect_published(settings)
-    try:
-        for title, query in DEMO_REPORTS:
-            print()
-            print(title)
-            con.sql(query).show(max_rows=20, max_width=160)
-    finally:
-        con.close()
-    print(f"More: .venv/bin/lifecycle --home {settings.home} sql \"select * from marts.rpt_circulation_by_issue\"")
+def cmd_answer_refunds(args: argparse.Namespace) -> int:
+    settings = _use_home(args.home)
+    sample_processor(settings, args.date)
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -15,9 +15,9 @@ START, CUTOVER, END = date(2026, 8, 1), date(2026, 11, 10), date(2026, 11, 11)
 def make_published_home(path: Path) -> tuple[Settings, list]:
     """Generate the home at ``path``, run its cut-over night, answer its refund requests as the sample processor
     does in `lifecycle demo`, run the next night; returns the settings and the two nights' outcomes."""
-    from lifecycle.cli import run_night
     from lifecycle.generator import generate
     from lifecycle.generator.processor import answer_refund_requests
+    from lifecycle.pipelines.night import run_night
 
     init_home(path)
     os.environ["LIFECYCLE_HOME"] = str(path)

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from lifecycle.checks.gates import read_gates
-from lifecycle.cli import run_night
 from lifecycle.io.warehouse import connect_published, last_published_date, ledger_nights
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
 from tests.landing_files import CUSTOMER, OFFER, init_hand_written_home, order, write_feed, write_reference
 

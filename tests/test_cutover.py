@@ -27,12 +27,12 @@ from decimal import Decimal
 
 import pytest
 
-from lifecycle.cli import run_night
 from lifecycle.generator.processor import answer_refund_requests
 from lifecycle.io.cutover import register_rows_before_cutover
 from lifecycle.io.register import read_register
 from lifecycle.io.warehouse import connect_published
 from lifecycle.keys import autocharge_request_key, refund_answer_payment_id
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
 from tests.landing_files import CREDIT_POLICY, CUSTOMER, OFFER, PRODUCT, init_hand_written_home, write_feed
 

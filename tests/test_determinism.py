@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import duckdb
 
-from lifecycle.cli import run_night
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
 from tests.homes import warehouse_tables
 from tests.landing_files import (

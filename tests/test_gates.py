@@ -15,15 +15,15 @@ import pytest
 from lifecycle.checks.gates import (
     Gates,
     Withheld,
-    audited_source,
     evaluate_dbt,
     read_gates,
     undomained_nodes,
 )
-from lifecycle.cli import gate_lines, run_night
 from lifecycle.io import register
-from lifecycle.io.warehouse import connect_published, last_published_date
+from lifecycle.io.warehouse import audited_source, connect_published, last_published_date
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
+from lifecycle.summary import gate_lines
 from tests.landing_files import CUSTOMER, OFFER, init_hand_written_home, order, write_feed, write_reference
 
 CLOSE = date(2026, 3, 10)  # issue MAG-2026-04's list-close night

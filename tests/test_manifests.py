@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from lifecycle.cli import run_night
 from lifecycle.io import register
 from lifecycle.io.exports import spreadsheet_safe
 from lifecycle.io.manifests import MANIFEST_COLUMNS, circulation_differences, export_manifests, spoilage_allowance
 from lifecycle.io.warehouse import connect_published
+from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
 from tests.landing_files import (
     CREDIT_POLICY,

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from lifecycle.cli import run_night
 from lifecycle.io.warehouse import connect_published, last_published_date
+from lifecycle.pipelines.night import run_night
 from tests.homes import CUTOVER, END
 from tests.landing_files import DAY, order, write_feed, write_reference
 

@@ -132,8 +132,8 @@ def test_a_homes_instance_keeps_its_event_log_connections_open_and_upgrades_an_o
 
     from dagster import AssetMaterialization, job, op
 
-    from lifecycle.cli import _instance
     from lifecycle.pipelines.event_log import NightEventLogStorage
+    from lifecycle.pipelines.night import night_instance
     from lifecycle.settings import init_home
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -152,7 +152,7 @@ def test_a_homes_instance_keeps_its_event_log_connections_open_and_upgrades_an_o
     def tiny():
         publish_something()
 
-    with _instance(settings, ephemeral=False) as instance:
+    with night_instance(settings, ephemeral=False) as instance:
         assert isinstance(instance.event_log_storage, NightEventLogStorage)
         assert tiny.execute_in_process(instance=instance).success
         records = instance.fetch_materializations(AssetKey("something"), limit=10).records
@@ -164,6 +164,6 @@ def test_a_homes_instance_keeps_its_event_log_connections_open_and_upgrades_an_o
     assert "max_concurrent_runs: 1" in text and "class: NightEventLogStorage" in text
     shard = home / "dagster" / "history" / "runs" / f"{run_id}.db"
     assert sqlite3.connect(shard).execute("pragma journal_mode").fetchone() == ("wal",)
-    with _instance(settings, ephemeral=False) as again:  # a second process reads the same history
+    with night_instance(settings, ephemeral=False) as again:  # a second process reads the same history
         assert again.fetch_materializations(AssetKey("something"), limit=10).records[0].run_id == run_id
     assert yaml.read_text(encoding="utf-8") == text  # nothing added twice

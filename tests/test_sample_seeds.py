@@ -13,8 +13,9 @@ from datetime import date
 
 import pytest
 
-from lifecycle.cli import backfill, sample_processor
 from lifecycle.generator import generate
+from lifecycle.pipelines.backfill import backfill
+from lifecycle.pipelines.demo import sample_processor
 from lifecycle.settings import get_settings, init_home, load_settings
 
 SEEDS = os.environ.get("LIFECYCLE_SEEDS", "")

@@ -2,7 +2,7 @@
 
 Each reads the night it was asked for from the published warehouse, or, when the night was withheld,
 from tonight's audited build if the foundation gate and its own domain's gate passed
-(lifecycle.checks.gates.audited_source); writes its file and control totals under ``exports/``; and
+(lifecycle.io.warehouse.audited_source); writes its file and control totals under ``exports/``; and
 records what it sent in the export register (lifecycle.io.register). A night older than the published
 one, or whose gates did not pass for the export's domain, exports nothing: the next night catches up.
 """

@@ -13,116 +13,40 @@ the model it tests. The warehouse is published only when every gate passed. When
 export is still written from tonight's audited build when the foundation gate and its own domain's
 gate passed: the printer gets its labels when the ledger does not tie.
 
-``state/gates/<D>.json`` records night D's gates; the exports, the summary and the ops page read it.
+``state/gates/<D>.json`` records night D's gates; the exports, the summary and the ops page read it. The record
+(the domains, ``Gates``, reading and writing the file) lives in ``lifecycle.io.gate_records``, below both the
+checks and the exports, and is imported here under its usual names; the warehouse an export reads
+(``audited_source``) is in ``lifecycle.io.warehouse``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
+from lifecycle.io.gate_records import (
+    AFTER_EXPORT,
+    DOMAINS,
+    EXPORT_DOMAINS,
+    EXPORT_TITLES,
+    Failure,
+    Gates,
+    Withheld,
+    gates_path,
+    read_gates,
+    write_gates,
+)
 from lifecycle.settings import Settings
 
-DOMAINS: dict[str, str] = {
-    "foundation": "foundation (ingestion, staging, terms)",
-    "billing": "billing & communications",
-    "fulfillment": "fulfillment & access",
-    "finance": "finance (revenue and ledger)",
-}
-
-#: The domain of each export (its register name), i.e. the gate it waits for besides the foundation's.
-EXPORT_DOMAINS: dict[str, str] = {
-    "autocharge_requests": "billing",
-    "refund_requests": "billing",
-    "outbox_messages": "billing",
-    "notice_mail": "billing",
-    "manifest_lines": "fulfillment",
-    "access_changes": "fulfillment",
-    "gl_journal": "finance",
-}
-
-#: What each export is called on a screen (the night's summary, ``lifecycle status``), by register name.
-EXPORT_TITLES: dict[str, str] = {
-    "autocharge_requests": "autocharge requests", "refund_requests": "refund requests",
-    "outbox_messages": "outbox messages", "notice_mail": "notice letters", "manifest_lines": "manifests",
-    "draws": "issue draws", "access_changes": "access changes", "gl_journal": "GL journal",
-}
-
-#: Checks that judge the export files once written (lifecycle/assets/exports.py): a failure withholds the warehouse.
-AFTER_EXPORT = {"circulation_matches_register", "register_matches_the_files"}
+__all__ = [
+    "AFTER_EXPORT", "DOMAINS", "EXPORT_DOMAINS", "EXPORT_TITLES", "FAILING", "Failure", "Gates", "Withheld",
+    "evaluate_dbt", "gates_path", "ingest_warnings", "node_domain", "read_gates", "undomained_nodes", "write_gates",
+]
 
 #: dbt statuses that close a gate. ``warn`` does not: a warning test is reported, never blocking.
 FAILING = {"error", "fail", "runtime error", "skipped"}
-
-
-class Withheld(Exception):
-    """Night D has nothing audited to export for a domain: not published, and its gates did not pass."""
-
-
-@dataclass
-class Failure:
-    domain: str
-    check: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"domain": self.domain, "check": self.check, "message": self.message}
-
-
-@dataclass
-class Gates:
-    business_date: date
-    failures: list[Failure] = field(default_factory=list)
-    checks: dict[str, int] = field(default_factory=dict)  # checks evaluated per domain
-    #: what the night ran despite, never blocking: expected daily files that did not land ([feeds] when_missing =
-    #: "warn")
-    warnings: list[Failure] = field(default_factory=list)
-
-    def passed(self, domain: str) -> bool:
-        return not any(f.domain == domain for f in self.failures)
-
-    @property
-    def all_passed(self) -> bool:
-        return not self.failures
-
-    def may_export(self, domain: str) -> bool:
-        """Whether the exports of ``domain`` go out: its gate and the foundation's passed, not counting the checks
-        that judge the files once written (they withhold the warehouse, not what was already sent)."""
-        return not any(f.domain in ("foundation", domain) and f.check not in AFTER_EXPORT for f in self.failures)
-
-    def failed_domains(self) -> list[str]:
-        return [d for d in DOMAINS if not self.passed(d)]
-
-    def reason(self, domain: str | None = None) -> str:
-        """Why ``domain`` (or the warehouse, when None) is withheld, naming the first failing check of each gate."""
-        domains = self.failed_domains() if domain is None else [d for d in ("foundation", domain) if not self.passed(d)]
-        parts = []
-        for d in domains:
-            failed = [f for f in self.failures if f.domain == d]
-            more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
-            parts.append(f"{d} gate failed: {failed[0].check} ({failed[0].message}){more}")
-        return "; ".join(parts)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "business_date": self.business_date.isoformat(),
-            "gates": {d: {"passed": self.passed(d), "checks": self.checks.get(d, 0),
-                          "failed": sum(f.domain == d for f in self.failures)} for d in DOMAINS},
-            "failures": [f.as_dict() for f in self.failures],
-            "warnings": [w.as_dict() for w in self.warnings],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Gates:
-        checks = {d: g["checks"] for d, g in data["gates"].items() if g["checks"]}
-        return cls(date.fromisoformat(data["business_date"]),
-                   [Failure(f["domain"], f["check"], f["message"]) for f in data["failures"]], checks,
-                   [Failure(w["domain"], w["check"], w["message"]) for w in data.get("warnings", [])])
 
 
 # -- domains of dbt nodes -------------------------------------------------------------------------
@@ -179,7 +103,7 @@ def evaluate_dbt(business_date: date, manifest: Mapping[str, Any],
     return gates
 
 
-# -- the record of a night ------------------------------------------------------------------------
+# -- warnings --------------------------------------------------------------------------------------
 
 def ingest_warnings(settings: Settings, night: date) -> list[Failure]:
     """The foundation's warnings of night D, from its ingestion reports (``state/ingest/<D>/<feed>.json``)."""
@@ -190,46 +114,3 @@ def ingest_warnings(settings: Settings, night: date) -> list[Failure]:
             warnings.append(Failure("foundation", "expected_feed_missing",
                                     f"landing/{report['feed']}/{night}.csv did not land; the night ran without it"))
     return warnings
-
-
-def gates_path(settings: Settings, night: date) -> Path:
-    return settings.state / "gates" / f"{night.isoformat()}.json"
-
-
-def write_gates(settings: Settings, gates: Gates) -> Path:
-    path = gates_path(settings, gates.business_date)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(gates.as_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def read_gates(settings: Settings, night: date) -> Gates | None:
-    path = gates_path(settings, night)
-    if not path.exists():
-        return None
-    return Gates.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def audited_source(settings: Settings, night: date, export: str) -> Path:
-    """The warehouse file an export of night D reads: the published one when D is the published night,
-    else tonight's build when D is newer than the published night and the export's gates passed.
-
-    Raises ``Withheld`` saying why nothing is exported otherwise.
-    """
-    from lifecycle.io.warehouse import last_published_date
-
-    domain = EXPORT_DOMAINS[export]
-    published = last_published_date(settings)
-    if published == night:
-        return settings.warehouse
-    if published is not None and night < published:
-        raise Withheld(f"night {night} is older than the published night {published}; nothing is exported "
-                       "from it")
-    gates = read_gates(settings, night)
-    if gates is None or not settings.build_warehouse.exists():
-        raise Withheld(f"night {night} has not been built and audited; nothing is exported from it")
-    if not gates.may_export(domain):
-        raise Withheld(f"{export} withheld for night {night}: {gates.reason(domain)}")
-    return settings.build_warehouse

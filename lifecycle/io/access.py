@@ -16,7 +16,6 @@ from datetime import date
 
 import pyarrow as pa
 
-from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
 from lifecycle.io.exports import (
     ExportResult,
@@ -25,7 +24,7 @@ from lifecycle.io.exports import (
     _write_control,
     cell_text,
 )
-from lifecycle.io.warehouse import connect_published
+from lifecycle.io.warehouse import audited_source, connect_published
 from lifecycle.settings import Settings
 
 EXPORT = "access_changes"

@@ -21,6 +21,7 @@ from datetime import date
 
 import pyarrow as pa
 
+from lifecycle.io.register_paths import register_dir
 from lifecycle.settings import Settings
 
 #: The column holding each export's due date; None = the night that sent it.
@@ -83,8 +84,6 @@ def violations(settings: Settings, export: str, night: date, table: pa.Table, ke
 
 
 def _has_earlier_night(settings: Settings, export: str, night: date) -> bool:
-    from lifecycle.io.register import register_dir
-
     folder = register_dir(settings, export)
     return folder.exists() and any(date.fromisoformat(p.stem) < night for p in folder.glob("*.parquet"))
 
@@ -103,8 +102,6 @@ def guard(settings: Settings, export: str, night: date, table: pa.Table, key: st
 def register_rows_before_cutover(settings: Settings) -> list[Violation]:
     """Every row of every export register that was sent although due before the cut-over (should be none)."""
     import pyarrow.parquet as pq
-
-    from lifecycle.io.register import register_dir
 
     root = settings.state / "register"
     found: list[Violation] = []

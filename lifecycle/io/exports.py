@@ -9,7 +9,7 @@ Each file holds what is due by D, sendable, and not in the export register of an
 (``lifecycle.io.register``): a skipped night is caught up by the next one, nothing is sent twice,
 and rerunning D writes the same bytes. A ``control.json`` beside each file carries its control
 totals. Only an audited night exports: the files are read from the published warehouse, or, on a
-withheld night, from its build when the export's gates passed (``lifecycle.checks.gates.audited_source``).
+withheld night, from its build when the export's gates passed (``lifecycle.io.warehouse.audited_source``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
-from lifecycle.io.warehouse import connect_published, record_ledger_night
+from lifecycle.io.warehouse import audited_source, connect_published, record_ledger_night
 from lifecycle.io.webhook import Delivery, deliver
 from lifecycle.settings import Settings
 

@@ -32,10 +32,9 @@ from decimal import ROUND_CEILING, Decimal
 import pyarrow as pa
 
 from lifecycle import failpoints
-from lifecycle.checks.gates import audited_source
 from lifecycle.io import register
 from lifecycle.io.exports import ExportResult, _csv_text, _unsent, _write_atomic, _write_control, cell_text
-from lifecycle.io.warehouse import connect_published
+from lifecycle.io.warehouse import audited_source, connect_published
 from lifecycle.settings import Settings
 
 MANIFEST_COLUMNS = (

@@ -18,19 +18,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lifecycle.io.cutover import guard
+from lifecycle.io.register_paths import register_dir, register_path
 from lifecycle.settings import Settings
 
 
 class RegisterConflict(Exception):
     """A night would rewrite what it already sent."""
-
-
-def register_dir(settings: Settings, export: str) -> Path:
-    return settings.state / "register" / export
-
-
-def register_path(settings: Settings, export: str, night: date) -> Path:
-    return register_dir(settings, export) / f"{night.isoformat()}.parquet"
 
 
 def _nights(settings: Settings, export: str) -> list[tuple[date, Path]]:
@@ -105,8 +99,6 @@ def stage(settings: Settings, export: str, night: date, rows: pa.Table, key: str
     The export then writes its files and its control file last (``night_files``); :func:`commit` makes the rows
     the register's. A night killed between the two is settled by :func:`recover`, so the register and the files
     never disagree."""
-    from lifecycle.io.cutover import guard
-
     guard(settings, export, night, rows, key)
     path = register_path(settings, export, night)
     if path.exists():

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lifecycle import failpoints
+from lifecycle.io.gate_records import EXPORT_DOMAINS, Withheld, read_gates
 from lifecycle.settings import Settings
 
 
@@ -110,6 +111,27 @@ def last_published_date(settings: Settings) -> date | None:
     """The night the published warehouse holds (read from the file itself), None before the first night."""
     record = published_record(settings)
     return date.fromisoformat(record["business_date"]) if record else None
+
+
+def audited_source(settings: Settings, night: date, export: str) -> Path:
+    """The warehouse file an export of night D reads: the published one when D is the published night,
+    else tonight's build when D is newer than the published night and the export's gates passed.
+
+    Raises ``Withheld`` saying why nothing is exported otherwise.
+    """
+    domain = EXPORT_DOMAINS[export]
+    published = last_published_date(settings)
+    if published == night:
+        return settings.warehouse
+    if published is not None and night < published:
+        raise Withheld(f"night {night} is older than the published night {published}; nothing is exported "
+                       "from it")
+    gates = read_gates(settings, night)
+    if gates is None or not settings.build_warehouse.exists():
+        raise Withheld(f"night {night} has not been built and audited; nothing is exported from it")
+    if not gates.may_export(domain):
+        raise Withheld(f"{export} withheld for night {night}: {gates.reason(domain)}")
+    return settings.build_warehouse
 
 
 def night_file(settings: Settings) -> Path:
@@ -236,8 +258,6 @@ def ledger_nights(settings: Settings) -> list[date]:
     path = _ledger_record(settings)
     if path.exists():
         return [date.fromisoformat(d) for d in json.loads(path.read_text(encoding="utf-8"))["nights"]]
-    from lifecycle.checks.gates import read_gates
-
     nights = []
     for gates_file in sorted((settings.state / "gates").glob("*.json")):
         night = date.fromisoformat(gates_file.stem)

@@ -9,8 +9,8 @@ process killed at any instruction leaves every committed event in place (only a 
 ones; the night's truth is the home's files and the published warehouse, not its event log).
 
 The files, their tables and the queries are Dagster's own, so ``dagster dev`` on the home reads them as usual.
-``lifecycle.cli`` names it in a home's ``dagster/dagster.yaml`` (``EVENT_LOG``), unless the home names its own
-storage.
+``lifecycle.pipelines.night`` names it in a home's ``dagster/dagster.yaml`` (``EVENT_LOG``), unless the home names
+its own storage.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The nightly job over the business-date partitions, its schedule, and the backfill loop.
+"""The nightly job over the business-date partitions, and its schedule: the Dagster definitions of a night.
 
-Nights are stateful (tonight's checks compare with the last published night, later issues read
-the export register), so a backfill runs its nights one after another, in date order, each one
-ingestion → dbt build → audit → publish; never one dbt call over a date range.
+A night run from the command line or a test (``run_night``, the Dagster instance it runs on) is in
+``lifecycle.pipelines.night``; the backfill loop, nights one after another in date order, in
+``lifecycle.pipelines.backfill``.
 """
 
 
@@ -53,9 +53,3 @@ def build_nightly_schedule():
         return RunRequest(run_key=night.isoformat(), partition_key=night.isoformat())
 
     return nightly_schedule
-
-
-def nights(start: date, end: date) -> list[date]:
-    if end < start:
-        raise ValueError(f"backfill end {end} is before its start {start}")
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
