@@ -1,4 +1,4 @@
-"""Pictures marketing reads: ``lifecycle report renewals`` (DOMAIN "Renewal cohorts").
+"""Pictures marketing reads: ``lifecycle report renewals`` (docs/computations.md, "Renewal outcomes and cohorts").
 
 The figures come from the published warehouse (``marts.rpt_renewal_cohorts`` and
 ``marts.fct_renewal_outcomes``), so the page shows exactly what the audited night says. Rates are

@@ -1,6 +1,6 @@
 """Per-domain gates: which of tonight's checks failed, in which domain, and what may leave the home.
 
-Every check belongs to a domain (DOMAIN "Gates are per domain"):
+Every check belongs to a domain (docs/invariants.md, "How checks are run and judged"):
 
 - ``foundation``: ingestion, staging, subscriptions and terms;
 - ``billing``: billing & communications (invoices, cash, efforts, requests, renewals, the outbox);

@@ -1,4 +1,5 @@
-"""``exports/access/<D>/changes.csv``: digital access grants and revocations for the gatekeeper (DOMAIN "Digital access").
+"""``exports/access/<D>/changes.csv``: digital access grants and revocations for the gatekeeper
+(docs/computations.md, "Digital access").
 
 Tonight's entitlements (``marts.fct_access_entitlements``) are compared with the last set sent, which
 the export register holds: a key (customer:product) not granted yet, or granted with another access
@@ -6,8 +7,8 @@ end, is granted; a key granted and no longer entitled is revoked. The register i
 skipped night is caught up by the next one and a rerun of a night rewrites the same bytes.
 
 On the cut-over night with nothing sent before, the set is recorded as the baseline and nothing is
-sent: the legacy gatekeeper already holds it (DOMAIN "Migration and cut-over": no access changes for
-the past).
+sent: the legacy gatekeeper already holds it (docs/computations.md, "Migration and cut-over": no access
+changes for the past).
 """
 
 from __future__ import annotations

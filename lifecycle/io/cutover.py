@@ -1,6 +1,6 @@
-"""Nothing in the export register is dated before the cut-over (DOMAIN "Migration and cut-over": migrated rows
-build state, but nothing due before the cut-over is produced — no messages, efforts, requests, notices,
-manifests or access changes for the past).
+"""Nothing in the export register is dated before the cut-over (docs/computations.md, "Migration and cut-over":
+migrated rows build state, but nothing due before the cut-over is produced — no messages, efforts, requests,
+notices, manifests or access changes for the past).
 
 Every register row carries the date it fell due (``REGISTER_DATES``): an autocharge, refund or letter request's
 ``request_date``, a message's ``due_date``, a manifest line's issue ``list_close_date`` (the night its manifest is

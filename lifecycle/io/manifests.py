@@ -55,8 +55,9 @@ _SHIPPER, _PRODUCT, _TERM, _LIST_CLOSE = 16, 17, 18, 19
 
 def _legacy_lines(settings: Settings, night: date, rows: list[tuple]) -> list[tuple]:
     """On the first manifest night of a migrated home, the lines of issues whose list closed before the cut-over:
-    the legacy system built those manifests (DOMAIN "Migration and cut-over"). They are recorded as a baseline
-    (delivered, never sent again) but not written to tonight's files; later nights send only new copies."""
+    the legacy system built those manifests (docs/computations.md, "Migration and cut-over"). They are recorded as
+    a baseline (delivered, never sent again) but not written to tonight's files; later nights send only new
+    copies."""
     cutover = settings.cutover_date
     if cutover is None or any(n < night for n, _ in register._nights(settings, "manifest_lines")):
         return []
@@ -189,7 +190,8 @@ CIRCULATION_COLUMNS = ("paid_copies", "unpaid_allowed_copies", "graced_copies", 
 
 
 def circulation_differences(settings: Settings, night: date) -> list[str]:
-    """Circulation per issue = the manifest lines of that issue in the register (DOMAIN, a fulfillment check).
+    """Circulation per issue = the manifest lines of that issue in the register (docs/invariants.md, "Fulfillment
+    and access").
 
     Compares ``marts.rpt_circulation_by_issue`` of night D's audited warehouse with the register after D's
     export (every night up to D): copies per issue, country and kind, and the draw per issue. Returns one line

@@ -1,5 +1,5 @@
-"""The migration load's control totals: ``landing/migration_control/<cut-over date>.csv`` (DOMAIN "Migration and
-cut-over": the load may carry control totals that ingestion must match).
+"""The migration load's control totals: ``landing/migration_control/<cut-over date>.csv`` (docs/computations.md,
+"Migration and cut-over": the load may carry control totals that ingestion must match).
 
 The file counts, per controlled slice (``contract.CONTROLLED_SLICES``: orders, payments, refunds) and currency,
 the records the legacy system exported and the sum of their amounts. On the cut-over night, the ingestion of

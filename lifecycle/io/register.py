@@ -166,8 +166,8 @@ AUDITED: dict[str, tuple[str, str, str]] = {
 
 
 def audit(settings: Settings, night: date) -> list[str]:
-    """The register against the files night D wrote (DOMAIN "The export register"): no key recorded by two
-    nights up to D, and each file's control total = the rows D recorded as sent (baseline rows are state, not
+    """The register against the files night D wrote (docs/lifecycle.md, "Exports and the export register"): no key
+    recorded by two nights up to D, and each file's control total = the rows D recorded as sent (baseline rows are state, not
     sent). Returns one line per problem; an export that wrote nothing for D (withheld) is not judged."""
     import json
 
