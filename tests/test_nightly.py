@@ -418,8 +418,19 @@ def test_broken_file_and_failed_test_withhold_the_night(home):
     """A broken file stops its feed and the publication; a failing dbt test does too; fixing reopens the night."""
     write_reference(home)
     write_feed(home, "orders", DAY, [order()])
+    # a payment naming an invoice the warehouse does not hold: kept as credit, and finance is told (a warning)
+    write_feed(home, "payments", DAY, [{
+        "payment_id": "P-0", "customer_id": "C-1", "invoice_id": "INV-9999", "paid_at": "2026-03-02T09:30:00-05:00",
+        "amount": "1.00", "currency": "USD", "method": "card", "status": "settled"}])
     first = run_night(home, DAY, ephemeral=True)
     assert first.published, first.failures
+    assert [(w.domain, w.check, w.message) for w in first.gates.warnings] == [
+        ("billing", "assert_payments_name_invoices_of_their_own_currency", "1 row")]
+    con = connect_published(home)
+    # the customer's own money, applied by the rules: to their open invoice, not to the one it named
+    assert con.execute("select payment_id, invoice_id, applied_amount from marts.fct_payment_applications").fetchall(
+    ) == [("P-0", con.execute("select invoice_id from marts.fct_invoices").fetchone()[0], Decimal("1.00"))]
+    con.close()
 
     night2 = DAY + timedelta(days=1)
     good = order(order_id="O-2", subscription_id="S-2", ordered_at="2026-03-03T09:00:00-05:00")
