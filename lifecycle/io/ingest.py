@@ -334,6 +334,7 @@ def _split_and_write(settings: Settings, contract: Feed, path: Path, recorded_da
         try:
             con.execute("set threads = 1")  # keeps row order and output bytes stable
             con.execute("set TimeZone = 'UTC'")
+            con.execute("set enable_progress_bar = false")  # a big file's queries would draw bars in the night's log
             con.execute(f"set temp_directory = {_sql_str(str(Path(scratch) / 'spill'))}")
             if memory_limit:
                 con.execute(f"set memory_limit = '{memory_limit}'")
