@@ -3,8 +3,9 @@ closed-period audit before publication), and the GL export begins with the openi
 
 The warehouses here are real DuckDB files holding only the journal lines the audit and the export read, with
 hand-written rows. The opening-balance entry itself and the month-end FX revaluation are dbt models with dbt
-unit tests (models/marts/ledger/_ledger_cutover_fx.yml) and a blocking check
-(tests/ledger/assert_opening_balances_are_the_migrated_history.sql).
+unit tests (beside each model: models/marts/ledger/fct_journal_lines.yml,
+models/intermediate/int_fx_revaluation_lines.yml, models/marts/revenue/rpt_deferred_revenue_rollforward.yml) and a
+blocking check (tests/ledger/assert_opening_balances_are_the_migrated_history.sql).
 """
 
 from __future__ import annotations
