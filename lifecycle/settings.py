@@ -218,7 +218,6 @@ class Settings:
             "upcoming_autocharge_days": self.upcoming_autocharge_days,
             "writeoff_account": self.writeoff_account,
             "account_code_overrides": dict(sorted(self.account_codes.items())),
-            "period_close": {p: d.isoformat() for p, d in sorted(self.period_close.items())},
         }
 
     def engine_knobs(self, business_date: date) -> dict[str, object]:
@@ -236,7 +235,8 @@ class Settings:
     def close_calendar(self) -> dict[str, date]:
         """The close calendar in force: [close] periods, and the opening period, closed from the cut-over
         date (periods before the cut-over month are closed from the start; docs/computations.md, "Migration and
-        cut-over"). The dbt macro ``close_calendar`` merges the same way."""
+        cut-over"). The pipeline writes it for dbt as the source ``pipeline.close_calendar``
+        (``lifecycle.io.warehouse.write_night``), which the macro ``posting_period_start`` reads."""
         calendar = dict(self.period_close)
         opening = self.opening_period
         if opening is not None and self.cutover_date is not None:

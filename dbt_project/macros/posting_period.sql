@@ -16,52 +16,27 @@
 {%- endmacro %}
 
 {#
-    The close calendar in force ({"YYYY-MM": close date}): the var period_close (lifecycle.toml [close]), and
-    the opening period closed on the cut-over date (periods before the cut-over month are closed from the
-    start). Settings.close_calendar merges the same way.
-#}
-{% macro close_calendar() -%}
-    {%- set closes = {} -%}
-    {%- for period, close in var('period_close', {}).items() -%}
-        {%- do closes.update({period: close}) -%}
-    {%- endfor -%}
-    {%- set opening = opening_period() -%}
-    {%- if opening -%}
-        {%- set cutover = var('cutover_date') | string -%}
-        {%- if opening not in closes or (closes[opening] | string) > cutover -%}
-            {%- do closes.update({opening: cutover}) -%}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return(closes) }}
-{%- endmacro %}
-
-{#
     The first day of the period an entry posts in: its own period (natural_start, a month's first day),
     unless that period was already closed on the night the entry became known (known_date); then the first
-    period open that night. The close calendar is close_calendar() (lifecycle.toml [close], and the periods
-    before the cut-over month); periods close in order, so the latest close on or before known_date says
-    which periods were closed. A period closes for the ledger earlier than its close date when the nights
-    just before the close wrote no GL file (source pipeline.ledger_closes): what they first knew is in no
-    file of the period, so it posts after the close like any late event.
+    period open that night. The close calendar is the source pipeline.close_calendar, which the pipeline writes
+    from Settings.close_calendar (lifecycle.toml [close], and the opening period closed on the cut-over date);
+    periods close in order, so the latest close on or before known_date says which periods were closed (on
+    the same close date, the later period). A period closes for the ledger earlier than its close date when
+    the nights just before the close wrote no GL file (source pipeline.ledger_closes): what they first knew is
+    in no file of the period, so it posts after the close like any late event. known_date must not be a
+    window expression (it is compared inside a subquery): compute it in an earlier CTE.
 #}
 {% macro posting_period_start(natural_start, known_date) -%}
-    {%- set closes = close_calendar() -%}
-    {%- if closes -%}
-    case
-        {#- latest close first; on the same close date, the later period -#}
-        {%- for period, close in closes.items() | sort(attribute='1,0', reverse=true) %}
-        {%- set year = period[0:4] | int %}
-        {%- set month = period[5:7] | int %}
-        {%- set next_start = '%04d-%02d-01' | format(year + (month // 12), (month % 12) + 1) %}
-        when {{ known_date }} >= coalesce((select min(ledger_close_date) from {{ source('pipeline', 'ledger_closes') }}
-                where period = '{{ period }}'), cast('{{ close }}' as date))
-            then greatest({{ natural_start }}, cast('{{ next_start }}' as date))
-        {%- endfor %}
-        else {{ natural_start }}
-    end
-    {%- else -%}
-    {{ natural_start }}
-    {%- endif -%}
+    coalesce((
+        select greatest({{ natural_start }},
+            cast(cast(close_calendar.period || '-01' as date) + interval 1 month as date))
+        from {{ source('pipeline', 'close_calendar') }} as close_calendar
+        where {{ known_date }} >= coalesce((select min(ledger_closes.ledger_close_date)
+            from {{ source('pipeline', 'ledger_closes') }} as ledger_closes
+            where ledger_closes.period = close_calendar.period), close_calendar.close_date)
+        order by close_calendar.close_date desc, close_calendar.period desc
+        limit 1
+    ), {{ natural_start }})
 {%- endmacro %}
 
 {#

@@ -182,9 +182,16 @@ def reset_build(settings: Settings, business_date: date) -> None:
 
 
 def write_night(settings: Settings, business_date: date) -> Path:
-    """The night source dbt reads the business date from, and beside it the ledger's closes (``ledger_closes``)
-    and the closed periods' journal as published (``write_frozen_journal``)."""
+    """The night source dbt reads the business date from, and beside it the close calendar in force
+    (``close_calendar``), the ledger's closes (``ledger_closes``) and the closed periods' journal as published
+    (``write_frozen_journal``)."""
     write_frozen_journal(settings, business_date)
+    calendar = sorted(settings.close_calendar().items())
+    _write_parquet(pa.table({
+        "period": pa.array([p for p, _ in calendar], pa.string()),
+        "close_date": pa.array([c for _, c in calendar], pa.date32()),
+        "is_opening_period": pa.array([p == settings.opening_period for p, _ in calendar], pa.bool_()),
+    }), close_calendar_file(settings))
     moved = ledger_closes(settings, business_date)
     _write_parquet(pa.table({
         "period": pa.array(list(moved), pa.string()),
@@ -244,6 +251,10 @@ def write_frozen_journal(settings: Settings, night: date) -> None:
 
 def _ledger_record(settings: Settings) -> Path:
     return settings.state / "ledger_nights.json"
+
+
+def close_calendar_file(settings: Settings) -> Path:
+    return settings.build_dir / "close_calendar.parquet"
 
 
 def ledger_closes_file(settings: Settings) -> Path:

@@ -22,10 +22,13 @@ with journal as (
         amount_cents,
         functional_cents,
         {{ posting_period_start(
-            'cast(' ~ dbt.date_trunc('month', 'entry_date') ~ ' as date)',
-            'max(known_date) over (partition by entry_id)') }} as period_start
-    from {{ ref('int_journal_lines') }}
-    where currency <> '{{ var("functional_currency") }}'
+            'cast(' ~ dbt.date_trunc('month', 'journal_lines.entry_date') ~ ' as date)',
+            'journal_lines.entry_known_date') }} as period_start
+    from (
+        select *, max(known_date) over (partition by entry_id) as entry_known_date
+        from {{ ref('int_journal_lines') }}
+        where currency <> '{{ var("functional_currency") }}'
+    ) as journal_lines
 
 ),
 

@@ -40,11 +40,14 @@ before_cutover as (
 
     select * from (
         select
-            with_fx.*,
+            entries.*,
             {{ posting_period_start(
-                'cast(' ~ dbt.date_trunc('month', 'entry_date') ~ ' as date)',
-                'max(known_date) over (partition by entry_id)') }} as period_start
-        from with_fx
+                'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
+                'entries.entry_known_date') }} as period_start
+        from (
+            select with_fx.*, max(with_fx.known_date) over (partition by with_fx.entry_id) as entry_known_date
+            from with_fx
+        ) as entries
     ) as posted
     where period_start <= cast('{{ opening }}-01' as date)
 

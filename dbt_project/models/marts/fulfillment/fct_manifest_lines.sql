@@ -9,8 +9,8 @@
 -- is neither undeliverable nor deceased. A held issue is not one of the term's issues (the chain walk skips it
 -- and the term takes the next one). Graced copies (entitlement_kind graced): an expired issue term whose renewal
 -- is pending tonight (renewable, no renewal known, no cancellation or do-not-renew known, not suspended or
--- written off) keeps receiving the first renewal_grace_issues issues shipping on or after its end; if it
--- renews, the renewal's chain walk counts them as its first issues.
+-- written off) keeps receiving its grace issues (int_grace_issues: the first renewal_grace_issues issues
+-- shipping on or after its end); if it renews, the renewal's chain walk counts them as its first issues.
 -- Complimentary and reshipped copies (entitlement_kind complimentary, reship; int_complimentary_copies) are lines
 -- of their own keyed by the service action (<service_action_id>:<issue_id>), on the nights between the list
 -- close and the ship date of the manifest they ride, unless the term was cancelled (service end on or before
@@ -141,19 +141,6 @@ copies as (
 
 ),
 
-issues_after_end as (
-
-    -- every issue of a publication, numbered by ship date, to find the first ones after a term's end
-    select
-        product_id,
-        issue_id,
-        ship_date,
-        row_number() over (partition by product_id order by ship_date, issue_id) as issue_seq
-    from {{ ref('stg_issue_schedules') }}
-    where is_current
-
-),
-
 pending_renewals as (
 
     -- issue terms whose renewal is pending tonight
@@ -199,21 +186,10 @@ graced_copies as (
         'graced' as entitlement_kind,
         cast(null as varchar) as service_action_id
     from pending_renewals as pending
-    inner join (
-        select
-            after_end.product_id,
-            after_end.issue_id,
-            terms.subscription_id,
-            terms.term_number,
-            after_end.issue_seq - min(after_end.issue_seq) over (
-                partition by terms.subscription_id, terms.term_number) + 1 as grace_number
-        from pending_renewals as terms
-        inner join issues_after_end as after_end
-            on after_end.product_id = terms.schedule_product_id and after_end.ship_date >= terms.end_date
-    ) as graced
+    inner join {{ ref('int_grace_issues') }} as graced
         on graced.subscription_id = pending.subscription_id and graced.term_number = pending.term_number
     inner join open_issues on open_issues.issue_id = graced.issue_id
-    where graced.grace_number <= {{ var('renewal_grace_issues') }}
+    where graced.in_grace
         and not exists (
             select 1 from {{ ref('int_complimentary_copies') }} as free
             where free.subscription_id = pending.subscription_id and free.issue_id = open_issues.issue_id

@@ -60,11 +60,14 @@ lines as (
 
     -- an entry known after its period closed posts in the first period open that night, dated its first day
     select
-        unioned.*,
+        entries.* exclude (entry_known_date),
         {{ posting_period_start(
-            'cast(' ~ dbt.date_trunc('month', 'unioned.entry_date') ~ ' as date)',
-            'max(unioned.known_date) over (partition by unioned.entry_id)') }} as posting_period_start
-    from unioned
+            'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
+            'entries.entry_known_date') }} as posting_period_start
+    from (
+        select unioned.*, max(unioned.known_date) over (partition by unioned.entry_id) as entry_known_date
+        from unioned
+    ) as entries
 
 ),
 

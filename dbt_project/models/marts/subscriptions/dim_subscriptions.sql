@@ -41,33 +41,12 @@ holds as (
 
 ),
 
-issues as (
-
-    select
-        product_id,
-        ship_date,
-        row_number() over (partition by product_id order by ship_date, issue_id) as issue_number
-    from {{ ref('stg_issue_schedules') }}
-    where is_current
-
-),
-
 grace_ends as (
 
-    -- print terms: grace lasts until renewal_grace_issues more issues have shipped after the end
-    select
-        terms.subscription_id,
-        terms.term_number,
-        min(after_grace.ship_date) as grace_end
-    from terms
-    inner join issues as first_after
-        on first_after.product_id = terms.schedule_product_id
-        and first_after.ship_date >= terms.end_date
-    inner join issues as after_grace
-        on after_grace.product_id = first_after.product_id
-        and after_grace.issue_number = first_after.issue_number + {{ var('renewal_grace_issues') }}
-    where terms.term_unit = 'issues'
-    group by terms.subscription_id, terms.term_number
+    -- print terms: grace lasts until the issue after the grace issues ships (int_grace_issues)
+    select subscription_id, term_number, ship_date as grace_end
+    from {{ ref('int_grace_issues') }}
+    where not in_grace
 
 ),
 
