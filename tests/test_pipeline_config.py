@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -104,6 +105,30 @@ def test_every_asset_of_a_night_is_in_the_job():
         "billing_gate", "finance_gate", "foundation_gate", "fulfillment_gate"]
     assert not [k for k in graph.asset_check_keys if k.asset_key.path[0] in ("staging", "intermediate", "marts")]
     assert defs.resolve_job_def("nightly").partitions_def.start.date() == date(2020, 1, 1)
+
+
+def test_each_dbt_step_selects_by_graph_exactly_its_models(tmp_path, monkeypatch):
+    """A night selects each whole dbt step by engine graph operators (cheap), the Dagster assets hold each step's
+    models by name: the two must be the same models, or a model would be built twice, or never."""
+    from dbt.cli.main import dbtRunner
+
+    from lifecycle.assets.dbt_project import node_key
+    from lifecycle.assets.warehouse import LEVELS, STEPS, WAREHOUSE_STEPS, selection_args, step_selection
+    from lifecycle.io.dbt import DBT_PROJECT_DIR
+
+    monkeypatch.setenv("LIFECYCLE_HOME", str(tmp_path))
+    assert sorted(LEVELS.values()) == [1, 2, 3] and sorted(STEPS) == [0, 1, 2, 3]
+    for number, unique_ids in STEPS.items():
+        result = dbtRunner().invoke([
+            "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet",
+            *selection_args(*step_selection(number, LEVELS)), "--resource-type", "model", "seed",
+            "--output", "json", "--output-keys", "unique_id"])
+        assert result.success, result.exception
+        listed = sorted(json.loads(line)["unique_id"] for line in result.result)
+        assert listed == sorted(unique_ids), f"step {number}"
+        # and the step's asset holds the same models (dagster-dbt selects with dbt's selector too)
+        assert {key for key in WAREHOUSE_STEPS[number].keys} == {node_key(uid) for uid in unique_ids}
 
 
 def test_no_dbt_python_model_remains():

@@ -74,6 +74,14 @@ def _built_nodes(manifest: Mapping[str, Any]) -> list[str]:
                   if n["resource_type"] in ("model", "seed") and n["package_name"] == project)
 
 
+def engine_levels(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[str, int]:
+    """The dbt step each engine's output is first read in: one more than the latest step of the models it reads."""
+    engines = list(engines)
+    steps = build_steps(manifest, engines)
+    step_of = {uid: number for number, uids in steps.items() for uid in uids}
+    return {e.name: 1 + max(step_of[model_id(name)] for name in e.inputs) for e in engines}
+
+
 def build_steps(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[int, list[str]]:
     """The models and seeds of each dbt step: a node's step is the latest of its parents' steps, and one
     more than the step of any model an engine it reads depends on."""
@@ -94,6 +102,21 @@ def build_steps(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[
     for uid in parents:
         steps.setdefault(step(uid), []).append(uid)
     return dict(sorted(steps.items()))
+
+
+def step_selection(number: int, levels: Mapping[str, int]) -> tuple[str, str]:
+    """dbt's selection (select, exclude) of one whole step, by graph operators: what an engine of this step
+    feeds, less what a later engine feeds (a node's step is the latest level of the engines upstream of it, 0
+    for none). A few criteria instead of one per model: dbt matches every criterion against every node of the
+    project, and by name that was a quarter of a build and a third of loading the definitions
+    (tests/test_pipeline_config.py checks that the two selections agree)."""
+    here = [f"source:engine.{name}+" for name, level in sorted(levels.items()) if level == number]
+    later = [f"source:engine.{name}+" for name, level in sorted(levels.items()) if level > number]
+    return (" ".join(here) if number else "fqn:*"), " ".join(later)
+
+
+def selection_args(select: str, exclude: str) -> list[str]:
+    return ["--select", *select.split(), *(["--exclude", *exclude.split()] if exclude else [])]
 
 
 @asset(
@@ -120,14 +143,15 @@ def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Materiali
     return MaterializeResult(metadata={"business_date": day.isoformat(), "settled": len(settled)})
 
 
-def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
+def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) -> AssetsDefinition:
     names = {uid: project_manifest()["nodes"][uid]["name"] for uid in unique_ids}
     keys = {uid: node_key(uid) for uid in unique_ids}
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        select=" ".join(sorted(names.values())),
+        select=selection[0],
+        exclude=selection[1],
         name=f"warehouse_step_{number}",
         partitions_def=DAILY,
         backfill_policy=_ONE_NIGHT,
@@ -136,8 +160,10 @@ def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
     def warehouse_step(context: AssetExecutionContext, lifecycle: LifecycleHome):
         settings = lifecycle.settings()
         selected = [uid for uid in unique_ids if keys[uid] in context.selected_asset_keys]
-        invocation = dbt.invoke(settings, ["build", "--select", *sorted(names[uid] for uid in selected),
-                                           "--exclude-resource-type", "test", "unit_test"])
+        # the whole step by its graph selection; a subset (from the UI) by name
+        chosen = (selection_args(*selection) if len(selected) == len(unique_ids)
+                  else ["--select", *sorted(names[uid] for uid in selected)])
+        invocation = dbt.invoke(settings, ["build", *chosen, "--exclude-resource-type", "test", "unit_test"])
         write_node_results(settings, f"step_{number}", [r.as_dict() for r in invocation.results])
         if number == 1:
             failpoints.reach("mid_build")
@@ -160,7 +186,8 @@ def _step_asset(number: int, unique_ids: list[str]) -> AssetsDefinition:
 
 
 STEPS = build_steps(project_manifest(), ENGINES)
-WAREHOUSE_STEPS = [_step_asset(number, uids) for number, uids in STEPS.items()]
+LEVELS = engine_levels(project_manifest(), ENGINES)
+WAREHOUSE_STEPS = [_step_asset(number, uids, step_selection(number, LEVELS)) for number, uids in STEPS.items()]
 ALL_NODE_KEYS = [node_key(uid) for uids in STEPS.values() for uid in uids]
 
 
