@@ -188,13 +188,39 @@ def start_suite_worker() -> None:
         _WORKER.submit(_warm)
 
 
-def validate_accepted_file(contract: Feed, recorded_date: dt.date, path: str) -> SuiteResult:
-    """The contract's suite on the accepted rows ingestion wrote to ``path``: in the suites' process when one was
-    started, else here. A worker that died is replaced by running here (the result is the same)."""
+@dataclass
+class SuiteRun:
+    """A suite started on one feed's accepted rows; ``result()`` waits for it."""
+    contract: Feed
+    recorded_date: dt.date
+    path: str
+    future: concurrent.futures.Future | None
+
+    def result(self) -> SuiteResult:
+        """The suite's result: from the suites' process, or run here (no worker, or a worker that died: the result
+        is the same)."""
+        global _WORKER
+        if self.future is not None:
+            try:
+                return self.future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                _WORKER = None
+        return _validate_file(self.contract, self.recorded_date, self.path)
+
+
+def submit_accepted_file(contract: Feed, recorded_date: dt.date, path: str) -> SuiteRun:
+    """Start the contract's suite on the accepted rows ingestion wrote to ``path``, in the suites' process when one
+    was started (ingestion goes on with the next feed meanwhile), else when its result is asked for."""
     global _WORKER
+    future = None
     if _WORKER is not None:
         try:
-            return _WORKER.submit(_validate_file, contract, recorded_date, path).result()
+            future = _WORKER.submit(_validate_file, contract, recorded_date, path)
         except concurrent.futures.process.BrokenProcessPool:
             _WORKER = None
-    return _validate_file(contract, recorded_date, path)
+    return SuiteRun(contract, recorded_date, path, future)
+
+
+def validate_accepted_file(contract: Feed, recorded_date: dt.date, path: str) -> SuiteResult:
+    """The contract's suite on the accepted rows ingestion wrote to ``path``, waited for."""
+    return submit_accepted_file(contract, recorded_date, path).result()

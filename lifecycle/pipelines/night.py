@@ -75,6 +75,19 @@ def nightly_job(home: str):
     return build_definitions(home).resolve_job_def("nightly")
 
 
+def _step_failures(event) -> list[tuple[str, str]]:
+    """What a failed step says: (step, message), or for ingestion one (``raw__<feed>``, message) per broken feed."""
+    from lifecycle.assets.ingest import BROKEN_FEEDS
+
+    data = event.event_specific_data
+    user = getattr(data, "user_failure_data", None)
+    broken = user.metadata.get(BROKEN_FEEDS) if user is not None and user.metadata else None
+    if broken is not None:
+        return [(f"raw__{feed}", message) for feed, message in broken.value.items()]
+    message = data.error.message.strip() if data.error else "failed"
+    return [(event.step_key, message.removeprefix("dagster._core.definitions.events.Failure: "))]  # our own words
+
+
 def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None,
               progress: Callable[[str], None] | None = None) -> NightOutcome:
     """Run the nightly job for business date ``day`` on ``settings.home`` in this process, holding the
@@ -112,10 +125,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     failures = []
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            message = error.message.strip() if error else "failed"
-            message = message.removeprefix("dagster._core.definitions.events.Failure: ")  # our own refusal: its words
-            failures.append((event.step_key, message))
+            failures.extend(_step_failures(event))
     last = last_published_date(settings)
     published = result.success and last == day
     gates = read_gates(settings, day)

@@ -17,7 +17,7 @@ PHASE = {"ingest": 0, "engines": 1, "build": 1, "tests": 2, "exports": 3, "publi
 
 
 def stage_of(step_key: str) -> str:
-    if step_key.startswith("raw__"):
+    if step_key == "ingest_feeds":
         return "ingest"
     if step_key.startswith("engine__"):
         return "engines"
@@ -79,6 +79,7 @@ class NightProgress:
         facts = self.stages[stage].facts
         key = materialization.asset_key.path
         if stage == "ingest":
+            facts["feeds"] = facts.get("feeds", 0) + 1
             for name in ("rows_read", "rows_accepted", "rows_quarantined"):
                 facts[name] = facts.get(name, 0) + int(meta.get(name, 0))
         elif stage == "engines":
@@ -112,7 +113,7 @@ class NightProgress:
             return
         f = s.facts
         if name == "ingest":
-            detail = (f"{s.steps} feeds, {f.get('rows_read', 0)} rows read, {f.get('rows_accepted', 0)} accepted, "
+            detail = (f"{f.get('feeds', 0)} feeds, {f.get('rows_read', 0)} rows read, {f.get('rows_accepted', 0)} accepted, "
                       f"{f.get('rows_quarantined', 0)} quarantined")
         elif name == "engines":
             detail = ", ".join(f"{k} {v}" for k, v in f.items()) or "none ran"
