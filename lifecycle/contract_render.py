@@ -48,7 +48,7 @@ def sources_yaml() -> str:
         "    description: \"Accepted landing rows, one Parquet partition per feed and recorded date, written by ingestion.\"",
         "    config:",
         "      meta:",
-        "        external_location: \"read_parquet('{{ env_var('LIFECYCLE_HOME', '../var') }}/raw/{name}/*/data.parquet', hive_partitioning = false)\"",
+        "        external_location: \"read_parquet('raw/{name}/*/data.parquet', hive_partitioning = false)\"",
         "    tables:",
     ]
     for f in FEEDS:
@@ -70,7 +70,7 @@ def sources_yaml() -> str:
         "    description: \"Refused landing rows of every feed, with file, line, column, rule and original text.\"",
         "    config:",
         "      meta:",
-        "        external_location: \"read_parquet('{{ env_var('LIFECYCLE_HOME', '../var') }}/quarantine/*/*/data.parquet', hive_partitioning = false)\"",
+        "        external_location: \"read_parquet('quarantine/*/*/data.parquet', hive_partitioning = false)\"",
         "    tables:",
         "      - name: quarantined_rows",
         "        description: \"One row per refused landing line.\"",

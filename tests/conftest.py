@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# One dbt parse (and one compile of the data tests) per settings for the whole session, shared by its many homes,
+# as several homes of one machine can share it (lifecycle.io.dbt.cache_dir); the subprocesses inherit it.
+os.environ.setdefault("LIFECYCLE_DBT_CACHE", tempfile.mkdtemp(prefix="lifecycle-dbt-cache-"))
 # The Dagster definitions are built for the home named here when first imported; one test process runs nights on
 # many homes, so it names none (its partitions then start at the default calendar start, before every test's nights),
 # never a developer's ./var.

@@ -131,6 +131,23 @@ def test_each_dbt_step_selects_by_graph_exactly_its_models(tmp_path, monkeypatch
         assert {key for key in WAREHOUSE_STEPS[number].keys} == {node_key(uid) for uid in unique_ids}
 
 
+def test_one_parse_serves_every_home_with_the_same_settings(tmp_path):
+    """The parsed project names no home: the sources' files are relative to the home, which the profile hands
+    DuckDB as its file search path; so homes with the same settings share one parse, and other settings do not."""
+    from lifecycle.assets.dbt_project import project_manifest
+    from lifecycle.io import dbt
+
+    locations = [s["config"]["meta"]["external_location"] if "external_location" in s["config"].get("meta", {})
+                 else s["meta"]["external_location"] for s in project_manifest()["sources"].values()]
+    assert len(locations) >= 25
+    for location in locations:
+        path = location.split("'")[1]
+        assert not path.startswith(("/", ".")) and "LIFECYCLE_HOME" not in location, location
+    first, second, other = (parse_settings(tmp_path / name, text) for name, text in (
+        ("a", DEFAULT_TOML), ("b", DEFAULT_TOML), ("c", DEFAULT_TOML.replace("billing_suspension_days = 14", "billing_suspension_days = 9"))))
+    assert dbt.fingerprint(first) == dbt.fingerprint(second) != dbt.fingerprint(other)
+
+
 def test_no_dbt_python_model_remains():
     root = Path(__file__).resolve().parents[1] / "dbt_project" / "models"
     assert [p for p in root.rglob("*.py")] == []

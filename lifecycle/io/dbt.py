@@ -3,10 +3,12 @@
 A night calls dbt several times (one build step per stage between the engines, then the data tests).
 Spawning ``dbt`` for each would start Python, load the adapter and parse the project every time; here the
 project is parsed once with ``dbtRunner`` and every invocation is handed the parsed manifest. Nothing in
-the parse depends on the night (the business date comes from the pipeline's night source), so the parsed
-manifest is kept for the next process too: ``state/dbt/manifest.pickle``, reused while the fingerprint of
-the project's files, the settings' vars, the home and the dbt version is unchanged (else dbt parses, partially
-from ``state/dbt/partial_parse.msgpack`` where it can).
+the parse depends on the night (the business date comes from the pipeline's night source) nor on the home
+(the sources name their files relative to the home, which the profile gives DuckDB as its
+``file_search_path``), so the parsed manifest is kept for the next process and the next home too:
+``manifest-<fingerprint>.pickle`` in the parse cache (``cache_dir``), reused while the fingerprint of the
+project's files, the settings' vars and the dbt version is unchanged (else dbt parses, partially from the
+home's ``state/dbt/partial_parse.msgpack`` where it can). The data tests compiled from it are kept beside it.
 
 dbt-duckdb keeps its database open between invocations of one process; every call here closes it
 afterwards, so the engines (and the gates) can open tonight's build file themselves.
@@ -30,8 +32,11 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
+#: a parse cache shared by every home of the machine (else each home keeps its own, in state/dbt)
+CACHE_ENV = "LIFECYCLE_DBT_CACHE"
+
 _LOCK = threading.Lock()
-_MANIFESTS: dict[tuple[str, str], Any] = {}
+_MANIFESTS: dict[str, Any] = {}  # parsed projects of this process, by fingerprint
 
 
 class DbtError(Exception):
@@ -63,6 +68,32 @@ def target_dir(settings: Settings) -> Path:
     return settings.state / "dbt"
 
 
+def cache_dir(settings: Settings) -> Path:
+    """Where parsed projects and their compiled data tests are kept: ``$LIFECYCLE_DBT_CACHE`` when set (homes
+    that share it share their parses: the test suite, or several titles run on one machine), else the home's
+    ``state/dbt``."""
+    shared = os.environ.get(CACHE_ENV)
+    return Path(shared) if shared else target_dir(settings)
+
+
+def _cached(settings: Settings, kind: str, key: str, suffix: str) -> Path:
+    """The cache file of one fingerprint (``manifest-<key>.pickle``, ``data_tests-<key>.json``)."""
+    return cache_dir(settings) / f"{kind}-{key[:20]}{suffix}"
+
+
+def _store(settings: Settings, path: Path, write) -> None:
+    """Write a cache file atomically; in a home's own cache, drop what older fingerprints left there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+    if path.parent == target_dir(settings):
+        kind = path.name.split("-", 1)[0]
+        for stale in path.parent.glob(f"{kind}*{path.suffix}"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+
+
 def _common_args(settings: Settings) -> list[str]:
     return [
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -87,11 +118,11 @@ def _release_duckdb() -> None:
 
 
 def fingerprint(settings: Settings) -> str:
-    """What a parsed manifest depends on: the project's files, the vars, the home (the profile's paths) and dbt."""
+    """What a parsed manifest depends on: the project's files, the vars and dbt (not the home: the profile, which
+    names it, is read by every invocation, not kept in the manifest)."""
     from dbt.version import __version__ as dbt_version
 
-    h = hashlib.sha256("\0".join([dbt_version, str(settings.home),
-                                   json.dumps(settings.dbt_vars(), sort_keys=True)]).encode())
+    h = hashlib.sha256("\0".join([dbt_version, json.dumps(settings.dbt_vars(), sort_keys=True)]).encode())
     for path in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = path.relative_to(DBT_PROJECT_DIR)
         if path.is_file() and relative.parts[0] not in ("target", "logs", "dbt_packages"):
@@ -102,10 +133,10 @@ def fingerprint(settings: Settings) -> str:
 def _saved_manifest(settings: Settings, key: str) -> Any | None:
     from dbt.contracts.graph.manifest import Manifest
 
-    saved = target_dir(settings) / "manifest.pickle"
+    saved = _cached(settings, "manifest", key, ".pickle")
     try:
         with saved.open("rb") as f:
-            stored_key, fields = pickle.load(f)  # the home's own state, written below
+            stored_key, fields = pickle.load(f)  # the cache's own file, written below
         return Manifest(**fields) if stored_key == key else None
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
         return None
@@ -118,25 +149,25 @@ def _save_manifest(settings: Settings, key: str, parsed: Any) -> None:
 
     fields = {f.name: getattr(parsed, f.name) for f in dataclasses.fields(parsed)
               if f.init and not f.name.startswith("_")}
-    saved = target_dir(settings) / "manifest.pickle"
-    tmp = saved.with_suffix(".pickle.tmp")
-    with tmp.open("wb") as f:
-        pickle.dump((key, fields), f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, saved)
+
+    def write(path: Path) -> None:
+        with path.open("wb") as f:
+            pickle.dump((key, fields), f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    _store(settings, _cached(settings, "manifest", key, ".pickle"), write)
 
 
 def manifest(settings: Settings) -> tuple[Any, float]:
     """The parsed project for this home and its settings, and the seconds it took (0 when reused)."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the profile and the sources read it
-    key = (str(settings.home), json.dumps(settings.dbt_vars(), sort_keys=True))
+    os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the profile reads it
+    started = time.perf_counter()
+    print_key = fingerprint(settings)
     with _LOCK:
-        if key in _MANIFESTS:
-            return _MANIFESTS[key], 0.0
-        started = time.perf_counter()
+        if print_key in _MANIFESTS:
+            return _MANIFESTS[print_key], 0.0
         target_dir(settings).mkdir(parents=True, exist_ok=True)
-        print_key = fingerprint(settings)
         parsed = _saved_manifest(settings, print_key)
         if parsed is None:
             result = dbtRunner().invoke(["parse", *_common_args(settings)])
@@ -145,7 +176,7 @@ def manifest(settings: Settings) -> tuple[Any, float]:
                 raise DbtError(f"dbt parse failed: {result.exception or 'see ' + str(target_dir(settings) / 'logs')}")
             parsed = result.result
             _save_manifest(settings, print_key, parsed)
-        _MANIFESTS[key] = parsed
+        _MANIFESTS[print_key] = parsed
         return parsed, time.perf_counter() - started
 
 
@@ -213,10 +244,10 @@ class CompiledTest:
 
 
 def compiled_tests(settings: Settings) -> list[CompiledTest]:
-    """The project's data tests compiled by dbt for this home (``state/dbt/data_tests.json``, compiled again
-    when the fingerprint changes)."""
-    path = target_dir(settings) / "data_tests.json"
+    """The project's data tests compiled by dbt (``data_tests-<fingerprint>.json`` in the parse cache, compiled
+    again when the fingerprint changes)."""
     key = fingerprint(settings)
+    path = _cached(settings, "data_tests", key, ".json")
     if path.exists():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved.get("fingerprint") == key:
@@ -242,10 +273,8 @@ def compiled_tests(settings: Settings) -> list[CompiledTest]:
                                   config.error_if, str(getattr(config.severity, "value", config.severity)),
                                   config.limit))
     tests.sort(key=lambda t: t.unique_id)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"fingerprint": key, "tests": [t.__dict__ for t in tests]}, indent=1) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps({"fingerprint": key, "tests": [t.__dict__ for t in tests]}, indent=1) + "\n"
+    _store(settings, path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return tests
 
 
@@ -258,7 +287,8 @@ def run_data_tests(settings: Settings) -> Invocation:
     results: list[NodeResult] = []
     con = duckdb.connect(str(settings.build_warehouse), read_only=True)
     try:
-        con.execute("set TimeZone = 'UTC'")  # as dbt's profile sets it
+        con.execute("set TimeZone = 'UTC'")  # as dbt's profile sets it, and where the sources' files are
+        con.execute("set file_search_path = ?", [str(settings.home)])
         for test in tests:
             t = time.perf_counter()
             try:
