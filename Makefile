@@ -26,13 +26,15 @@ install: $(VENV)/.installed dbt_project/target/manifest.json
 demo: install
 	$(BIN)/lifecycle --home $(HOME_DIR) demo
 
-## Run the whole test suite.
+## Run the whole test suite: one worker per core (at most 4), a test module's tests on one worker, so the homes a
+## module's fixtures build are built once.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 ## The quick loop: every test but the ones that run whole nights end to end.
 test-fast: install
-	$(BIN)/pytest -m "not nights"
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile -m "not nights"
 
 ## At length: the ingestion property tests with many more examples and fresh randomness, then the sample
 ## publisher at several seeds and sizes, every night published (SEEDS: seed:customers pairs).

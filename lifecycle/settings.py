@@ -291,6 +291,8 @@ def init_home(home: Path) -> None:
 
 
 def parse_settings(home: Path, text: str) -> Settings:
+    if "," in str(home):  # DuckDB's file_search_path, where the warehouse finds the home's files, is comma-separated
+        raise ValueError(f"{home}: a home's path may not contain a comma")
     data = tomllib.loads(text)
     business = data.get("business", {})
     billing = data.get("billing", {})

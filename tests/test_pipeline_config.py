@@ -146,6 +146,8 @@ def test_one_parse_serves_every_home_with_the_same_settings(tmp_path):
     first, second, other = (parse_settings(tmp_path / name, text) for name, text in (
         ("a", DEFAULT_TOML), ("b", DEFAULT_TOML), ("c", DEFAULT_TOML.replace("billing_suspension_days = 14", "billing_suspension_days = 9"))))
     assert dbt.fingerprint(first) == dbt.fingerprint(second) != dbt.fingerprint(other)
+    with pytest.raises(ValueError, match="a home's path may not contain a comma"):
+        parse_settings(tmp_path / "a,b", DEFAULT_TOML)
 
 
 def test_no_dbt_python_model_remains():

@@ -163,7 +163,9 @@ def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) 
         # the whole step by its graph selection; a subset (from the UI) by name
         chosen = (selection_args(*selection) if len(selected) == len(unique_ids)
                   else ["--select", *sorted(names[uid] for uid in selected)])
-        invocation = dbt.invoke(settings, ["build", *chosen, "--exclude-resource-type", "test", "unit_test"])
+        # after step 0 nothing asks dbt's relation cache (seeds do; the project's table materialization does not)
+        cache = ["--no-populate-cache"] if number else []
+        invocation = dbt.invoke(settings, ["build", *chosen, "--exclude-resource-type", "test", "unit_test", *cache])
         write_node_results(settings, f"step_{number}", [r.as_dict() for r in invocation.results])
         if number == 1:
             failpoints.reach("mid_build")

@@ -94,13 +94,15 @@ def _store(settings: Settings, path: Path, write) -> None:
                 stale.unlink(missing_ok=True)
 
 
-def _common_args(settings: Settings) -> list[str]:
+def _common_args(settings: Settings, file_log: str = "info") -> list[str]:
+    """What every dbt call of a home is given. dbt's own log file (``state/dbt/logs``) is kept for the parse,
+    whose errors it details; a build's lines go to standard output only, which a night writes to its log
+    (``state/logs/nightly-<D>.log``): a second copy of every line cost a tenth of a build."""
     return [
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir(settings)), "--log-path", str(target_dir(settings) / "logs"),
         "--vars", json.dumps(settings.dbt_vars(), sort_keys=True),
-        # the night's log keeps dbt's info lines; debug lines for every node cost a fifth of a test run
-        "--log-level-file", "info",
+        "--log-level-file", file_log,
     ]
 
 
@@ -189,7 +191,7 @@ def invoke(settings: Settings, command: list[str]) -> Invocation:
     with _LOCK:
         try:
             # no manifest.json / run_results.json per call: the results come back in this process
-            result = dbtRunner(manifest=parsed).invoke([*command, *_common_args(settings), "--no-write-json"])
+            result = dbtRunner(manifest=parsed).invoke([*command, *_common_args(settings, "none"), "--no-write-json"])
         finally:
             _release_duckdb()
     if result.exception is not None or result.result is None:
