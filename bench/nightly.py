@@ -1,6 +1,6 @@
-"""Benchmark: generate a home of N customers, run its nights, print wall time and peak memory per stage.
+"""Benchmark: generate a home of N customers, run its nights, print wall and CPU time and peak memory per stage.
 
-    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--keep]
+    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR]
 
 Each stage runs in its own process so its peak memory (max RSS of the process and of its children,
 dbt included) is its own. Within a night, the Dagster event log gives each step's duration (summed per
@@ -26,14 +26,16 @@ LIFECYCLE = [sys.executable, "-m", "lifecycle.cli"]
 
 
 def run_stage(name: str, argv: list[str], env: dict[str, str]) -> dict:
-    """Run one stage in a child process; returns wall seconds and peak RSS in MiB."""
+    """Run one stage in a child process; returns wall seconds, CPU seconds (user + system, its children included:
+steadier than wall time on a shared machine) and peak RSS in MiB."""
     code = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
         f"p = subprocess.run({argv!r}, capture_output=True, text=True)\n"
         "wall = time.perf_counter() - t\n"
-        "me = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print(json.dumps({'rc': p.returncode, 'wall': wall, 'rss_kib': me, 'out': p.stdout[-4000:], "
+        "me = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'rc': p.returncode, 'wall': wall, 'rss_kib': me.ru_maxrss, "
+        "'cpu': me.ru_utime + me.ru_stime, 'out': p.stdout[-4000:], "
         "'err': p.stderr[-4000:]}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
@@ -41,7 +43,7 @@ def run_stage(name: str, argv: list[str], env: dict[str, str]) -> dict:
     if result["rc"] not in (0, 1):  # 1: a withheld night, which ran every stage
         print(result["out"], result["err"], sep="\n", file=sys.stderr)
         raise SystemExit(f"stage {name} failed (exit {result['rc']})")
-    return {"stage": name, "seconds": result["wall"], "peak_mib": result["rss_kib"] / 1024,
+    return {"stage": name, "seconds": result["wall"], "cpu": result["cpu"], "peak_mib": result["rss_kib"] / 1024,
             "withheld": result["rc"] == 1}
 
 
@@ -102,7 +104,7 @@ def main() -> int:
     landing_mib = sum(p.stat().st_size for p in (home / "landing").rglob("*.csv")) / 2**20
     published = home / "warehouse.duckdb"
     print()
-    print(f"{'stage':<24}{'wall s':>9}{'peak MiB':>10}   per stage (s), Dagster events, dbt parse (s)")
+    print(f"{'stage':<24}{'wall s':>9}{'CPU s':>8}{'peak MiB':>10}   per stage (s), Dagster events, dbt parse (s)")
     for s in stages:
         night = s["stage"].removeprefix("night ")
         per = steps.get(night, {})
@@ -110,11 +112,12 @@ def main() -> int:
         if per:
             detail += f"; {per.get('events', 0):.0f} events; parse {per.get('dbt parse', 0):.1f}"
         label = s["stage"] + (" (withheld)" if s.get("withheld") else "")
-        print(f"{label:<24}{s['seconds']:>9.1f}{s['peak_mib']:>10.0f}   {detail}")
-    later = [s["seconds"] for s in stages[2:]]
+        print(f"{label:<24}{s['seconds']:>9.1f}{s['cpu']:>8.1f}{s['peak_mib']:>10.0f}   {detail}")
+    later = stages[2:]
     if later:
-        print(f"cut-over night {stages[1]['seconds']:.1f} s; later nights median {statistics.median(later):.1f} s "
-              f"over {len(later)}")
+        print(f"cut-over night {stages[1]['seconds']:.1f} s ({stages[1]['cpu']:.1f} CPU s); later nights median "
+              f"{statistics.median(s['seconds'] for s in later):.1f} s "
+              f"({statistics.median(s['cpu'] for s in later):.1f} CPU s) over {len(later)}")
     print()
     if not published.exists():
         print(f"landing files: {landing_mib:.1f} MiB; no night was published (their gates: {home / 'state' / 'gates'})")

@@ -118,11 +118,12 @@ def test_each_dbt_step_selects_by_graph_exactly_its_models(tmp_path, monkeypatch
 
     monkeypatch.setenv("LIFECYCLE_HOME", str(tmp_path))
     assert sorted(LEVELS.values()) == [1, 2, 3] and sorted(STEPS) == [0, 1, 2, 3]
+    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+              "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet"]
+    parsed = dbtRunner().invoke(["parse", *common]).result  # once, for the four listings
     for number, unique_ids in STEPS.items():
-        result = dbtRunner().invoke([
-            "ls", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"), "--quiet",
-            *selection_args(*step_selection(number, LEVELS)), "--resource-type", "model", "seed",
+        result = dbtRunner(manifest=parsed).invoke([
+            "ls", *common, *selection_args(*step_selection(number, LEVELS)), "--resource-type", "model", "seed",
             "--output", "json", "--output-keys", "unique_id"])
         assert result.success, result.exception
         listed = sorted(json.loads(line)["unique_id"] for line in result.result)
