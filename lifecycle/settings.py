@@ -205,6 +205,7 @@ class Settings:
             "business_timezone": self.timezone,
             "functional_currency": self.functional_currency,
             "cutover_date": self.cutover_date.isoformat() if self.cutover_date else "",
+            "opening_date": self.opening_date.isoformat() if self.opening_date else "",
             "billing_effort_offsets": list(self.billing_effort_offsets),
             "billing_suspension_days": self.billing_suspension_days,
             "nonpayment_cancel_days": self.nonpayment_cancel_days,
@@ -225,12 +226,17 @@ class Settings:
         return {"business_date": business_date.isoformat(), **self.dbt_vars()}
 
     @property
-    def opening_period(self) -> str | None:
-        """The period (YYYY-MM) before the cut-over month: it holds the opening-balance entry."""
+    def opening_date(self) -> date | None:
+        """The last day of the period before the cut-over month: the date of the opening-balance entry (dbt's var
+        ``opening_date``, read by the macros ``opening_date()`` and ``opening_period()``)."""
         if self.cutover_date is None:
             return None
-        first = self.cutover_date.replace(day=1)
-        return (first - timedelta(days=1)).strftime("%Y-%m")
+        return self.cutover_date.replace(day=1) - timedelta(days=1)
+
+    @property
+    def opening_period(self) -> str | None:
+        """The period (YYYY-MM) before the cut-over month: it holds the opening-balance entry."""
+        return self.opening_date.strftime("%Y-%m") if self.opening_date else None
 
     def close_calendar(self) -> dict[str, date]:
         """The close calendar in force: [close] periods, and the opening period, closed from the cut-over

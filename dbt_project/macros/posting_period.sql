@@ -1,6 +1,7 @@
 {#
     The period before the cut-over month ('YYYY-MM'), which holds the opening-balance entry, and its last
-    day ('YYYY-MM-DD', the entry's date); '' without a cut-over (var cutover_date "").
+    day ('YYYY-MM-DD', the entry's date); '' without a cut-over. The pipeline hands the date over as the var
+    opening_date (Settings.opening_date, the one place it is worked out from the cut-over date).
 #}
 {% macro opening_period() -%}
     {%- set last_day = opening_date() -%}
@@ -8,11 +9,7 @@
 {%- endmacro %}
 
 {% macro opening_date() -%}
-    {%- set cutover = var('cutover_date') -%}
-    {%- if cutover -%}
-        {%- set first = modules.datetime.date.fromisoformat(cutover | string).replace(day=1) -%}
-        {{- (first - modules.datetime.timedelta(days=1)).isoformat() -}}
-    {%- endif -%}
+    {{- var('opening_date') | string -}}
 {%- endmacro %}
 
 {#
