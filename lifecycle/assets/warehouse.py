@@ -74,10 +74,9 @@ def _built_nodes(manifest: Mapping[str, Any]) -> list[str]:
                   if n["resource_type"] in ("model", "seed") and n["package_name"] == project)
 
 
-def engine_levels(manifest: Mapping[str, Any], engines: Iterable[Engine]) -> dict[str, int]:
-    """The dbt step each engine's output is first read in: one more than the latest step of the models it reads."""
-    engines = list(engines)
-    steps = build_steps(manifest, engines)
+def engine_levels(steps: Mapping[int, list[str]], engines: Iterable[Engine]) -> dict[str, int]:
+    """The dbt step each engine's output is first read in (``steps`` from ``build_steps``): one more than the
+    latest step of the models it reads."""
     step_of = {uid: number for number, uids in steps.items() for uid in uids}
     return {e.name: 1 + max(step_of[model_id(name)] for name in e.inputs) for e in engines}
 
@@ -188,7 +187,7 @@ def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) 
 
 
 STEPS = build_steps(project_manifest(), ENGINES)
-LEVELS = engine_levels(project_manifest(), ENGINES)
+LEVELS = engine_levels(STEPS, ENGINES)
 WAREHOUSE_STEPS = [_step_asset(number, uids, step_selection(number, LEVELS)) for number, uids in STEPS.items()]
 ALL_NODE_KEYS = [node_key(uid) for uids in STEPS.values() for uid in uids]
 
