@@ -164,6 +164,9 @@ class Feed:
     group_key: tuple[str, ...] = ()  # lines accepted or refused together (an entry); empty = each line alone
     group_rules: tuple[GroupRule, ...] = field(default_factory=tuple)
     limits: tuple[CumulativeLimit, ...] = field(default_factory=tuple)
+    # The event's own date (a column, or the business date staging derives from a timestamp): the known date of
+    # a row of the migration load, which the legacy system knew on that date (staging's known_date column).
+    known_on: str = ""
 
     @property
     def is_event(self) -> bool:
@@ -458,6 +461,7 @@ FEEDS: tuple[Feed, ...] = (
             _opt("processor_reference", "text", "Payment processor's reference."),
             _opt("autocharge_request_key", "text", "Key of the autocharge request this answers."),
         ),
+        known_on="paid_date",
         row_rules=(
             RowRule("original_payment_id",
                     "t.status in ('refunded', 'chargeback') and t.original_payment_id is null",
@@ -483,6 +487,7 @@ FEEDS: tuple[Feed, ...] = (
             _c("effective_date", "date", "Date service stops (exclusive end of service)."),
             _c("reason", "text", "Why.", allowed=("price", "content", "nonpayment", "moved", "deceased", "other")),
         ),
+        known_on="requested_date",
     ),
     Feed(
         "suspensions", "transactional", ("suspension_id",),
@@ -493,6 +498,7 @@ FEEDS: tuple[Feed, ...] = (
             _c("hold_from", "date", "First day of the hold."),
             _c("hold_to", "date", "Day deliveries resume (exclusive)."),
         ),
+        known_on="hold_from",
         row_rules=(
             RowRule("hold_to", "t.hold_to <= t.hold_from", "hold_to must be after hold_from"),
         ),
@@ -536,6 +542,7 @@ FEEDS: tuple[Feed, ...] = (
                 "other")),
             _opt("note", "text", "Agent's note."),
         ),
+        known_on="action_date",
         row_rules=(
             RowRule("subscription_id",
                     "t.action_type in ('complimentary_extension', 'reship') and t.subscription_id is null",
@@ -578,6 +585,7 @@ FEEDS: tuple[Feed, ...] = (
                "entry date's rate."),
             _c("memo", "text", "What the entry is for."),
         ),
+        known_on="entry_date",
         row_rules=(
             RowRule("entry_id", "exists (select 1 from prior p where p.entry_id = t.entry_id)",
                     "this entry id was posted by an earlier file: corrections are new entries",

@@ -120,7 +120,14 @@ def staging_sql(f: Feed) -> str:
             "",
             "final as (",
             "",
-            "    select * from deduplicated",
+            *(["    select * from deduplicated"] if not f.known_on else [
+                "    select",
+                "        deduplicated.*,",
+                "        -- the night the pipeline first knew the row: its recorded date, or for the migration load the",
+                f"        -- event's own date ({f.known_on})",
+                f"        {{{{ known_date('recorded_date', '{f.known_on}') }}}} as known_date",
+                "    from deduplicated",
+            ]),
             "",
             ")",
         ]
@@ -215,6 +222,13 @@ def staging_yaml() -> str:
             "      - name: source_line",
             "        description: \"Line in that file (header = line 1).\"",
         ]
+        if f.known_on:
+            lines += [
+                "      - name: known_date",
+                f"        description: \"{{{{ doc('known_date') }}}} Here the migration load's is {f.known_on}.\"",
+                "        data_tests:",
+                "          - not_null",
+            ]
         if not f.is_event:
             lines += [
                 "      - name: valid_from",
@@ -287,6 +301,9 @@ def feeds_markdown() -> str:
                 f"- key: {', '.join(f'`{k}`' for k in f.key)}"]
         if f.upstream_feeds:
             out.append(f"- ingested after: {', '.join(f'`{u}`' for u in f.upstream_feeds)}")
+        if f.known_on:
+            out.append(f"- known on: the recorded date; for the migration load, `{f.known_on}` (when the legacy "
+                       "system knew it)")
         out += ["", "| column | type | required | rules | description |", "|---|---|---|---|---|"]
         for c in f.columns:
             rules = []

@@ -1,6 +1,9 @@
 {#
     The night the pipeline first knew an event: its recorded date, except for the migration load
     (recorded on the cut-over date), which the legacy system knew on the event's own date.
+
+    The rule's one home. The staging models of the event feeds that name their event date (the contract's
+    known_on) and int_invoices compute it as their known_date column; the engines read that column.
 #}
 {% macro known_date(recorded_date, event_date) -%}
     {%- if var('cutover_date') -%}

@@ -26,12 +26,6 @@ def _date(value: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _known_from(recorded: str, event: str, cutover: date | None) -> str:
-    if cutover is None:
-        return recorded
-    return f"case when {recorded} = date '{cutover.isoformat()}' then least({event}, {recorded}) else {recorded} end"
-
-
 def _ints(value) -> tuple[int, ...]:
     """A list knob: a list, or its JSON rendering."""
     if isinstance(value, str):
@@ -145,16 +139,16 @@ def walk_chains(
             for r in _rows(
                 payments,
                 "select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key, "
-                f"{_known_from('recorded_date', 'paid_date', cutover)} "
+                "known_date "
                 "from t where autocharge_request_key is not null and status in ('settled', 'failed')",
             )
         ],
         cancellations=[
             terms.Cancellation(subscription_id=r[0], requested_date=r[1], recorded_date=r[2])
-            # known date: a migrated cancellation was known to the legacy system when requested
+            # known_date: a migrated cancellation was known to the legacy system when requested
             for r in _rows(
                 cancellations,
-                f"select subscription_id, requested_date, {_known_from('recorded_date', 'requested_date', cutover)} "
+                "select subscription_id, requested_date, known_date "
                 "from t",
             )
         ],
@@ -170,10 +164,9 @@ def walk_chains(
         ),
         holds=[
             terms.Hold(subscription_id=r[0], hold_from=r[1], hold_to=r[2], known_date=r[3])
-            # a migrated hold was known to the legacy system from its first day
+            # known_date: a migrated hold was known to the legacy system from its first day
             for r in (
-                _rows(holds, f"select subscription_id, hold_from, hold_to, "
-                      f"{_known_from('recorded_date', 'hold_from', cutover)} from t")
+                _rows(holds, "select subscription_id, hold_from, hold_to, known_date from t")
                 if holds is not None
                 else []
             )
@@ -269,17 +262,17 @@ def _notices_table(rows: list[terms.Notice]) -> pa.Table:
 def cash_application(knobs: dict, invoices, payments, cancellations=None, service_actions=None):
     """Applications, credit movements and collection events, as one Arrow table (``record_type``).
 
-    What the engine calls a row's recorded date is the first night it was known. For the migration
-    load (recorded on the cut-over date) that is the event's own date: the legacy system knew it then.
+    What the engine calls a row's recorded date is the first night it was known: the ``known_date`` column the
+    models compute (macro ``known_date``). For the migration load (recorded on the cut-over date) that is the
+    event's own date: the legacy system knew it then.
     """
-    cutover = _date(knobs.get("cutover_date", ""))
     result = cash.apply_cash(
         invoices=[
             cash.Invoice(*r)
             for r in _rows(
                 invoices,
                 "select invoice_id, customer_id, currency, invoice_date, due_date, "
-                f"{_known_from('recorded_date', 'invoice_date', cutover)}, "
+                "known_date, "
                 "cast(round(total_amount * 100) as bigint) from t",
             )
         ],
@@ -288,7 +281,7 @@ def cash_application(knobs: dict, invoices, payments, cancellations=None, servic
             for r in _rows(
                 payments,
                 "select payment_id, customer_id, currency, paid_at, paid_date, "
-                f"{_known_from('recorded_date', 'paid_date', cutover)}, amount_cents, "
+                "known_date, amount_cents, "
                 "status, target_invoice_id, original_payment_id from t",
             )
         ],
@@ -315,7 +308,7 @@ def cash_application(knobs: dict, invoices, payments, cancellations=None, servic
                 _rows(
                     service_actions,
                     "select service_action_id, customer_id, currency, action_at, action_date, "
-                    f"{_known_from('recorded_date', 'action_date', cutover)}, cast(round(amount * 100) as bigint) "
+                    "known_date, cast(round(amount * 100) as bigint) "
                     "from t where action_type = 'goodwill_credit'",
                 )
                 if service_actions is not None

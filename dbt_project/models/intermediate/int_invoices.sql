@@ -52,7 +52,8 @@ final as (
         cast(quantity * unit_price - discount + tax_amount as decimal(18, 2)) as total_amount,
         recorded_date,
         order_source,
-        settling_payment_id
+        settling_payment_id,
+        {{ known_date('recorded_date', 'ordered_date') }} as known_date
     from numbered
 
 )

@@ -24,6 +24,7 @@ final as (
         payments.paid_at,
         payments.paid_date,
         payments.recorded_date,
+        payments.known_date,
         {{ to_cents('payments.amount') }} as amount_cents,
         payments.status,
         coalesce(by_id.invoice_id, by_order.invoice_id, by_answer.invoice_id) as target_invoice_id,

@@ -32,7 +32,12 @@ deduplicated as (
 
 final as (
 
-    select * from deduplicated
+    select
+        deduplicated.*,
+        -- the night the pipeline first knew the row: its recorded date, or for the migration load the
+        -- event's own date (requested_date)
+        {{ known_date('recorded_date', 'requested_date') }} as known_date
+    from deduplicated
 
 )
 

@@ -34,7 +34,12 @@ deduplicated as (
 
 final as (
 
-    select * from deduplicated
+    select
+        deduplicated.*,
+        -- the night the pipeline first knew the row: its recorded date, or for the migration load the
+        -- event's own date (entry_date)
+        {{ known_date('recorded_date', 'entry_date') }} as known_date
+    from deduplicated
 
 )
 

@@ -30,7 +30,12 @@ deduplicated as (
 
 final as (
 
-    select * from deduplicated
+    select
+        deduplicated.*,
+        -- the night the pipeline first knew the row: its recorded date, or for the migration load the
+        -- event's own date (hold_from)
+        {{ known_date('recorded_date', 'hold_from') }} as known_date
+    from deduplicated
 
 )
 
