@@ -17,12 +17,27 @@ with obligations as (
 
 ),
 
+delivered_before_stop as (
+
+    -- what the deliveries made before S earned together
+    select deliveries.obligation_id, max(deliveries.cumulative_cents) as cumulative_cents
+    from {{ ref('int_obligation_deliveries') }} as deliveries
+    inner join obligations on obligations.obligation_id = deliveries.obligation_id
+    where deliveries.delivery_date < obligations.service_stop
+    group by deliveries.obligation_id
+
+),
+
 remainders as (
 
-    select obligation_id, scheduled_cents as remainder_cents
-    from ({{ revenue_schedule('(select * from ' ~ ref('int_invoice_obligations') ~ ' where service_stop is not null)') }})
-        as schedule
-    where line_kind = 'cancellation'
+    -- the deferred remainder at S: the amount less what the served days or deliveries earned (the
+    -- cancellation rows of int_revenue_schedule_base, which cash application cannot wait for)
+    select
+        obligations.obligation_id,
+        {{ deferred_remainder_cents('obligations', 'delivered_before_stop.cumulative_cents') }} as remainder_cents
+    from obligations
+    left join delivered_before_stop on delivered_before_stop.obligation_id = obligations.obligation_id
+    where obligations.revenue_method <> 'ratable_daily' or obligations.service_end > obligations.service_start
 
 ),
 
