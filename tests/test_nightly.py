@@ -491,6 +491,27 @@ def test_dbt_unit_tests_pass(published_home):
     assert [(r.unique_id, r.message) for r in invocation.results if r.status != "pass"] == []
 
 
+def test_every_published_column_is_described(published_home):
+    """Finance's data dictionary (``make docs``) describes every column of every published table."""
+    import duckdb
+
+    from lifecycle.io import dbt
+
+    settings, _ = published_home
+    manifest = dbt.manifest_json(settings)
+    described = {n["name"]: {c for c, col in n["columns"].items() if col.get("description", "").strip()}
+                 for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        columns = con.execute("select table_name, column_name from information_schema.columns "
+                              "order by table_name, ordinal_position").fetchall()
+    finally:
+        con.close()
+    models = [t for t, _ in columns if t in described]
+    assert len(set(models)) >= 90
+    assert [(t, c) for t, c in columns if t in described and c not in described[t]] == []
+
+
 def test_a_second_night_on_a_home_is_refused_at_once(home):
     """While one process runs a night, `nightly` on the same home exits at once (rc 75) naming it and its PID."""
     holder = subprocess.Popen(
