@@ -26,7 +26,7 @@
 {% macro posting_period_start(natural_start, known_date) -%}
     coalesce((
         select greatest({{ natural_start }},
-            cast(cast(close_calendar.period || '-01' as date) + interval 1 month as date))
+            cast({{ dbt.dateadd('month', 1, "cast(close_calendar.period || '-01' as date)") }} as date))
         from {{ source('pipeline', 'close_calendar') }} as close_calendar
         where {{ known_date }} >= coalesce((select min(ledger_closes.ledger_close_date)
             from {{ source('pipeline', 'ledger_closes') }} as ledger_closes

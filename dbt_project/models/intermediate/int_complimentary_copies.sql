@@ -121,7 +121,7 @@ reship_copies as (
         action_terms.issue_id,
         case when reshipped.ship_date >= action_terms.action_date then reshipped.issue_id
             else (
-                select arg_min(later.issue_id, later.ship_date) from issues as later
+                select {{ arg_min("later.issue_id", "later.ship_date") }} from issues as later
                 where later.product_id = reshipped.product_id and later.ship_date >= action_terms.action_date
             ) end as ride_issue_id,
         1 as quantity

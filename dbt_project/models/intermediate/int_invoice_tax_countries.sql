@@ -4,7 +4,7 @@
 
 with first_known as (
 
-    select customer_id, arg_min(country, valid_from) as country
+    select customer_id, {{ arg_min("country", "valid_from") }} as country
     from {{ ref('stg_customers') }}
     group by customer_id
 

@@ -34,7 +34,8 @@ deliveries as (
 
     select
         obligations.obligation_id,
-        numbers.generated_number as delivery_number,
+        -- a bigint on every adapter (dbt's own series is a double where power() returns one)
+        cast(numbers.generated_number as bigint) as delivery_number,
         cast({{ dbt.dateadd(
             'month', '(numbers.generated_number - 1) * obligations.shipment_interval_months',
             'obligations.service_start') }} as date) as delivery_date

@@ -35,11 +35,25 @@ stops as (
 )
 
 select
-    * exclude (stopped_for_nonpayment, cancelled_on, open_balance_cents, cancellation_requested_date) replace (
-        case when stopped_for_nonpayment then greatest(cancelled_on, service_start) else service_stop end
-            as service_stop,
-        case when not stopped_for_nonpayment then cancellation_id end as cancellation_id
-    ),
+    obligation_id,
+    invoice_id,
+    line_number,
+    order_id,
+    subscription_id,
+    term_number,
+    customer_id,
+    product_id,
+    currency,
+    revenue_method,
+    amount,
+    amount_cents,
+    invoice_date,
+    service_start,
+    service_end,
+    case when stopped_for_nonpayment then greatest(cancelled_on, service_start) else service_stop end as service_stop,
+    case when not stopped_for_nonpayment then cancellation_id end as cancellation_id,
+    delivery_count,
+    shipment_interval_months,
     case when stopped_for_nonpayment then 'nonpayment' when service_stop is not null then 'cancellation' end
         as stop_reason,
     case when stopped_for_nonpayment then open_balance_cents end as open_balance_at_stop_cents

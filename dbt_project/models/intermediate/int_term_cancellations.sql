@@ -46,18 +46,18 @@ term_cancellations as (
         -- the cancellation that ends the term (the earliest service end, then the smallest id: a total order);
         -- else the do-not-renew one
         coalesce(
-            arg_min(cancellations.cancellation_id, case when cancellations.service_end
+            {{ arg_min("cancellations.cancellation_id", "case when cancellations.service_end
                 < coalesce(next_terms.end_date, date '9999-12-31')
-                then cancellations.service_end || ':' || cancellations.cancellation_id end),
+                then cancellations.service_end || ':' || cancellations.cancellation_id end") }},
             min(cancellations.cancellation_id)) as cancellation_id,
         coalesce(
-            arg_min(cancellations.reason, case when cancellations.service_end
+            {{ arg_min("cancellations.reason", "case when cancellations.service_end
                 < coalesce(next_terms.end_date, date '9999-12-31')
-                then cancellations.service_end || ':' || cancellations.cancellation_id end),
-            arg_min(cancellations.reason, cancellations.cancellation_id)) as cancellation_reason,
-        arg_min(cancellations.requested_date, case when cancellations.service_end
+                then cancellations.service_end || ':' || cancellations.cancellation_id end") }},
+            {{ arg_min("cancellations.reason", "cancellations.cancellation_id") }}) as cancellation_reason,
+        {{ arg_min("cancellations.requested_date", "case when cancellations.service_end
             < coalesce(next_terms.end_date, date '9999-12-31')
-            then cancellations.service_end || ':' || cancellations.cancellation_id end)
+            then cancellations.service_end || ':' || cancellations.cancellation_id end") }}
             as requested_date,
         -- the first night the pipeline knew the term would not go on (ended or not renewed)
         min(cancellations.known_on) as known_on

@@ -17,7 +17,7 @@ with term_issue_lists as (
         subscription_id,
         term_number,
         unnest(issue_ids) as issue_id,
-        unnest(generate_series(1, len(issue_ids))) as issue_number
+        {{ unnest_positions("issue_ids") }} as issue_number
     from {{ ref('int_subscription_terms') }}
     where issue_count > 0
 
@@ -195,7 +195,7 @@ expected_reships as (
     inner join numbered_for_reship as ride
         on ride.product_id = reshipped.product_id
         and ride.issue_id = case when reshipped.ship_date >= a.action_date then reshipped.issue_id else (
-            select arg_min(n.issue_id, n.ship_date) from numbered_for_reship as n
+            select {{ arg_min("n.issue_id", "n.ship_date") }} from numbered_for_reship as n
             where n.product_id = reshipped.product_id and n.ship_date >= a.action_date) end
     where a.action_type = 'reship'
         and ride.closes_on <= {{ business_date() }}
@@ -206,7 +206,8 @@ expected_reships as (
 
 reship_missing as (
 
-    select 'a reship missing from tonight''s manifests' as problem, e.subscription_id, null as term_number, e.issue_id
+    select 'a reship missing from tonight''s manifests' as problem, e.subscription_id, cast(null as integer) as term_number,
+        e.issue_id
     from expected_reships as e
     where not exists (select 1 from free_lines as f where f.service_action_id = e.service_action_id)
         -- the subscription can receive it: its latest term started by the action is neither cancelled by the

@@ -57,7 +57,8 @@ refund_decision_entries as (
     inner join {{ ref('int_revenue_obligations') }} as obligations on obligations.obligation_id = lines.obligation_id
     inner join released
         on released.obligation_id = lines.obligation_id and released.line_kind in ('refund', 'cancellation_fee')
-    group by all
+    group by refunds.refund_id, refunds.decided_on, lines.line_number, obligations.product_id, refunds.invoice_id,
+        lines.obligation_id, refunds.customer_id, refunds.currency
 
     union all
 

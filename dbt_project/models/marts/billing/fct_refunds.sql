@@ -29,7 +29,7 @@ paid_by as (
     -- the payment a refund goes back to: the latest one applied to the invoice by S (directly or as credit)
     select
         applications.invoice_id,
-        arg_max(applications.payment_id, applications.event_date || ':' || applications.payment_id) as payment_id
+        {{ arg_max("applications.payment_id", "applications.event_date || ':' || applications.payment_id") }} as payment_id
     from {{ ref('int_cash_application') }} as applications
     inner join decisions on decisions.invoice_id = applications.invoice_id
     where applications.record_type = 'application' and applications.amount_cents > 0

@@ -54,7 +54,7 @@ tonight_by_printer as (
     from tonight as t
     left join printers as p on p.printer_id = t.shipper_id
     where not t.baseline and exists (select 1 from printers)
-    group by all
+    group by 1, 2
 ),
 
 tonight_draws as (
@@ -69,7 +69,7 @@ tonight_draws as (
 
 draws as (
     select issue_id, sum(total_draw) as issue_draw
-    from (select issue_id, total_draw from earlier_draws union all select issue_id, total_draw from tonight_draws)
+    from (select issue_id, total_draw from earlier_draws union all select issue_id, total_draw from tonight_draws) as drawn
     group by issue_id
 ),
 
@@ -84,7 +84,7 @@ by_country as (
         sum(quantity) filter (where copy_kind = 'reship') as reship_copies,
         sum(quantity) as total_copies
     from lines
-    group by all
+    group by 1, 2
 )
 
 select

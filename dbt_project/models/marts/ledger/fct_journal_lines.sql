@@ -60,7 +60,22 @@ lines as (
 
     -- an entry known after its period closed posts in the first period open that night, dated its first day
     select
-        entries.* exclude (entry_known_date),
+        entries.entry_id,
+        entries.entry_date,
+        entries.source,
+        entries.source_id,
+        entries.line_number,
+        entries.account_key,
+        entries.product_id,
+        entries.country,
+        entries.payment_method,
+        entries.invoice_id,
+        entries.obligation_id,
+        entries.customer_id,
+        entries.currency,
+        entries.amount_cents,
+        entries.functional_cents,
+        entries.known_date,
         {{ posting_period_start(
             'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
             'entries.entry_known_date') }} as posting_period_start
@@ -180,9 +195,11 @@ final as (
     where period not in (select period from {{ source('pipeline', 'frozen_periods') }})
         and entry_id not in (select entry_id from frozen)
 
-    union all by name
-
-    select * from frozen
+    {{ union_all_by_name(source('pipeline', 'frozen_journal_lines'), [
+        'journal_line_id', 'entry_id', 'line_number', 'entry_date', 'period', 'original_date', 'posting_note',
+        'source', 'source_id', 'account_key', 'account_code', 'account_name', 'product_id', 'country',
+        'payment_method', 'invoice_id', 'obligation_id', 'customer_id', 'currency', 'debit', 'credit',
+        'functional_currency', 'functional_debit', 'functional_credit']) }}
 
 )
 

@@ -26,8 +26,8 @@ last_attempts as (
     select
         subscription_id,
         term_number,
-        arg_max(answer_status, attempt) as last_status,
-        arg_max(answer_recorded_date, attempt) as last_answer_known_on
+        {{ arg_max("answer_status", "attempt") }} as last_status,
+        {{ arg_max("answer_recorded_date", "attempt") }} as last_answer_known_on
     from {{ ref('int_autocharge_requests') }}
     group by subscription_id, term_number
 
@@ -129,7 +129,7 @@ chain_steps as (
 
 list_prices as (
 
-    select chain_steps.start_offer_id as offer_id, arg_max(offers.price, chain_steps.step) as list_price
+    select chain_steps.start_offer_id as offer_id, {{ arg_max("offers.price", "chain_steps.step") }} as list_price
     from chain_steps
     inner join offers on offers.offer_id = chain_steps.offer_id
     group by chain_steps.start_offer_id
@@ -179,20 +179,38 @@ described as (
 
 ),
 
-ruled as (
+rule_choices as (
 
+    -- each notice's rule: the matching rule of the smallest priority
     select
-        described.*,
-        arg_min(rules.rule_id, rules.priority) as rule_id,
-        arg_min(rules.action, rules.priority) as rule_action,
-        arg_min(rules.offer_id, rules.priority) as rule_offer_id
+        described.subscription_id,
+        described.term_number,
+        described.notice_number,
+        {{ arg_min("rules.rule_id", "rules.priority") }} as rule_id,
+        {{ arg_min("rules.action", "rules.priority") }} as rule_action,
+        {{ arg_min("rules.offer_id", "rules.priority") }} as rule_offer_id
     from described
-    left join rules
+    inner join rules
         on (rules.segment is null or rules.segment = described.segment)
         and (rules.tenure is null or rules.tenure = described.tenure)
         and (rules.term_unit is null or rules.term_unit = described.term_unit)
         and (rules.price_position is null or rules.price_position = described.price_position)
-    group by all
+    group by described.subscription_id, described.term_number, described.notice_number
+
+),
+
+ruled as (
+
+    select
+        described.*,
+        rule_choices.rule_id,
+        rule_choices.rule_action,
+        rule_choices.rule_offer_id
+    from described
+    left join rule_choices
+        on rule_choices.subscription_id = described.subscription_id
+        and rule_choices.term_number = described.term_number
+        and rule_choices.notice_number = described.notice_number
 
 ),
 

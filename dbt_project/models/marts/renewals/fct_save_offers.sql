@@ -104,7 +104,12 @@ candidates as (
 described as (
 
     select
-        candidates.* replace (coalesce(candidates.deadline, terms.end_date) as deadline),
+        candidates.trigger,
+        candidates.trigger_id,
+        candidates.subscription_id,
+        candidates.term_number,
+        candidates.trigger_date,
+        coalesce(candidates.deadline, terms.end_date) as deadline,
         terms.customer_id,
         terms.offer_id as current_offer_id,
         terms.currency,
@@ -131,11 +136,11 @@ proposals as (
         described.*,
         -- a lower price for the same product: the dearest per unit of service below what the term cost
         -- (thousandths of a cent per unit, zero-padded so text order is number order; ties by offer id)
-        arg_max(cheaper.offer_id, lpad(cast({{ int_div(to_cents('cheaper.price') ~ ' * 1000', 'cheaper.term_length') }}
-            as varchar), 20, '0') || cheaper.offer_id) as cheaper_offer_id,
+        {{ arg_max("cheaper.offer_id", "lpad(cast(" ~ int_div(to_cents('cheaper.price') ~ ' * 1000', 'cheaper.term_length') ~ "
+            as varchar), 20, '0') || cheaper.offer_id") }} as cheaper_offer_id,
         -- the other format of a publication, or a cheaper membership tier: the cheapest per unit of service
-        arg_min(other.offer_id, lpad(cast({{ int_div(to_cents('other.price') ~ ' * 1000', 'other.term_length') }}
-            as varchar), 20, '0') || other.offer_id) as other_offer_id
+        {{ arg_min("other.offer_id", "lpad(cast(" ~ int_div(to_cents('other.price') ~ ' * 1000', 'other.term_length') ~ "
+            as varchar), 20, '0') || other.offer_id") }} as other_offer_id
     from described
     left join offers as cheaper
         on cheaper.product_id = described.product_id
@@ -158,7 +163,10 @@ proposals as (
                 and {{ to_cents('other.price') }} * described.quantity * described.term_length
                     < {{ to_cents('described.current_net_amount') }} * other.term_length)
         )
-    group by all
+    group by described.trigger, described.trigger_id, described.subscription_id, described.term_number,
+        described.trigger_date, described.deadline, described.customer_id, described.current_offer_id,
+        described.currency, described.term_unit, described.term_length, described.quantity, described.segment,
+        described.product_id, described.kind, described.renewal_offer_id, described.current_net_amount
 
 )
 

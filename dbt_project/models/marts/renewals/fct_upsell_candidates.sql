@@ -63,7 +63,7 @@ matched as (
         holdings.customer_id,
         holdings.currency,
         holdings.product_id as from_product_id,
-        arg_min(rules.rule_id, rules.priority) as rule_id
+        {{ arg_min("rules.rule_id", "rules.priority") }} as rule_id
     from holdings
     inner join tenure on tenure.subscription_id = holdings.subscription_id
     inner join rules
@@ -74,7 +74,8 @@ matched as (
             select 1 from holdings as held
             where held.customer_id = holdings.customer_id and held.kind = rules.without_product_kind
         )
-    group by all
+    group by holdings.subscription_id, holdings.term_number, holdings.customer_id, holdings.currency,
+        holdings.product_id
 
 ),
 
@@ -108,7 +109,7 @@ proposed as (
         customers.mail_opt_in,
         customers.do_not_contact,
         customers.deceased,
-        arg_min(offers.offer_id, lpad(cast({{ to_cents('offers.price') }} as varchar), 18, '0') || offers.offer_id)
+        {{ arg_min("offers.offer_id", "lpad(cast(" ~ to_cents('offers.price') ~ " as varchar), 18, '0') || offers.offer_id") }}
             as offer_id
     from matched
     inner join rules on rules.rule_id = matched.rule_id
@@ -117,7 +118,10 @@ proposed as (
         on offers.product_id = rules.to_product_id
         and offers.currency = matched.currency
         and (offers.segment is null or offers.segment = customers.segment)
-    group by all
+    group by matched.subscription_id, matched.term_number, matched.customer_id, matched.currency,
+        matched.from_product_id, matched.rule_id, rules.to_product_id, rules.touchpoint, customers.segment,
+        customers.has_email, customers.email_opt_in, customers.mail_opt_in, customers.do_not_contact,
+        customers.deceased
 
 ),
 
@@ -126,7 +130,7 @@ touchpoints as (
     select
         proposed.subscription_id,
         proposed.term_number,
-        arg_min(notices.notice_id, notices.notice_number) as notice_id,
+        {{ arg_min("notices.notice_id", "notices.notice_number") }} as notice_id,
         min(notices.due_date) as touchpoint_date
     from proposed
     inner join {{ ref('fct_renewal_notices') }} as notices

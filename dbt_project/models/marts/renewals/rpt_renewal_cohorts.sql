@@ -23,7 +23,7 @@ cohorts as (
         count(case when outcome = 'pending' then 1 end) as pending,
         coalesce(sum(renewal_net_amount), 0) as revenue_retained
     from converted
-    group by all
+    group by product_id, cohort_month, renewal_type, renewal_number, currency
 
 ),
 
@@ -35,9 +35,9 @@ efforts as (
         select product_id, cohort_month, renewal_type, renewal_number, currency, converted_by, count(*) as renewals
         from converted
         where converted_by is not null
-        group by all
+        group by product_id, cohort_month, renewal_type, renewal_number, currency, converted_by
     ) as by_effort
-    group by all
+    group by product_id, cohort_month, renewal_type, renewal_number, currency
 
 )
 
