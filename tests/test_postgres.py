@@ -1,11 +1,11 @@
-"""The same models on PostgreSQL: tonight's inputs loaded into a real server, the project built and tested there,
-every table equal to the DuckDB warehouse's, to the cent.
+"""The same models on PostgreSQL: tonight's inputs loaded into a real server, the project built and tested there
+(its unit tests and its data tests), every table equal to the DuckDB warehouse's, to the cent.
 
 The published home's last night is taken as it ran on DuckDB: its feeds, its quarantine, the engines' outputs and
-the pipeline's night sources are loaded into a throw-away database (``lifecycle.io.postgres``), then ``dbt build
---target postgres`` builds every model and runs every data test on it. Each table of the published DuckDB
-warehouse must have the same rows on the server: sorted rows compared value by value (numbers as exact decimals,
-instants in UTC), the first difference named.
+the pipeline's night sources are loaded into a throw-away database (``lifecycle.io.postgres``), then
+``dbt build --target postgres`` builds every model and runs every unit test and data test on it. Each table of
+the published DuckDB warehouse must have the same rows on the server: sorted rows compared value by value
+(numbers as exact decimals, instants in UTC), the first difference named.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_the_models_build_and_test_on_postgres_to_the_same_rows(published_home, 
 
     dbt_bin = Path(sys.executable).parent / "dbt"
     run = subprocess.run(
-        [str(dbt_bin), "build", "--target", "postgres", "--exclude-resource-type", "unit_test",
+        [str(dbt_bin), "build", "--target", "postgres",
          "--project-dir", str(dbt.DBT_PROJECT_DIR), "--profiles-dir", str(dbt.DBT_PROJECT_DIR),
          "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
          "--vars", json.dumps(settings.dbt_vars(), sort_keys=True)],
@@ -104,6 +104,7 @@ def test_the_models_build_and_test_on_postgres_to_the_same_rows(published_home, 
     models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in results)
     assert models == sum(n["resource_type"] in ("model", "seed") for n in manifest["nodes"].values()) >= 90
     assert sum(r["unique_id"].startswith("test.") for r in results) >= 400  # every data test, passed
+    assert sum(r["unique_id"].startswith("unit_test.") for r in results) == len(manifest["unit_tests"]) >= 50
 
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     pg = postgres.connect()

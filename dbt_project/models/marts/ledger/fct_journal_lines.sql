@@ -195,11 +195,14 @@ final as (
     where period not in (select period from {{ source('pipeline', 'frozen_periods') }})
         and entry_id not in (select entry_id from frozen)
 
-    {{ union_all_by_name(source('pipeline', 'frozen_journal_lines'), [
-        'journal_line_id', 'entry_id', 'line_number', 'entry_date', 'period', 'original_date', 'posting_note',
-        'source', 'source_id', 'account_key', 'account_code', 'account_name', 'product_id', 'country',
-        'payment_method', 'invoice_id', 'obligation_id', 'customer_id', 'currency', 'debit', 'credit',
-        'functional_currency', 'functional_debit', 'functional_credit']) }}
+    {{ union_all_by_name(source('pipeline', 'frozen_journal_lines'), {
+        'journal_line_id': 'varchar', 'entry_id': 'varchar', 'line_number': 'bigint', 'entry_date': 'date',
+        'period': 'varchar', 'original_date': 'date', 'posting_note': 'varchar', 'source': 'varchar',
+        'source_id': 'varchar', 'account_key': 'varchar', 'account_code': 'varchar', 'account_name': 'varchar',
+        'product_id': 'varchar', 'country': 'varchar', 'payment_method': 'varchar', 'invoice_id': 'varchar',
+        'obligation_id': 'varchar', 'customer_id': 'varchar', 'currency': 'varchar', 'debit': 'decimal(18, 2)',
+        'credit': 'decimal(18, 2)', 'functional_currency': 'varchar', 'functional_debit': 'decimal(18, 2)',
+        'functional_credit': 'decimal(18, 2)'}) }}
 
 )
 

@@ -100,9 +100,10 @@ movements as (
         grid.period,
         grid.product_id,
         grid.currency,
-        coalesce(billings.amount, 0) as billings,
-        coalesce(recognised.amount, 0) as recognised,
-        coalesce(credits.amount, 0) as refunds_and_credits
+        -- a money column on every warehouse (Postgres would type a bare 0 as a number without cents)
+        cast(coalesce(billings.amount, 0) as decimal(38, 2)) as billings,
+        cast(coalesce(recognised.amount, 0) as decimal(38, 2)) as recognised,
+        cast(coalesce(credits.amount, 0) as decimal(38, 2)) as refunds_and_credits
     from grid
     left join billings
         on billings.period = grid.period and billings.product_id = grid.product_id
@@ -134,9 +135,9 @@ select
     {%- if opening %}
     case when period = '{{ opening }}' then closing_balance
         else closing_balance - (billings - recognised - refunds_and_credits) end as opening_balance,
-    case when period = '{{ opening }}' then 0 else billings end as billings,
-    case when period = '{{ opening }}' then 0 else recognised end as recognised,
-    case when period = '{{ opening }}' then 0 else refunds_and_credits end as refunds_and_credits,
+    case when period = '{{ opening }}' then cast(0 as decimal(38, 2)) else billings end as billings,
+    case when period = '{{ opening }}' then cast(0 as decimal(38, 2)) else recognised end as recognised,
+    case when period = '{{ opening }}' then cast(0 as decimal(38, 2)) else refunds_and_credits end as refunds_and_credits,
     {%- else %}
     closing_balance - (billings - recognised - refunds_and_credits) as opening_balance,
     billings,
