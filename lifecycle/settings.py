@@ -16,6 +16,7 @@ The home is ``--home DIR``, else ``$LIFECYCLE_HOME``, else ``./var``. Its layout
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -85,6 +86,13 @@ offer_rules = []
 # periods = { "2026-10" = "2026-11-05" }
 periods = {}
 
+[warehouse]
+# DuckDB's resources for a night (dbt's build, the engines, the checks). Past memory_limit DuckDB spills to
+# temp_directory instead of failing; the defaults leave room beside it on a small (2-core, 8 GB) machine.
+memory_limit = "6GB"                 # e.g. "6GB", "12GiB", "75%" (of the machine's memory)
+threads = 2                          # DuckDB's worker threads
+temp_directory = ""                  # "" = <home>/build/spill
+
 [serve]
 # The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
 host = "127.0.0.1"                   # put it behind a TLS reverse proxy to reach it from other machines
@@ -130,6 +138,9 @@ class Settings:
     serve_port: int = 8080
     serve_session_hours: int = 12
     serve_https_only: bool = False
+    duckdb_memory_limit: str = "6GB"
+    duckdb_threads: int = 2
+    duckdb_temp_setting: str = ""
 
     # --- paths -------------------------------------------------------------------------
     @property
@@ -172,6 +183,24 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def duckdb_temp_directory(self) -> Path:
+        """Where DuckDB spills what does not fit in ``duckdb_memory_limit``: ``[warehouse] temp_directory``, else
+        ``<home>/build/spill``."""
+        return Path(self.duckdb_temp_setting) if self.duckdb_temp_setting else self.build_dir / "spill"
+
+    def duckdb_config(self) -> dict[str, str]:
+        """DuckDB's settings for every connection of a night: ``SET name = value`` each, and the same values in the
+        dbt profile (``duckdb_env``)."""
+        return {"memory_limit": self.duckdb_memory_limit, "threads": str(self.duckdb_threads),
+                "temp_directory": str(self.duckdb_temp_directory)}
+
+    def duckdb_env(self) -> dict[str, str]:
+        """The environment the dbt profile reads the same settings from (profiles.yml, target build)."""
+        return {"LIFECYCLE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+                "LIFECYCLE_DUCKDB_THREADS": str(self.duckdb_threads),
+                "LIFECYCLE_DUCKDB_TEMP_DIRECTORY": str(self.duckdb_temp_directory)}
 
     def landing_file(self, feed: str, business_date: date) -> Path:
         return self.landing / feed / f"{business_date.isoformat()}.csv"
@@ -307,7 +336,8 @@ def parse_settings(home: Path, text: str) -> Settings:
     comms = data.get("communications", {})
     ledger = data.get("ledger", {})
     serve = data.get("serve", {})
-    known = {"business", "schedule", "feeds", "billing", "communications", "ledger", "renewals", "close", "serve"}
+    known = {"business", "schedule", "feeds", "billing", "communications", "ledger", "renewals", "close", "serve",
+             "warehouse"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"{home / 'lifecycle.toml'}: unknown section(s) {sorted(unknown)}")
@@ -342,7 +372,28 @@ def parse_settings(home: Path, text: str) -> Settings:
         account_codes={str(k): str(v) for k, v in ledger.get("account_codes", {}).items()},
         period_close=_close_calendar(home, close.get("periods", {}), _date(business.get("cutover_date"))),
         **_serve_settings(home, serve, base),
+        **_warehouse_settings(home, data.get("warehouse", {}), base),
     )
+
+
+def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str, object]:
+    """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
+    where = f"{home / 'lifecycle.toml'}: [warehouse]"
+    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory"}
+    if unknown:
+        raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
+    limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
+    threads = warehouse.get("threads", base.duckdb_threads)
+    temp = warehouse.get("temp_directory", base.duckdb_temp_setting)
+    if not isinstance(limit, str) or not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", limit.strip()):
+        raise ValueError(f"{where} memory_limit {limit!r} is not a size such as \"6GB\", \"12GiB\" or \"75%\"")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"{where} threads {threads!r} is not a whole number ≥ 1")
+    if not isinstance(temp, str) or "," in temp or "'" in temp:
+        raise ValueError(f"{where} temp_directory {temp!r} is not a folder path (without commas or quotes)")
+    if temp and not Path(temp).is_absolute():
+        temp = str(home / temp)
+    return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp}
 
 
 def _ascending(home: Path, name: str, values) -> tuple[int, ...]:

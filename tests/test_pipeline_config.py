@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -68,6 +69,31 @@ offer_rules = [
             parse_settings(tmp_path, f"[renewals]\noffer_rules = [{rules_text}]\n")
     with pytest.raises(ValueError, match="increasing order"):
         parse_settings(tmp_path, "[renewals]\nrenewal_notice_offsets = [0, -30]\n")
+
+
+def test_duckdb_resources_come_from_the_warehouse_section(tmp_path):
+    """[warehouse] sets DuckDB's memory limit, threads and spill folder on the engines' connection (and, through the
+    profile's environment, dbt's); a wrong value is refused when the settings are read, naming it."""
+    import duckdb
+
+    from lifecycle.io.warehouse import build_relations
+
+    settings = parse_settings(tmp_path, '[warehouse]\nmemory_limit = "1GB"\nthreads = 1\ntemp_directory = "scratch"\n')
+    assert settings.duckdb_env() == {"LIFECYCLE_DUCKDB_MEMORY_LIMIT": "1GB", "LIFECYCLE_DUCKDB_THREADS": "1",
+                                     "LIFECYCLE_DUCKDB_TEMP_DIRECTORY": str(tmp_path / "scratch")}
+    assert parse_settings(tmp_path, "").duckdb_config() == {
+        "memory_limit": "6GB", "threads": "2", "temp_directory": str(tmp_path / "build" / "spill")}
+    settings.build_dir.mkdir(parents=True)
+    duckdb.connect(str(settings.build_warehouse)).execute("create table t as select 1 as x").close()
+    with build_relations(settings, {"t": "t"}) as relations:
+        got = relations["t"].query("t", "select current_setting('memory_limit'), current_setting('threads'), "
+                                        "current_setting('temp_directory') from t").fetchall()
+    assert got == [("953.6 MiB", 1, str(tmp_path / "scratch"))]
+    for text, message in [('memory_limit = "lots"', "memory_limit 'lots' is not a size"),
+                          ("threads = 0", "threads 0 is not a whole number"),
+                          ('spill = "x"', "unknown key(s) ['spill']")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse_settings(tmp_path, f"[warehouse]\n{text}\n")
 
 
 def test_unknown_section_is_refused(tmp_path):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifecycle.io.warehouse import configure_duckdb
 from lifecycle.settings import Settings
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -164,6 +165,7 @@ def manifest(settings: Settings) -> tuple[Any, float]:
     from dbt.cli.main import dbtRunner
 
     os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the profile reads it
+    os.environ.update(settings.duckdb_env())  # and DuckDB's memory limit, threads and spill folder
     started = time.perf_counter()
     print_key = fingerprint(settings)
     with _LOCK:
@@ -291,6 +293,7 @@ def run_data_tests(settings: Settings) -> Invocation:
     try:
         con.execute("set TimeZone = 'UTC'")  # as dbt's profile sets it, and where the sources' files are
         con.execute("set file_search_path = ?", [str(settings.home)])
+        configure_duckdb(con, settings)
         for test in tests:
             t = time.perf_counter()
             try:

@@ -29,6 +29,13 @@ class PublishError(Exception):
     """The build cannot be published."""
 
 
+def configure_duckdb(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """DuckDB's memory limit, threads and spill folder for a night's connection (``[warehouse]``; dbt's connection
+    takes the same through the profile)."""
+    for name, value in settings.duckdb_config().items():
+        con.execute(f"set {name} = ?", [value])
+
+
 def connect_published(settings: Settings | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse that cannot read or write host files.
 
@@ -320,6 +327,7 @@ def build_relations(settings: Settings, relations: Mapping[str, str]) -> Iterato
     con = duckdb.connect(str(settings.build_warehouse), read_only=True)
     try:
         con.execute("set TimeZone = 'UTC'")  # not at connect time: the icu extension loads on first use
+        configure_duckdb(con, settings)
         yield {name: con.sql(f"select * from {relation}") for name, relation in relations.items()}
     finally:
         con.close()
