@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,11 +33,17 @@ def lock_path(settings: Settings):
 
 
 def _describe(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        holder = json.loads(os.read(fd, 4096).decode("utf-8") or "{}")
-    except (OSError, ValueError):
-        holder = {}
+    holder: dict = {}
+    # the holder records itself just after taking the lock: a refusal in between waits for the record (1 s at most)
+    for _ in range(50):
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            holder = json.loads(os.read(fd, 4096).decode("utf-8") or "{}")
+        except (OSError, ValueError):
+            holder = {}
+        if "pid" in holder:
+            break
+        time.sleep(0.02)
     what = holder.get("what", "a night")
     return f"{what} is running on this home (PID {holder.get('pid', '?')}, since {holder.get('started', '?')})"
 
