@@ -79,7 +79,7 @@ def _csv_select(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[tuple[
     columns, selected = [], []
     for name, kind, *_ in described:
         columns.append((name, pg_type(kind)))
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = _q(name)
         if kind.endswith("[]"):
             element = "'\"' || replace(replace(cast(x as varchar), '\\', '\\\\'), '\"', '\\\"') || '\"'"
             selected.append(f"case when {quoted} is null then null else '{{' || "
@@ -118,8 +118,8 @@ def load_sources(settings: Settings, manifest: Mapping[str, Any], pg=None) -> di
 
 def _load(con: duckdb.DuckDBPyConnection, cur, source: Source) -> int:
     columns, query = _csv_select(con, source.query)
-    table = f'"{source.schema}"."{source.table}"'
-    cur.execute(f'create schema if not exists "{source.schema}"')
+    table = f"{_q(source.schema)}.{_q(source.table)}"
+    cur.execute(f"create schema if not exists {_q(source.schema)}")
     cur.execute(f"drop table if exists {table}")
     cur.execute(f"create table {table} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"lifecycle-pg-{os.getpid()}.csv"
