@@ -34,11 +34,20 @@ def dbt_executable() -> str:
 
 
 def prepare_manifest() -> Path:
-    """``dbt parse``: writes target/manifest.json, which the asset specs are read from at import."""
-    subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, check=True,
-    )
+    """``dbt parse``: writes target/manifest.json, which the asset specs are read from at import.
+
+    Parsed into a folder of this process's own, then moved into place in one ``os.replace``: processes that
+    parse at once (the test suite's workers) never leave, or read, a manifest half written by another."""
+    target = dbt_project.manifest_path.parent
+    own = target / f".parse-{os.getpid()}"
+    try:
+        subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(own)],
+            cwd=DBT_PROJECT_DIR, check=True,
+        )
+        os.replace(own / "manifest.json", dbt_project.manifest_path)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
     return dbt_project.manifest_path
 
 
