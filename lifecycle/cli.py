@@ -441,5 +441,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def entry() -> None:  # pragma: no cover - the console script, and `python -m lifecycle.cli`
+    """Run a command and end the process at once. Everything a command writes is written and closed when ``main``
+    returns (DuckDB files, Parquet, the event log's committed write-ahead log); what Python would still do at
+    exit is join the suites' process and tear down the thousands of modules a night imported (dbt, Dagster,
+    pandas): 1.5–2 s of a 2,000-customer night spent after its last line."""
+    import logging
+
+    try:
+        status = main()
+    except SystemExit as exc:  # argparse's --help and usage errors
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
