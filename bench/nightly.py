@@ -1,11 +1,14 @@
 """Benchmark: generate a home of N customers, run its nights, print wall and CPU time and peak memory per stage.
 
-    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR]
+    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--warehouse postgres]
 
 Each stage runs in its own process so its peak memory (max RSS of the process and of its children,
 dbt included) is its own. Within a night, the Dagster event log gives each step's duration (summed per
 stage: ingest, engines, build, tests, exports, publish), the Dagster events the night wrote, and what
 parsing the dbt project cost. A withheld night (rc 1) is measured like any other and marked so.
+
+With ``--warehouse postgres`` the home's nights also publish on the PostgreSQL server that libpq's environment
+variables name (PGHOST, PGPORT, PGUSER, PGDATABASE): its load, build, tests and swap are the stage "postgres".
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
         steps = by_night.setdefault(night, {stage: 0.0 for stage in STAGES})
         for stat in instance.get_run_step_stats(run.run_id):
             if stat.start_time and stat.end_time:
-                stage = stage_of(stat.step_key)
+                stage = "postgres" if stat.step_key == "postgres_warehouse" else stage_of(stat.step_key)
                 steps[stage] = steps.get(stage, 0.0) + stat.end_time - stat.start_time
         steps["events"] = float(len(instance.all_logs(run.run_id)))
         steps["dbt parse"] = sum(
@@ -79,6 +82,8 @@ def main() -> int:
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 20))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb",
+                        help="[warehouse] kind of the home (postgres: the server from the PG* environment variables)")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="lifecycle-bench-"))
@@ -94,6 +99,10 @@ def main() -> int:
                                                  "--seed", str(args.seed), "--start", args.start.isoformat(),
                                                  "--end", args.end.isoformat(), "--cutover", cutover.isoformat()],
                         env)]
+    if args.warehouse != "duckdb":
+        toml = home / "lifecycle.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', f'kind = "{args.warehouse}"'),
+                        encoding="utf-8")
     day = cutover
     while day <= args.end:
         stages.append(run_stage(f"night {day}", LIFECYCLE + ["--home", str(home), "nightly", "--date", day.isoformat()],

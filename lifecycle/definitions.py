@@ -16,8 +16,11 @@ from lifecycle.settings import get_settings
 
 def build_definitions(home: str | None = None) -> Definitions:
     settings = get_settings(home)
+    server = []
+    if settings.warehouse_kind == "postgres":  # finance's warehouse also on a PostgreSQL server
+        from lifecycle.assets.server import SERVER_ASSETS as server
     return Definitions(
-        assets=[*INGEST_ASSETS, *WAREHOUSE_ASSETS, *BILLING_ASSETS, *FULFILLMENT_ASSETS, *EXPORT_ASSETS],
+        assets=[*INGEST_ASSETS, *WAREHOUSE_ASSETS, *BILLING_ASSETS, *FULFILLMENT_ASSETS, *EXPORT_ASSETS, *server],
         jobs=[nightly_job],
         schedules=[build_nightly_schedule()],
         resources={"lifecycle": LifecycleHome(home=str(settings.home))},

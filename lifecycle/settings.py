@@ -92,6 +92,11 @@ periods = {}
 memory_limit = "6GB"                 # e.g. "6GB", "12GiB", "75%" (of the machine's memory)
 threads = 2                          # DuckDB's worker threads
 temp_directory = ""                  # "" = <home>/build/spill
+# "postgres": every published night is also built by dbt on a PostgreSQL server, tested there and swapped in
+# atomically (schemas staging, intermediate, marts). The server comes from libpq's environment variables
+# (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD or ~/.pgpass), never from this file.
+kind = "duckdb"
+finance_role = "finance"             # on Postgres: the role that may read the published marts and nothing else
 
 [serve]
 # The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
@@ -103,6 +108,8 @@ https_only = false                   # true behind HTTPS: the session cookie is 
 
 
 #: The feeds a night waits for unless ``[feeds] expected_daily`` says otherwise (kept equal to DEFAULT_TOML's list).
+#: where finance's warehouse lives: the DuckDB file alone, or also a PostgreSQL server (lifecycle.io.postgres)
+WAREHOUSE_KINDS = ("duckdb", "postgres")
 DEFAULT_EXPECTED_DAILY = ("orders", "payments", "cancellations", "suspensions", "service_actions", "interactions")
 
 
@@ -141,6 +148,8 @@ class Settings:
     duckdb_memory_limit: str = "6GB"
     duckdb_threads: int = 2
     duckdb_temp_setting: str = ""
+    warehouse_kind: str = "duckdb"  # "postgres": each published night is also built, audited and published there
+    finance_role: str = "finance"
 
     # --- paths -------------------------------------------------------------------------
     @property
@@ -379,7 +388,7 @@ def parse_settings(home: Path, text: str) -> Settings:
 def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str, object]:
     """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
     where = f"{home / 'lifecycle.toml'}: [warehouse]"
-    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory"}
+    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role"}
     if unknown:
         raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
     limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
@@ -393,7 +402,14 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
         raise ValueError(f"{where} temp_directory {temp!r} is not a folder path (without commas or quotes)")
     if temp and not Path(temp).is_absolute():
         temp = str(home / temp)
-    return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp}
+    kind = warehouse.get("kind", base.warehouse_kind)
+    if kind not in WAREHOUSE_KINDS:
+        raise ValueError(f"{where} kind {kind!r} is not one of {', '.join(map(repr, WAREHOUSE_KINDS))}")
+    role = warehouse.get("finance_role", base.finance_role)
+    if not isinstance(role, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ValueError(f"{where} finance_role {role!r} is not a PostgreSQL role name (lower case letters, digits, _)")
+    return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
+            "warehouse_kind": kind, "finance_role": role}
 
 
 def _ascending(home: Path, name: str, values) -> tuple[int, ...]:

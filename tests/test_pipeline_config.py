@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import AssetKey, build_schedule_context
 
-from lifecycle.settings import DEFAULT_TOML, Settings, parse_settings
+from lifecycle.settings import DEFAULT_TOML, Settings, load_settings, parse_settings
 from tests.landing_files import write_feed
 
 
@@ -94,6 +94,28 @@ def test_duckdb_resources_come_from_the_warehouse_section(tmp_path):
                           ('spill = "x"', "unknown key(s) ['spill']")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             parse_settings(tmp_path, f"[warehouse]\n{text}\n")
+
+
+def test_the_warehouse_kind_decides_whether_a_night_publishes_on_postgres(home):
+    """[warehouse] kind = "postgres" adds the server's publication after the DuckDB one; the default has none; a
+    kind or role name the server could not take is refused when the settings are read."""
+    from lifecycle.definitions import build_definitions
+
+    def steps(text: str) -> list[str]:
+        toml = home.home / "lifecycle.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', text), encoding="utf-8")
+        load_settings.cache_clear()
+        job = build_definitions(str(home.home)).resolve_job_def("nightly")
+        return [key.to_user_string() for key in job.asset_layer.executable_asset_keys
+                if key.path[-1] in ("published_warehouse", "postgres_warehouse")]
+
+    assert home.warehouse_kind == "duckdb" and home.finance_role == "finance"
+    assert sorted(steps('kind = "duckdb"')) == ["published_warehouse"]
+    assert sorted(steps('kind = "postgres"')) == ["postgres_warehouse", "published_warehouse"]
+    for text, message in [('kind = "oracle"', "kind 'oracle' is not one of 'duckdb', 'postgres'"),
+                          ('finance_role = "Finance; drop"', "finance_role 'Finance; drop' is not a PostgreSQL role")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse_settings(home.home, f"[warehouse]\n{text}\n")
 
 
 def test_unknown_section_is_refused(tmp_path):

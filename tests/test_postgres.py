@@ -1,28 +1,33 @@
-"""The same models on PostgreSQL: tonight's inputs loaded into a real server, the project built and tested there
-(its unit tests and its data tests), every table equal to the DuckDB warehouse's, to the cent.
+"""Finance's warehouse on a real PostgreSQL server (``[warehouse] kind = "postgres"``): the same models, the same
+cents, published atomically.
 
-The published home's last night is taken as it ran on DuckDB: its feeds, its quarantine, the engines' outputs and
-the pipeline's night sources are loaded into a throw-away database (``lifecycle.io.postgres``), then
-``dbt build --target postgres`` builds every model and runs every unit test and data test on it. Each table of
-the published DuckDB warehouse must have the same rows on the server: sorted rows compared value by value
-(numbers as exact decimals, instants in UTC), the first difference named.
+A generated home of 300 customers runs its nights with the server kind, on a throw-away cluster
+(tests/postgres_server.py): each published night is loaded into the server, built and tested there by dbt in
+schemas of its own, and swapped in. The tests check that every table of the published DuckDB warehouse has the
+same rows on the server (sorted rows compared value by value: numbers as exact decimals, instants in UTC; the
+first difference named), that a reader session held open across a publication sees one night or the other and
+never a mix, what the finance role may and may not do, and that the project's unit tests pass on the server.
 """
 
 from __future__ import annotations
 
 import datetime
 import decimal
-import json
 import os
 import subprocess
-import sys
-from pathlib import Path
+import threading
+import time
+from datetime import date
 
 import duckdb
 import pytest
 
 from lifecycle.io import dbt, postgres
+from lifecycle.settings import get_settings, init_home, load_settings
 from tests.postgres_server import postgres_server
+
+#: history, migration load and the two nights after it (the last one run by the reader test)
+START, NIGHTS = date(2026, 8, 1), (date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12))
 
 pytestmark = pytest.mark.nights
 
@@ -81,41 +86,98 @@ def _norm(value):
     return value
 
 
-def test_the_models_build_and_test_on_postgres_to_the_same_rows(published_home, pg_database, tmp_path):
-    settings, outcomes = published_home
-    assert outcomes[-1].published
-    manifest = dbt.manifest_json(settings)
+@pytest.fixture(scope="module")
+def pg_home(pg_database, tmp_path_factory):
+    """300 customers on the server kind: the cut-over night and the next one, each published on both."""
+    from lifecycle.generator import generate
+    from lifecycle.generator.processor import answer_refund_requests
+    from lifecycle.pipelines.night import run_night
 
-    loaded = postgres.load_sources(settings, manifest)
-    assert loaded["raw.orders"] > 100 and loaded["engine.billing_chains"] > 0 and loaded["pipeline.night"] == 1
-    assert postgres.load_sources(settings, manifest) == loaded  # a load repeated is the same load
+    path = tmp_path_factory.mktemp("postgres") / "home"
+    init_home(path)
+    toml = path / "lifecycle.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', 'kind = "postgres"'), encoding="utf-8")
+    generate(path, customers=300, seed=11, start=START, end=NIGHTS[-1], cutover=NIGHTS[0])
+    load_settings.cache_clear()
+    settings = get_settings(path)
+    assert settings.warehouse_kind == "postgres"
+    outcomes, on_server = [], []
+    for night in NIGHTS[:2]:
+        outcomes.append(run_night(settings, night, ephemeral=True))
+        on_server.append(postgres.published_night())
+        answer_refund_requests(settings, night)
+    return settings, outcomes, on_server
 
-    dbt_bin = Path(sys.executable).parent / "dbt"
-    run = subprocess.run(
-        [str(dbt_bin), "build", "--target", "postgres",
-         "--project-dir", str(dbt.DBT_PROJECT_DIR), "--profiles-dir", str(dbt.DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--vars", json.dumps(settings.dbt_vars(), sort_keys=True)],
-        capture_output=True, text=True, env={**os.environ, "LIFECYCLE_HOME": str(settings.home)})
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    failed = [(r["unique_id"], r["status"], (r.get("message") or "")[:300]) for r in results
-              if r["status"] not in ("success", "pass")]
-    assert failed == [], run.stdout[-3000:]
-    models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in results)
-    assert models == sum(n["resource_type"] in ("model", "seed") for n in manifest["nodes"].values()) >= 90
-    assert sum(r["unique_id"].startswith("test.") for r in results) >= 400  # every data test, passed
-    assert sum(r["unique_id"].startswith("unit_test.") for r in results) == len(manifest["unit_tests"]) >= 50
 
+def test_each_night_is_published_on_the_server(pg_home):
+    settings, outcomes, on_server = pg_home
+    assert [(o.business_date, o.success, o.published, o.reason) for o in outcomes] == [
+        (night, True, True, "") for night in NIGHTS[:2]]
+    assert on_server == list(NIGHTS[:2])
+    schemas = {name for (name,) in postgres.fetch("select nspname from pg_namespace")}
+    assert {"staging", "intermediate", "marts", "raw", "engine"} <= schemas
+    assert not {s for s in schemas if s.endswith(("__build", "__previous"))}  # nothing left beside the night
+
+
+def test_a_reader_across_a_publication_sees_one_night_or_the_other(pg_home):
+    """A finance session open while the next night is published: each query answers from yesterday's night or
+    tonight's, never from a mix of the two, and the session keeps working."""
+    import psycopg2
+
+    from lifecycle.pipelines.night import run_night
+
+    settings, _, _ = pg_home
+    query = ("select w.business_date, (select count(*) from marts.fct_journal_lines), "
+             "(select count(*) from marts.fct_payment_applications) from marts.warehouse_night w")
+    reader = psycopg2.connect("")
+    reader.autocommit = True
+    seen: list[tuple] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with reader.cursor() as cur:
+            while not stop.is_set():
+                try:
+                    cur.execute(query)
+                    seen.append(cur.fetchone())
+                except psycopg2.Error as exc:
+                    errors.append(str(exc))
+                time.sleep(0.01)
+
+    with reader.cursor() as cur:
+        cur.execute(query)
+        before = cur.fetchone()
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        outcome = run_night(settings, NIGHTS[2], ephemeral=True)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join()
+    with reader.cursor() as cur:
+        cur.execute(query)
+        after = cur.fetchone()
+    reader.close()
+    assert (outcome.published, outcome.reason) == (True, "")
+    assert before[0] == NIGHTS[1] and after[0] == NIGHTS[2]
+    assert before[1:] != after[1:]  # the night added lines: a mix would show
+    assert errors == []
+    assert set(seen) <= {before, after} and before in seen and after in seen
+
+
+def _differences(settings) -> tuple[int, int, list[str]]:
+    """Every table of the published DuckDB warehouse against the server's: (tables, rows, differences)."""
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     pg = postgres.connect()
+    differences, rows = [], 0
     try:
         con.execute("set TimeZone = 'UTC'")
         with pg.cursor() as cur:
             cur.execute("set time zone 'UTC'")
         tables = con.execute("select table_schema, table_name from information_schema.tables "
                              "where table_type = 'BASE TABLE' order by 1, 2").fetchall()
-        assert len(tables) == models
-        differences = []
         for schema, table in tables:
             columns = [c for (c,) in con.execute(
                 "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
@@ -124,6 +186,7 @@ def test_the_models_build_and_test_on_postgres_to_the_same_rows(published_home, 
             query = f'select {selected} from "{schema}"."{table}"'
             mine = sorted((tuple(_norm(v) for v in row) for row in con.execute(query).fetchall()), key=repr)
             theirs = sorted((tuple(_norm(v) for v in row) for row in postgres.fetch(query, pg)), key=repr)
+            rows += len(mine)
             if mine != theirs:
                 first = next((i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b),
                              min(len(mine), len(theirs)))
@@ -134,4 +197,58 @@ def test_the_models_build_and_test_on_postgres_to_the_same_rows(published_home, 
     finally:
         con.close()
         pg.close()
+    return len(tables), rows, differences
+
+
+def test_every_published_table_has_the_same_rows_on_the_server(pg_home):
+    settings, _, _ = pg_home
+    manifest = dbt.manifest_json(settings)
+    tables, rows, differences = _differences(settings)
+    assert tables == sum(n["resource_type"] in ("model", "seed") for n in manifest["nodes"].values()) >= 90
+    assert rows > 10_000
     assert differences == []
+
+
+def test_the_finance_role_reads_the_marts_and_nothing_else(pg_home):
+    import psycopg2
+
+    settings, _, _ = pg_home
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create user alice in role "{settings.finance_role}"')
+    admin.close()
+    alice = psycopg2.connect("", user="alice")
+    alice.autocommit = True
+    with alice.cursor() as cur:
+        cur.execute("select count(*) from marts.fct_invoices")
+        assert cur.fetchone()[0] > 0
+    refused = {}
+    for what, sql in {
+        "read staging": "select count(*) from staging.stg_orders",
+        "read raw": "select count(*) from raw.orders",
+        "insert": "insert into marts.chart_of_accounts select * from marts.chart_of_accounts",
+        "delete": "delete from marts.fct_invoices",
+        "create in marts": "create table marts.mine (i int)",
+        "create in public": "create table public.mine (i int)",
+        "copy to a file": "copy (select 1) to '/tmp/lifecycle-finance.csv'",
+        "copy from a file": "copy marts.chart_of_accounts from '/etc/hostname'",
+        "read a server file": "select pg_read_file('/etc/hostname')",
+    }.items():
+        with alice.cursor() as cur:
+            try:
+                cur.execute(sql)
+            except psycopg2.errors.InsufficientPrivilege as exc:
+                refused[what] = type(exc).__name__
+    alice.close()
+    assert refused == {what: "InsufficientPrivilege" for what in (
+        "read staging", "read raw", "insert", "delete", "create in marts", "create in public", "copy to a file",
+        "copy from a file", "read a server file")}
+
+
+def test_the_unit_tests_pass_on_the_server(pg_home):
+    settings, _, _ = pg_home
+    results = postgres.build_on_server(settings, suffix="", command=("test", "--select", "test_type:unit"))
+    manifest = dbt.manifest_json(settings)
+    assert len(results) == len(manifest["unit_tests"]) >= 50
+    assert [(r["unique_id"], r["status"]) for r in results if r["status"] != "pass"] == []

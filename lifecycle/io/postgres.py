@@ -9,14 +9,28 @@ can be repeated: the same files give the same tables.
 
 The connection comes from the environment, never from a file of the repository: ``PGHOST``, ``PGPORT``,
 ``PGUSER``, ``PGPASSWORD`` (or ``~/.pgpass``), ``PGDATABASE``, the variables libpq and every Postgres client read.
+
+Write, audit, publish (``build_and_publish``, a night's last step when ``[warehouse] kind = "postgres"``): once
+the night is published on DuckDB, its inputs are loaded, ``dbt build --target postgres`` builds every model and
+seed into ``staging__build``, ``intermediate__build`` and ``marts__build`` and runs every data test there, and
+only if every node succeeded are the three schemas swapped in, in one transaction (``marts`` becomes
+``marts__previous``, ``marts__build`` becomes ``marts``). A query resolves its tables when it starts, so a finance
+session sees yesterday's night or tonight's, never a mix; a failed build or test leaves yesterday's in place.
+The finance role (``[warehouse] finance_role``) is granted the new marts in the same transaction: it reads the
+published marts and nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +161,155 @@ def fetch(sql: str, pg=None) -> list[tuple]:
         if own:
             pg.close()
 
+
+
+# -- write, audit, publish ---------------------------------------------------------------------------------------
+
+#: the schemas of a published night on the server (the layers of the dbt project; the seeds live in marts)
+PUBLISHED_SCHEMAS = ("staging", "intermediate", "marts")
+#: what the finance role may read
+FINANCE_SCHEMAS = ("marts",)
+BUILD_SUFFIX, PREVIOUS_SUFFIX = "__build", "__previous"
+
+
+class PostgresPublishError(Exception):
+    """The night could not be published on the server; yesterday's night stays."""
+
+
+@dataclass
+class ServerNight:
+    """What became of a night on the server."""
+    business_date: date
+    published: bool
+    seconds: dict[str, float] = field(default_factory=dict)  # load, build, publish
+    loaded_rows: int = 0
+    models: int = 0
+    tests: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (node, status, message)
+
+    def reason(self) -> str:
+        shown = "; ".join(f"{node} {status}: {message}" for node, status, message in self.failures[:5])
+        more = f" (and {len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+        return f"{len(self.failures)} node(s) failed on PostgreSQL: {shown}{more}"
+
+
+def server_target_dir(settings: Settings) -> Path:
+    """dbt's target folder for the server's builds (its own: the DuckDB parse is kept apart, partial parsing reused)."""
+    return settings.state / "dbt-postgres"
+
+
+#: what a night runs on the server: every model and seed, and every data test on them (unit tests are CI's)
+NIGHT_BUILD = ("build", "--exclude-resource-type", "unit_test")
+
+
+def build_on_server(settings: Settings, *, suffix: str = BUILD_SUFFIX, command: tuple[str, ...] = NIGHT_BUILD,
+                    ) -> list[dict]:
+    """A dbt command (by default the night's build) with ``--target postgres``, its models in the schemas
+    ``<layer><suffix>``; returns dbt's results. dbt runs as its own process: the night's process keeps its DuckDB
+    adapter and parsed project."""
+    from lifecycle.io.dbt import DBT_PROJECT_DIR
+
+    target = server_target_dir(settings)
+    (target / "run_results.json").unlink(missing_ok=True)
+    dbt_bin = Path(sys.executable).parent / "dbt"
+    argv = [str(dbt_bin), *command, "--target", "postgres",
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target), "--log-path", str(target / "logs"),
+            "--vars", json.dumps({**settings.dbt_vars(), "build_schema_suffix": suffix}, sort_keys=True)]
+    run = subprocess.run(argv, capture_output=True, text=True,
+                         env={**os.environ, "LIFECYCLE_HOME": str(settings.home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    results_path = target / "run_results.json"
+    if not results_path.exists():
+        tail = (run.stdout + run.stderr)[-2000:]
+        raise PostgresPublishError(f"dbt {command[0]} --target postgres did not run (exit {run.returncode}): {tail}")
+    return json.loads(results_path.read_text(encoding="utf-8"))["results"]
+
+
+def _schema_exists(cur, name: str) -> bool:
+    cur.execute("select 1 from pg_namespace where nspname = %s", [name])
+    return cur.fetchone() is not None
+
+
+def drop_schemas(pg, suffix: str, lock_timeout: str = "10s") -> None:
+    """Drop ``<layer><suffix>`` for every layer (what a failed build or an earlier publication left)."""
+    with pg, pg.cursor() as cur:
+        cur.execute(f"set local lock_timeout = '{lock_timeout}'")
+        for schema in PUBLISHED_SCHEMAS:
+            cur.execute(f"drop schema if exists {_q(schema + suffix)} cascade")
+
+
+def ensure_role(pg, role: str) -> None:
+    """The finance role, created without login (people log in as members of it: ``create user … in role``)."""
+    with pg, pg.cursor() as cur:
+        cur.execute("select 1 from pg_roles where rolname = %s", [role])
+        if cur.fetchone() is None:
+            cur.execute(f"create role {_q(role)} nologin")
+
+
+def swap_in(pg, role: str) -> None:
+    """One transaction: the built schemas become the published ones, the published ones ``<layer>__previous``,
+    and the finance role reads the new marts. Then, apart, the previous night is dropped (a reader still on it
+    delays that, not the publication; a drop that times out is done by the next publication)."""
+    with pg, pg.cursor() as cur:
+        for schema in PUBLISHED_SCHEMAS:
+            if not _schema_exists(cur, schema + BUILD_SUFFIX):
+                raise PostgresPublishError(f"schema {schema + BUILD_SUFFIX} is missing: nothing to publish")
+        for schema in PUBLISHED_SCHEMAS:
+            if _schema_exists(cur, schema):
+                cur.execute(f"alter schema {_q(schema)} rename to {_q(schema + PREVIOUS_SUFFIX)}")
+            cur.execute(f"alter schema {_q(schema + BUILD_SUFFIX)} rename to {_q(schema)}")
+        for schema in PUBLISHED_SCHEMAS:
+            cur.execute(f"revoke all on schema {_q(schema)} from public")
+        for schema in FINANCE_SCHEMAS:
+            cur.execute(f"grant usage on schema {_q(schema)} to {_q(role)}")
+            cur.execute(f"grant select on all tables in schema {_q(schema)} to {_q(role)}")
+    try:
+        drop_schemas(pg, PREVIOUS_SUFFIX)
+    except Exception:  # noqa: BLE001 - a reader holds the previous night: the next publication drops it
+        pg.rollback()
+
+
+def published_night(pg=None) -> date | None:
+    """The night the server's published marts hold, or None before the first publication."""
+    if not fetch("select 1 from information_schema.tables where table_schema = 'marts' "
+                 "and table_name = 'warehouse_night'", pg):
+        return None
+    rows = fetch("select business_date from marts.warehouse_night", pg)
+    return rows[0][0] if rows else None
+
+
+def build_and_publish(settings: Settings, day: date, manifest: Mapping[str, Any]) -> ServerNight:
+    """Night ``day`` on the server: load its inputs, build and test it beside the published night, swap it in if
+    every node passed. A night older than the one the server holds is built and tested but not swapped in."""
+    night = ServerNight(day, published=False)
+    pg = connect()
+    try:
+        started = time.perf_counter()
+        night.loaded_rows = sum(load_sources(settings, manifest, pg).values())
+        drop_schemas(pg, BUILD_SUFFIX)  # what a failed night left
+        drop_schemas(pg, PREVIOUS_SUFFIX)  # what a reader kept from being dropped after the last publication
+        night.seconds["load"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        results = build_on_server(settings)
+        night.seconds["build"] = time.perf_counter() - started
+        night.models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in results)
+        night.tests = sum(r["unique_id"].startswith("test.") for r in results)
+        night.failures = [(r["unique_id"], r["status"], " ".join((r.get("message") or "").split())[:300])
+                          for r in results if r["status"] not in ("success", "pass", "warn")]
+        if night.failures:
+            return night
+        built = fetch(f"select business_date from {_q('marts' + BUILD_SUFFIX)}.warehouse_night", pg)
+        if [row[0] for row in built] != [day]:
+            raise PostgresPublishError(f"the server's build holds night {built}, not {day}")
+        current = published_night(pg)
+        if current is not None and current > day:
+            return night  # finance is not taken back in time
+        started = time.perf_counter()
+        ensure_role(pg, settings.finance_role)
+        swap_in(pg, settings.finance_role)
+        night.seconds["publish"] = time.perf_counter() - started
+        night.published = True
+        return night
+    finally:
+        pg.close()

@@ -127,10 +127,14 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
         if event.event_type_value == "STEP_FAILURE":
             failures.extend(_step_failures(event))
     last = last_published_date(settings)
-    published = result.success and last == day
+    # only the server's copy failed (``[warehouse] kind = "postgres"``): the night is published on DuckDB
+    server_only = bool(failures) and all(step == "postgres_warehouse" for step, _ in failures)
+    published = (result.success or server_only) and last == day
     gates = read_gates(settings, day)
     reason = ""
-    if result.success and not published:
+    if server_only and published:
+        reason = f"published, but not on PostgreSQL, which keeps its previous night: {failures[0][1]}"
+    elif result.success and not published:
         reason = f"a later night ({last}) is already published"
     elif gates is not None and not gates.all_passed:
         reason = f"withheld, the warehouse stays at {last or 'no night'}: {gates.reason()}"

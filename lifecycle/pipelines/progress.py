@@ -25,7 +25,7 @@ def stage_of(step_key: str) -> str:
         return "build"
     if step_key == "night_gates":
         return "tests"
-    if step_key == "published_warehouse":
+    if step_key in ("published_warehouse", "postgres_warehouse"):
         return "publish"
     return "exports"
 
@@ -95,6 +95,9 @@ class NightProgress:
             facts["files" if meta["exported"] else "withheld"] = facts.get(
                 "files" if meta["exported"] else "withheld", 0) + 1
             facts["rows"] = facts.get("rows", 0) + int(meta.get("rows", 0) or 0)
+        elif stage == "publish" and key == ["postgres_warehouse"]:
+            facts["postgres"] = f"on PostgreSQL {'published' if meta.get('published') else 'not published'}" + (
+                f" ({int(meta['models'])} models, {int(meta['data_tests'])} data tests)" if meta.get("models") else "")
         elif stage == "publish":
             facts.update(published=meta.get("published"), tables=meta.get("tables"))
 
@@ -127,7 +130,7 @@ class NightProgress:
                 f", {f['withheld']} withheld" if f.get("withheld") else "")
         else:
             detail = ("published" if f.get("published") else "not published") + (
-                f", {f['tables']} tables" if f.get("tables") else "")
+                f", {f['tables']} tables" if f.get("tables") else "") + (f"; {f['postgres']}" if f.get("postgres") else "")
         trouble = "".join([f", {s.failed} step(s) FAILED" if s.failed else "",
                            f", {s.skipped} step(s) skipped" if s.skipped else ""])
         self.emit(f"  {name:<8}{s.seconds:>7.1f} s  {detail}{trouble}")
