@@ -4,8 +4,10 @@ On DuckDB the sources are the home's Parquet files, read in place (their ``exter
 cannot read them, so before a build the pipeline loads each source into the schema dbt names it by
 (``raw``, ``quarantine``, ``engine``, ``pipeline``) and each export's register into ``raw.register_<export>``:
 DuckDB reads the files exactly as the DuckDB build would and streams them as CSV into ``COPY ... FROM STDIN``,
-one transaction per load (a failed load leaves the previous tables). A load replaces the tables whole, so it
-can be repeated: the same files give the same tables.
+one transaction per load (a failed load leaves the previous tables). The sources kept one file per partition (the
+feeds by recorded date, the quarantine, the registers by night) are loaded file by file, and only what is new or
+rewritten since the last load is copied (``raw._loaded_files`` remembers each file's size and modification time);
+the others are replaced whole. A load can be repeated: the same files give the same tables.
 
 The connection comes from the environment, never from a file of the repository: ``PGHOST``, ``PGPORT``,
 ``PGUSER``, ``PGPASSWORD`` (or ``~/.pgpass``), ``PGDATABASE``, the variables libpq and every Postgres client read.
@@ -52,6 +54,26 @@ class Source:
     schema: str
     table: str
     query: str  # DuckDB, with the home as file_search_path
+    #: for a source of one file per partition: the files' glob (relative to the home), the query of one file
+    #: (``{file}``), and how a file's rows are found in the table: a pattern of its path whose named groups are
+    #: columns (``recorded_date=(?P<_recorded_date>…)``)
+    files: str | None = None
+    file_query: str | None = None
+    partition: str | None = None
+
+    def partition_of(self, relative: str) -> dict[str, str]:
+        match = re.search(self.partition or "", relative)
+        if match is None or not match.groupdict():
+            raise ValueError(f"{relative}: not a partition of {self.schema}.{self.table}")
+        return match.groupdict()
+
+
+@dataclass
+class Loaded:
+    """What a load did: rows now in each table, and files loaded (new or changed) or kept (loaded before)."""
+    rows: dict[str, int] = field(default_factory=dict)
+    files_loaded: dict[str, int] = field(default_factory=dict)
+    files_kept: int = 0
 
 
 def pg_type(duckdb_type: str) -> str:
@@ -67,6 +89,15 @@ def pg_type(duckdb_type: str) -> str:
         raise ValueError(f"no PostgreSQL type for DuckDB's {duckdb_type}") from None
 
 
+_DATE = r"\d{4}-\d{2}-\d{2}"
+#: the partitioned sources: their files, and the columns a file's path gives its rows
+_PARTITIONS = {
+    "raw": (r"raw/{name}/*/data.parquet", rf"recorded_date=(?P<_recorded_date>{_DATE})/data\.parquet$"),
+    "quarantine": ("quarantine/*/*/data.parquet",
+                   rf"quarantine/(?P<feed>[^/]+)/recorded_date=(?P<recorded_date>{_DATE})/data\.parquet$"),
+}
+
+
 def sources(manifest: Mapping[str, Any], settings: Settings) -> list[Source]:
     """Every source of the parsed project (manifest.json) with a file behind it, and every export register."""
     out = []
@@ -75,14 +106,25 @@ def sources(manifest: Mapping[str, Any], settings: Settings) -> list[Source]:
         if location:
             # dbt-duckdb fills in the table's name (and identifier, schema) the same way
             location = location.format(name=node["name"], identifier=node["identifier"], schema=node["schema"])
-            out.append(Source(node["source_name"], node["name"], f"select * from {location}"))
+            files, partition = _PARTITIONS.get(node["source_name"], (None, None))
+            if files and f"'{files.format(name=node['name'])}'" not in location:
+                files = partition = None  # a source laid out otherwise: loaded whole
+            out.append(Source(
+                node["source_name"], node["name"], f"select * from {location}",
+                files=files.format(name=node["name"]) if files else None,
+                file_query="select * from read_parquet('{file}', hive_partitioning = false)" if files else None,
+                partition=partition))
     register = settings.state / "register"
     for folder in sorted(p for p in register.iterdir() if p.is_dir()) if register.exists() else []:
         if any(folder.glob("*.parquet")):
-            out.append(Source("raw", f"register_{folder.name}", (
-                "select * exclude (filename), cast(regexp_extract(filename, '(\\d{4}-\\d{2}-\\d{2})\\.parquet$', 1) "
-                f"as date) as register_night from read_parquet('{folder.relative_to(settings.home)}/*.parquet', "
-                "union_by_name = true, filename = true)")))
+            night = "cast(regexp_extract(filename, '(\\d{4}-\\d{2}-\\d{2})\\.parquet$', 1) as date) as register_night"
+            out.append(Source(
+                "raw", f"register_{folder.name}",
+                f"select * exclude (filename), {night} from read_parquet("
+                f"'{folder.relative_to(settings.home)}/*.parquet', union_by_name = true, filename = true)",
+                files=f"{folder.relative_to(settings.home)}/*.parquet",
+                file_query=f"select * exclude (filename), {night} from read_parquet('{{file}}', filename = true)",
+                partition=rf"(?P<register_night>{_DATE})\.parquet$"))
     return sorted(out, key=lambda s: (s.schema, s.table))
 
 
@@ -110,37 +152,123 @@ def connect():
     return psycopg2.connect("")
 
 
-def load_sources(settings: Settings, manifest: Mapping[str, Any], pg=None) -> dict[str, int]:
-    """Load every source into the server, replacing what a previous load left; returns rows by table."""
+#: which file of a partitioned source is in the server, as it was when loaded (the server's own bookkeeping)
+LOADED_FILES = "raw._loaded_files"
+
+
+def load_sources(settings: Settings, manifest: Mapping[str, Any], pg=None, *, full: bool = False) -> Loaded:
+    """Load every source into the server, in one transaction: all tables or none.
+
+    A source of one file per partition (the feeds' recorded dates, the quarantine, the export registers) is
+    loaded file by file: a file loaded before and unchanged since (its size and modification time) is kept, a new
+    or rewritten one replaces its partition's rows, a file gone takes its rows with it, so a night costs its own
+    partitions, not the history. A source whose columns changed, and every other source, is replaced whole;
+    ``full`` replaces everything."""
     con = duckdb.connect()
     own = pg is None
     pg = pg or connect()
-    counts: dict[str, int] = {}
+    loaded = Loaded()
     try:
         con.execute("set TimeZone = 'UTC'")
         con.execute("set file_search_path = ?", [str(settings.home)])
-        with pg, pg.cursor() as cur:  # one transaction: all tables or none
+        with pg, pg.cursor() as cur:
             cur.execute("set time zone 'UTC'")
+            cur.execute("create schema if not exists raw")
+            cur.execute(f"create table if not exists {LOADED_FILES} (source text not null, file text not null, "
+                        "size bigint not null, mtime_ns bigint not null, primary key (source, file))")
+            if full:
+                cur.execute(f"delete from {LOADED_FILES}")
             for source in sources(manifest, settings):
-                counts[f"{source.schema}.{source.table}"] = _load(con, cur, source)
+                name = f"{source.schema}.{source.table}"
+                if source.files:
+                    loaded.files_kept += _load_files(con, cur, settings, source, loaded)
+                else:
+                    _load(con, cur, source.query, _table(source), create=True)
+                cur.execute(f"select count(*) from {_table(source)}")
+                loaded.rows[name] = cur.fetchone()[0]
     finally:
         con.close()
         if own:
             pg.close()
-    return counts
+    return loaded
 
 
-def _load(con: duckdb.DuckDBPyConnection, cur, source: Source) -> int:
-    columns, query = _csv_select(con, source.query)
-    table = f"{_q(source.schema)}.{_q(source.table)}"
+def _table(source: Source) -> str:
+    return f"{_q(source.schema)}.{_q(source.table)}"
+
+
+def _columns(cur, source: Source) -> list[tuple[str, str]] | None:
+    """The table's columns (name, type as Postgres formats it), None when there is no table."""
+    cur.execute("select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+                "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped order by a.attnum",
+                [source.schema, source.table])
+    rows = cur.fetchall()
+    return rows or None
+
+
+def _same_type(mine: str, theirs: str) -> bool:
+    """Whether a column type we would create is the one Postgres reports (``numeric(18, 2)`` = ``numeric(18,2)``,
+    ``timestamptz`` = ``timestamp with time zone``)."""
+    aliases = {"timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone"}
+    return aliases.get(mine, mine).replace(" ", "") == theirs.replace(" ", "")
+
+
+def _load_files(con: duckdb.DuckDBPyConnection, cur, settings: Settings, source: Source, loaded: Loaded) -> int:
+    """Load a partitioned source file by file; returns the files kept as they were."""
+    name = f"{source.schema}.{source.table}"
+    on_disk = {}
+    for path in sorted(settings.home.glob(source.files)):
+        stat = path.stat()
+        on_disk[str(path.relative_to(settings.home))] = (stat.st_size, stat.st_mtime_ns)
+    cur.execute(f"select file, size, mtime_ns from {LOADED_FILES} where source = %s", [name])
+    before = {file: (size, mtime) for file, size, mtime in cur.fetchall()}
+    if not on_disk:
+        raise PostgresPublishError(f"{name}: no file matches {settings.home / source.files}")
+    existing = _columns(cur, source)
+    whole, _ = _csv_select(con, source.query)
+    # a new table, one whose columns changed, or one loaded whole before (no bookkeeping): every file again
+    if not before or existing is None or [n for n, _ in whole] != [n for n, _ in existing] or not all(
+            _same_type(a, b) for (_, a), (_, b) in zip(whole, existing, strict=True)):
+        cur.execute(f"delete from {LOADED_FILES} where source = %s", [name])
+        before = {}
+        _create(cur, source, whole)
+    changed = [f for f, key in on_disk.items() if before.get(f) != key]
+    gone = [f for f in before if f not in on_disk]
+    for file in [*gone, *changed]:
+        if file in before:  # its rows are in the table: take them out
+            keys = source.partition_of(file)
+            cur.execute(f"delete from {_table(source)} where "
+                        + " and ".join(f"{_q(col)} = %s" for col in keys), list(keys.values()))
+            cur.execute(f"delete from {LOADED_FILES} where source = %s and file = %s", [name, file])
+    for file in changed:
+        _load(con, cur, source.file_query.replace("{file}", file.replace("'", "''")), _table(source), create=False)
+        cur.execute(f"insert into {LOADED_FILES} (source, file, size, mtime_ns) values (%s, %s, %s, %s)",
+                    [name, file, *on_disk[file]])
+    loaded.files_loaded[name] = len(changed)
+    return len(on_disk) - len(changed)
+
+
+def _create(cur, source: Source, columns: list[tuple[str, str]]) -> None:
     cur.execute(f"create schema if not exists {_q(source.schema)}")
-    cur.execute(f"drop table if exists {table}")
-    cur.execute(f"create table {table} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
+    cur.execute(f"drop table if exists {_table(source)}")
+    cur.execute(f"create table {_table(source)} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
+
+
+def _load(con: duckdb.DuckDBPyConnection, cur, query: str, table: str, *, create: bool) -> int:
+    """COPY a query's rows into ``table`` (made from the query's columns when ``create``), by column name."""
+    columns, csv_query = _csv_select(con, query)
+    if create:
+        schema, name = table.split(".", 1)
+        cur.execute(f"create schema if not exists {schema}")
+        cur.execute(f"drop table if exists {table}")
+        cur.execute(f"create table {table} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"lifecycle-pg-{os.getpid()}.csv"
     try:
-        con.execute(f"copy ({query}) to '{path}' (format csv, header false, nullstr '\\N')")
+        con.execute(f"copy ({csv_query}) to '{path}' (format csv, header false, nullstr '\\N')")
         with path.open("rb") as f:
-            cur.copy_expert(f"copy {table} from stdin with (format csv, null '\\N')", f)
+            cur.copy_expert(f"copy {table} ({', '.join(_q(n) for n, _ in columns)}) from stdin "
+                            "with (format csv, null '\\N')", f)
     finally:
         path.unlink(missing_ok=True)
     return cur.rowcount
@@ -285,7 +413,7 @@ def build_and_publish(settings: Settings, day: date, manifest: Mapping[str, Any]
     pg = connect()
     try:
         started = time.perf_counter()
-        night.loaded_rows = sum(load_sources(settings, manifest, pg).values())
+        night.loaded_rows = sum(load_sources(settings, manifest, pg).rows.values())
         drop_schemas(pg, BUILD_SUFFIX)  # what a failed night left
         drop_schemas(pg, PREVIOUS_SUFFIX)  # what a reader kept from being dropped after the last publication
         night.seconds["load"] = time.perf_counter() - started
