@@ -101,19 +101,22 @@ def pg_home(pg_database, tmp_path_factory):
     load_settings.cache_clear()
     settings = get_settings(path)
     assert settings.warehouse_kind == "postgres"
-    outcomes, on_server = [], []
+    outcomes, on_server, compared = [], [], []
     for night in NIGHTS[:2]:
         outcomes.append(run_night(settings, night, ephemeral=True))
         on_server.append(postgres.published_night())
+        compared.append(_differences(settings))  # every table, after every night
         answer_refund_requests(settings, night)
-    return settings, outcomes, on_server
+    return settings, outcomes, on_server, compared
 
 
 def test_each_night_is_published_on_the_server(pg_home):
-    settings, outcomes, on_server = pg_home
+    settings, outcomes, on_server, compared = pg_home
     assert [(o.business_date, o.success, o.published, o.reason) for o in outcomes] == [
         (night, True, True, "") for night in NIGHTS[:2]]
     assert on_server == list(NIGHTS[:2])
+    for tables, rows, differences in compared:  # each night: every table compared, none differs
+        assert tables >= 90 and rows > 10_000 and differences == []
     schemas = {name for (name,) in postgres.fetch("select nspname from pg_namespace")}
     assert {"staging", "intermediate", "marts", "raw", "engine"} <= schemas
     assert not {s for s in schemas if s.endswith(("__build", "__previous"))}  # nothing left beside the night
@@ -126,7 +129,7 @@ def test_a_reader_across_a_publication_sees_one_night_or_the_other(pg_home):
 
     from lifecycle.pipelines.night import run_night
 
-    settings, _, _ = pg_home
+    settings = pg_home[0]
     query = ("select w.business_date, (select count(*) from marts.fct_journal_lines), "
              "(select count(*) from marts.fct_payment_applications) from marts.warehouse_night w")
     reader = psycopg2.connect("")
@@ -201,7 +204,7 @@ def _differences(settings) -> tuple[int, int, list[str]]:
 
 
 def test_every_published_table_has_the_same_rows_on_the_server(pg_home):
-    settings, _, _ = pg_home
+    settings = pg_home[0]
     manifest = dbt.manifest_json(settings)
     tables, rows, differences = _differences(settings)
     assert tables == sum(n["resource_type"] in ("model", "seed") for n in manifest["nodes"].values()) >= 90
@@ -212,7 +215,7 @@ def test_every_published_table_has_the_same_rows_on_the_server(pg_home):
 def test_the_finance_role_reads_the_marts_and_nothing_else(pg_home):
     import psycopg2
 
-    settings, _, _ = pg_home
+    settings = pg_home[0]
     admin = postgres.connect()
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -247,7 +250,7 @@ def test_the_finance_role_reads_the_marts_and_nothing_else(pg_home):
 
 
 def test_the_unit_tests_pass_on_the_server(pg_home):
-    settings, _, _ = pg_home
+    settings = pg_home[0]
     results = postgres.build_on_server(settings, suffix="", command=("test", "--select", "test_type:unit"))
     manifest = dbt.manifest_json(settings)
     assert len(results) == len(manifest["unit_tests"]) >= 50
@@ -259,7 +262,7 @@ def test_a_load_copies_only_the_files_that_changed_and_gives_the_same_tables(pg_
     load gives the same tables. raw.payments is its files, row for row."""
     from lifecycle.io.ingest import ingest_file
 
-    settings, _, _ = pg_home
+    settings = pg_home[0]
     manifest = dbt.manifest_json(settings)
     pg = postgres.connect()
     try:
@@ -283,4 +286,29 @@ def test_a_load_copies_only_the_files_that_changed_and_gives_the_same_tables(pg_
         loaded = sorted(tuple(_norm(v) for v in row) for row in postgres.fetch("select * from raw.payments", pg))
         assert len(files) > 400 and loaded == files
     finally:
+        pg.close()
+
+
+def test_a_night_whose_server_build_fails_a_gate_keeps_the_servers_night(pg_home):
+    """A row changed on the server behind the pipeline's back (its file unchanged, so the load keeps it): the
+    server's build fails the foundation gate, the server keeps its night and no build is swapped in; the night is
+    published on DuckDB and says why it is not on PostgreSQL. A full load puts the files' rows back."""
+    from lifecycle.pipelines.night import run_night
+
+    settings = pg_home[0]
+    before = postgres.published_night()
+    pg = postgres.connect()
+    try:
+        with pg, pg.cursor() as cur:
+            cur.execute("update raw.payments set customer_id = 'C-NOBODY' "
+                        "where payment_id = (select min(payment_id) from raw.payments)")
+        outcome = run_night(settings, before, ephemeral=True)
+        assert (outcome.published, outcome.success) == (True, False)
+        assert outcome.reason.startswith("published, but not on PostgreSQL, which keeps its previous night: ")
+        assert "foundation gate failed: relationships_stg_payments_customer_id" in outcome.reason, outcome.reason
+        assert postgres.published_night(pg) == before
+        assert postgres.fetch("select count(*) from marts.fct_payment_applications where customer_id = 'C-NOBODY'",
+                              pg) == [(0,)]
+    finally:
+        postgres.load_sources(settings, dbt.manifest_json(settings), pg, full=True)
         pg.close()

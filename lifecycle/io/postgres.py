@@ -12,7 +12,8 @@ the others are replaced whole. A load can be repeated: the same files give the s
 The connection comes from the environment, never from a file of the repository: ``PGHOST``, ``PGPORT``,
 ``PGUSER``, ``PGPASSWORD`` (or ``~/.pgpass``), ``PGDATABASE``, the variables libpq and every Postgres client read.
 
-Write, audit, publish (``build_and_publish``, a night's last step when ``[warehouse] kind = "postgres"``): once
+Write, audit, publish (``build_night``, the gates, ``publish_night``: a night's last step when ``[warehouse] kind =
+"postgres"``, lifecycle/assets/server.py): once
 the night is published on DuckDB, its inputs are loaded, ``dbt build --target postgres`` builds every model and
 seed into ``staging__build``, ``intermediate__build`` and ``marts__build`` and runs every data test there, and
 only if every node succeeded are the three schemas swapped in, in one transaction (``marts`` becomes
@@ -313,12 +314,7 @@ class ServerNight:
     loaded_rows: int = 0
     models: int = 0
     tests: int = 0
-    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (node, status, message)
-
-    def reason(self) -> str:
-        shown = "; ".join(f"{node} {status}: {message}" for node, status, message in self.failures[:5])
-        more = f" (and {len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
-        return f"{len(self.failures)} node(s) failed on PostgreSQL: {shown}{more}"
+    results: list[dict] = field(default_factory=list)  # dbt's run results of the build, for the gates
 
 
 def server_target_dir(settings: Settings) -> Path:
@@ -406,9 +402,9 @@ def published_night(pg=None) -> date | None:
     return rows[0][0] if rows else None
 
 
-def build_and_publish(settings: Settings, day: date, manifest: Mapping[str, Any]) -> ServerNight:
-    """Night ``day`` on the server: load its inputs, build and test it beside the published night, swap it in if
-    every node passed. A night older than the one the server holds is built and tested but not swapped in."""
+def build_night(settings: Settings, day: date, manifest: Mapping[str, Any]) -> ServerNight:
+    """Write: load night ``day``'s inputs and build and test it beside the published night (``<layer>__build``).
+    Its dbt results are ``results``; the caller audits them (the gates) before ``publish_night``."""
     night = ServerNight(day, published=False)
     pg = connect()
     try:
@@ -417,22 +413,27 @@ def build_and_publish(settings: Settings, day: date, manifest: Mapping[str, Any]
         drop_schemas(pg, BUILD_SUFFIX)  # what a failed night left
         drop_schemas(pg, PREVIOUS_SUFFIX)  # what a reader kept from being dropped after the last publication
         night.seconds["load"] = time.perf_counter() - started
+    finally:
+        pg.close()
+    started = time.perf_counter()
+    night.results = build_on_server(settings)
+    night.seconds["build"] = time.perf_counter() - started
+    night.models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in night.results)
+    night.tests = sum(r["unique_id"].startswith("test.") for r in night.results)
+    return night
 
-        started = time.perf_counter()
-        results = build_on_server(settings)
-        night.seconds["build"] = time.perf_counter() - started
-        night.models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in results)
-        night.tests = sum(r["unique_id"].startswith("test.") for r in results)
-        night.failures = [(r["unique_id"], r["status"], " ".join((r.get("message") or "").split())[:300])
-                          for r in results if r["status"] not in ("success", "pass", "warn")]
-        if night.failures:
-            return night
+
+def publish_night(settings: Settings, night: ServerNight) -> ServerNight:
+    """Publish: swap the audited build in, unless the server already holds a later night (finance is not taken
+    back in time). Call it only when the build's audit passed."""
+    pg = connect()
+    try:
         built = fetch(f"select business_date from {_q('marts' + BUILD_SUFFIX)}.warehouse_night", pg)
-        if [row[0] for row in built] != [day]:
-            raise PostgresPublishError(f"the server's build holds night {built}, not {day}")
+        if [row[0] for row in built] != [night.business_date]:
+            raise PostgresPublishError(f"the server's build holds night {built}, not {night.business_date}")
         current = published_night(pg)
-        if current is not None and current > day:
-            return night  # finance is not taken back in time
+        if current is not None and current > night.business_date:
+            return night
         started = time.perf_counter()
         ensure_role(pg, settings.finance_role)
         swap_in(pg, settings.finance_role)
