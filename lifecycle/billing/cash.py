@@ -146,8 +146,17 @@ class _Open:
     known: list[tuple[date, int]] = field(default_factory=list)  # (known date, amount) applied so far
     written_off: bool = False
     suspended: bool = False
+    known_total: int = 0  # the sum of ``known``
+    known_by: date = date.min  # the latest known date in ``known``
+
+    def learn(self, known: date, amount: int) -> None:
+        self.known.append((known, amount))
+        self.known_total += amount
+        self.known_by = max(self.known_by, known)
 
     def known_balance(self, night: date) -> int:
+        if night >= self.known_by:  # everything applied is known that night (most checks: the invoice is paid)
+            return self.invoice.total_cents - self.known_total
         return self.invoice.total_cents - sum(a for d, a in self.known if d <= night)
 
 
@@ -213,24 +222,18 @@ class _Group:
 
     def run(self) -> None:
         events: list[tuple] = []
-        last = len(self.knobs.effort_offsets)
+        offsets = self.knobs.effort_offsets
+        reminders = [(k, timedelta(days=offset)) for k, offset in enumerate(offsets, start=1)]
+        to_suspension = timedelta(days=(offsets[-1] if offsets else 0) + self.knobs.suspension_days)
+        to_write_off = to_suspension + timedelta(days=self.knobs.cancel_days)
         for inv in self.invoices:
             events.append((inv.invoice_date, _INVOICE, inv.due_date, inv.invoice_id, "invoice", inv))
             if inv.recorded_date > inv.invoice_date:  # known later: from then on it takes credits
                 events.append((inv.recorded_date, _INVOICE, inv.due_date, inv.invoice_id, "invoice_known", inv))
-            for k, offset in enumerate(self.knobs.effort_offsets, start=1):
-                events.append(
-                    (inv.invoice_date + timedelta(days=offset), _CHECK, 0, inv.invoice_id, "reminder", (inv, k))
-                )
-            suspend = (
-                inv.invoice_date + timedelta(days=self.knobs.effort_offsets[-1] + self.knobs.suspension_days)
-                if last
-                else inv.invoice_date + timedelta(days=self.knobs.suspension_days)
-            )
-            events.append((suspend, _CHECK, 1, inv.invoice_id, "suspension", (inv, None)))
-            events.append(
-                (suspend + timedelta(days=self.knobs.cancel_days), _CHECK, 2, inv.invoice_id, "write_off", (inv, None))
-            )
+            for k, delta in reminders:
+                events.append((inv.invoice_date + delta, _CHECK, 0, inv.invoice_id, "reminder", (inv, k)))
+            events.append((inv.invoice_date + to_suspension, _CHECK, 1, inv.invoice_id, "suspension", (inv, None)))
+            events.append((inv.invoice_date + to_write_off, _CHECK, 2, inv.invoice_id, "write_off", (inv, None)))
         for p in self.payments:
             events.append((p.paid_date, _MONEY, p.paid_at, p.payment_id, "money", p))
         for c in self.cancellations:
@@ -299,7 +302,7 @@ class _Group:
             credit = 0
         if credit > 0:
             st.balance -= credit
-            st.known.append((c.stop_date, credit))
+            st.learn(c.stop_date, credit)
             self.out.collections.append(Collection(c.invoice_id, "credit_note", c.stop_date, None, credit))
 
     # --- money ---------------------------------------------------------------------------
@@ -315,7 +318,7 @@ class _Group:
         self.out.applications.append(app)
         self.applied[p.payment_id].append(app)
         st.balance -= amount
-        st.known.append((known, amount))
+        st.learn(known, amount)
         if st.suspended and st.balance <= 0:
             st.suspended = False
             self.out.collections.append(Collection(st.invoice.invoice_id, "reinstatement", when, None, 0))
