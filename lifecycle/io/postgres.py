@@ -184,7 +184,7 @@ def load_sources(settings: Settings, manifest: Mapping[str, Any], pg=None, *, fu
                 if source.files:
                     loaded.files_kept += _load_files(con, cur, settings, source, loaded)
                 else:
-                    _load(con, cur, source.query, _table(source), create=True)
+                    _load(con, cur, source, source.query, create=True)
                 cur.execute(f"select count(*) from {_table(source)}")
                 loaded.rows[name] = cur.fetchone()[0]
     finally:
@@ -243,7 +243,7 @@ def _load_files(con: duckdb.DuckDBPyConnection, cur, settings: Settings, source:
                         + " and ".join(f"{_q(col)} = %s" for col in keys), list(keys.values()))
             cur.execute(f"delete from {LOADED_FILES} where source = %s and file = %s", [name, file])
     for file in changed:
-        _load(con, cur, source.file_query.replace("{file}", file.replace("'", "''")), _table(source), create=False)
+        _load(con, cur, source, source.file_query.replace("{file}", file.replace("'", "''")), create=False)
         cur.execute(f"insert into {LOADED_FILES} (source, file, size, mtime_ns) values (%s, %s, %s, %s)",
                     [name, file, *on_disk[file]])
     loaded.files_loaded[name] = len(changed)
@@ -256,14 +256,13 @@ def _create(cur, source: Source, columns: list[tuple[str, str]]) -> None:
     cur.execute(f"create table {_table(source)} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
 
 
-def _load(con: duckdb.DuckDBPyConnection, cur, query: str, table: str, *, create: bool) -> int:
-    """COPY a query's rows into ``table`` (made from the query's columns when ``create``), by column name."""
+def _load(con: duckdb.DuckDBPyConnection, cur, source: Source, query: str, *, create: bool) -> int:
+    """COPY a query's rows into the source's table (made anew from the query's columns when ``create``), by
+    column name."""
     columns, csv_query = _csv_select(con, query)
+    table = _table(source)
     if create:
-        schema, name = table.split(".", 1)
-        cur.execute(f"create schema if not exists {schema}")
-        cur.execute(f"drop table if exists {table}")
-        cur.execute(f"create table {table} ({', '.join(f'{_q(n)} {t}' for n, t in columns)})")
+        _create(cur, source, columns)
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"lifecycle-pg-{os.getpid()}.csv"
     try:
         con.execute(f"copy ({csv_query}) to '{path}' (format csv, header false, nullstr '\\N')")
