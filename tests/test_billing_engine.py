@@ -452,6 +452,33 @@ def test_a_vacation_hold_of_two_issues_extends_the_term():
     assert out.terms[0].issue_ids == ["I-01", "I-02", "I-03"]
 
 
+def test_a_hold_known_after_the_term_began_records_the_ends_the_term_had():
+    """Revenue spread over the term's days keeps what it earned before a hold moved the end: the chain walk
+    records each end and the night it became known (the 'window' records)."""
+    def walk(*holds):
+        out = terms.build_chains([order("O1", D(2026, 1, 1), "PRT3", autorenew=False)], [], [], CAT,
+                                 terms.Knobs(D(2026, 6, 30), None), holds=list(holds))
+        return out.terms[0]
+
+    # known on 15 January, after the term began: February and March held, the end moves from 10 April to 10 June
+    feb_mar = terms.Hold("S1", D(2026, 2, 1), D(2026, 4, 1), known_date=D(2026, 1, 15))
+    assert walk(feb_mar).end_revisions == [(D(2026, 1, 1), D(2026, 4, 10)), (D(2026, 1, 15), D(2026, 6, 10))]
+    # a second hold known on 20 April (May held) moves it again, to 10 July
+    may = terms.Hold("S1", D(2026, 5, 1), D(2026, 6, 1), known_date=D(2026, 4, 20))
+    term = walk(feb_mar, may)
+    assert term.issue_ids == ["I-01", "I-04", "I-06"]
+    assert term.end_revisions == [
+        (D(2026, 1, 1), D(2026, 4, 10)), (D(2026, 1, 15), D(2026, 6, 10)), (D(2026, 4, 20), D(2026, 7, 10)),
+    ]
+    assert term.end_date == D(2026, 7, 10)
+    # known by the term's first day: the term began with that end, nothing moved
+    early = terms.Hold("S1", D(2026, 2, 1), D(2026, 4, 1), known_date=D(2026, 1, 1))
+    assert (walk(early).end_date, walk(early).end_revisions) == (D(2026, 6, 10), [])
+    # a hold that moves nothing (its issue had shipped) records nothing
+    late = terms.Hold("S1", D(2026, 1, 1), D(2026, 2, 1), known_date=D(2026, 1, 20))
+    assert walk(late).end_revisions == []
+
+
 def test_a_graced_issue_is_the_first_of_the_renewal_and_the_rest_follow():
     # term 1: January to March, ends 10 April. The renewal is ordered on 20 May: April's issue went out as
     # a graced copy (renewal_grace_issues = 1) and counts as the renewal's first; May's was not graced

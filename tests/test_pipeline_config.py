@@ -199,6 +199,18 @@ def test_one_parse_serves_every_home_with_the_same_settings(tmp_path):
         parse_settings(tmp_path / "a,b", DEFAULT_TOML)
 
 
+def test_every_relation_name_fits_postgres():
+    """PostgreSQL truncates or refuses a name longer than 63 bytes: a model, seed or unit test (its fixture tables
+    are named after it) with a longer name builds on DuckDB and fails on the server."""
+    from lifecycle.assets.dbt_project import project_manifest
+
+    manifest = project_manifest()
+    names = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")]
+    names += [u["name"] for u in manifest["unit_tests"].values()]
+    assert len(names) > 150
+    assert [name for name in names if len(name.encode()) > 63] == []
+
+
 def test_no_dbt_python_model_remains():
     root = Path(__file__).resolve().parents[1] / "dbt_project" / "models"
     assert [p for p in root.rglob("*.py")] == []

@@ -254,7 +254,7 @@ def test_the_unit_tests_pass_on_the_server(pg_home):
     results = postgres.build_on_server(settings, suffix="", command=("test", "--select", "test_type:unit"))
     manifest = dbt.manifest_json(settings)
     assert len(results) == len(manifest["unit_tests"]) >= 50
-    assert [(r["unique_id"], r["status"]) for r in results if r["status"] != "pass"] == []
+    assert [(r["unique_id"], r["status"], r.get("message")) for r in results if r["status"] != "pass"] == []
 
 
 def test_a_load_copies_only_the_files_that_changed_and_gives_the_same_tables(pg_home):

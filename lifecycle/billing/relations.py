@@ -36,14 +36,15 @@ def _ints(value) -> tuple[int, ...]:
 def billing_chains(
     knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None
 ) -> pa.Table:
-    """Terms, autocharge requests, upcoming-charge notices and the terms' entitled issues from one chain
-    walk, as one Arrow table (``record_type`` term, request, notice or issue)."""
+    """Terms, autocharge requests, upcoming-charge notices, the terms' entitled issues and the ends a hold
+    moved from one chain walk, as one Arrow table (``record_type`` term, request, notice, issue or window)."""
     chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations, holds)
     parts = {
         "term": _terms_table(chains.terms),
         "request": _requests_table(chains.requests),
         "notice": _notices_table(chains.notices),
         "issue": _issues_table(chains.terms),
+        "window": _windows_table(chains.terms),
     }
     return pa.concat_tables(
         [t.append_column("record_type", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts.items()],
@@ -238,6 +239,18 @@ def _issues_table(rows: list[terms.Term]) -> pa.Table:
             "issue_number": pa.array([k for _, k, _, _ in entitled], pa.int32()),
             "issue_id": pa.array([issue for _, _, _, issue in entitled], pa.string()),
             "ship_date": pa.array([ship for _, _, ship, _ in entitled], pa.date32()),
+        }
+    )
+
+
+def _windows_table(rows: list[terms.Term]) -> pa.Table:
+    moved = [(t, since, end) for t in rows for since, end in t.end_revisions]
+    return pa.table(
+        {
+            "subscription_id": pa.array([t.subscription_id for t, _, _ in moved], pa.string()),
+            "term_number": pa.array([t.term_number for t, _, _ in moved], pa.int32()),
+            "window_from": pa.array([since for _, since, _ in moved], pa.date32()),
+            "end_date": pa.array([end for _, _, end in moved], pa.date32()),
         }
     )
 

@@ -204,6 +204,8 @@ class Term:
     renewal_offer_id: str | None
     settling_payment_id: str | None = None  # autocharge orders: the settled answer that created it
     autocharge_outcome: str | None = None  # renewed, failed, pending, not_requested (autocharge terms)
+    # issue terms whose end a hold moved after the term began: [(from night, end as known from then), ...]
+    end_revisions: list[tuple[date, date]] = field(default_factory=list)
 
 
     @property
@@ -304,33 +306,68 @@ def _term_window(
     catalogue: Catalogue,
     knobs: Knobs,
     holds: list[Hold],
-) -> tuple[date | None, date, int, list[tuple[date, str]]]:
-    """(end, anchor, months since anchor, issues) of a term starting at ``start``."""
+) -> tuple[date | None, date, int, list[tuple[date, str]], list[tuple[date, date]]]:
+    """(end, anchor, months since anchor, issues, end revisions) of a term starting at ``start``."""
     if offer.term_unit == "issues":
         migrated = knobs.cutover_date is not None and recorded == knobs.cutover_date
         # a renewal recorded late keeps the copies graced in the meantime as its first issues
         renews = prev is not None and prev.term_unit == "issues" and prev.end_date == start
         graced_allowed = knobs.renewal_grace_issues if renews and not migrated else 0
-        graced = 0
 
-        def keep(ship_date: date) -> bool:
-            nonlocal graced
-            if any(h.holds(ship_date) for h in holds):
-                return False
-            if migrated or ship_date >= recorded:
-                return True
-            graced += 1  # shipped before the term was recorded: only a graced copy reached it
-            return graced <= graced_allowed
+        def window(known: list[Hold]) -> tuple[list[tuple[date, str]], date | None]:
+            graced = 0
 
-        issues, end = catalogue.issues_from(offer.schedule_product_id, start, offer.term_length, keep)
-        return end, start, 0, issues
+            def keep(ship_date: date) -> bool:
+                nonlocal graced
+                if any(h.holds(ship_date) for h in known):
+                    return False
+                if migrated or ship_date >= recorded:
+                    return True
+                graced += 1  # shipped before the term was recorded: only a graced copy reached it
+                return graced <= graced_allowed
+
+            return catalogue.issues_from(offer.schedule_product_id, start, offer.term_length, keep)
+
+        issues, end = window(holds)
+        return end, start, 0, issues, _end_revisions(start, recorded, end, holds, window)
     months = offer.term_length * (offer.shipment_interval_months if offer.term_unit == "shipments" else 1)
     continues = (
         prev is not None and order_type not in ANCHOR_TYPES and prev.term_unit != "issues" and prev.end_date == start
     )
     anchor = prev.anchor_date if continues else start
     so_far = (prev.months_since_anchor if continues else 0) + months
-    return add_months(anchor, so_far), anchor, so_far, []
+    return add_months(anchor, so_far), anchor, so_far, [], []
+
+
+def _end_revisions(
+    start: date,
+    recorded: date,
+    end: date | None,
+    holds: list[Hold],
+    window: Callable[[list[Hold]], tuple[list[tuple[date, str]], date | None]],
+) -> list[tuple[date, date]]:
+    """The ends an issue term had as it became known, when a hold known after the term began moved it:
+    [(start, end as known then), (the night a hold moved it, the new end), ...]; empty when it never moved.
+
+    Revenue spread over the term's days keeps what it earned before each move and spreads the rest over what
+    is left (a hold known after the term was recorded and started must not change an earlier month's revenue).
+    """
+    if end is None:
+        return []
+    horizon = max(start, recorded)
+    later = sorted({h.known_date for h in holds if h.known_date > horizon and h.hold_to > start})
+    if not later:
+        return []
+    versions: list[tuple[date, date | None]] = [(start, window([h for h in holds if h.known_date <= horizon])[1])]
+    for night in later:
+        moved = window([h for h in holds if h.known_date <= night])[1]
+        if moved != versions[-1][1]:
+            versions.append((night, moved))
+    known = [(day, e) for day, e in versions if e is not None]
+    if len(known) < 2:
+        return []
+    # an end not known yet earns nothing until it is: the first known end counts from the start
+    return [(start, known[0][1]), *known[1:]]
 
 
 def _chain(
@@ -416,7 +453,9 @@ def _new_term(
     **fields,
 ) -> Term:
     """A term of ``offer`` starting at ``start``: its window and the offer's structure, plus ``fields``."""
-    end, anchor, months, issues = _term_window(order_type, offer, start, recorded_date, prev, catalogue, knobs, holds)
+    end, anchor, months, issues, revisions = _term_window(
+        order_type, offer, start, recorded_date, prev, catalogue, knobs, holds
+    )
     return Term(
         order_type=order_type,
         term_unit=offer.term_unit,
@@ -427,6 +466,7 @@ def _new_term(
         anchor_date=anchor,
         months_since_anchor=months,
         issues=issues,
+        end_revisions=revisions,
         schedule_product_id=offer.schedule_product_id,
         renewal_offer_id=offer.renewal_offer_id,
         **fields,

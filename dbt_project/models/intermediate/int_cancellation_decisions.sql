@@ -34,9 +34,13 @@ remainders as (
     -- cancellation rows of int_revenue_schedule_base, which cash application cannot wait for)
     select
         obligations.obligation_id,
-        {{ deferred_remainder_cents('obligations', 'delivered_before_stop.cumulative_cents') }} as remainder_cents
+        {{ deferred_remainder_cents('obligations', 'delivered_before_stop.cumulative_cents', 'moved') }}
+            as remainder_cents
     from obligations
     left join delivered_before_stop on delivered_before_stop.obligation_id = obligations.obligation_id
+    left join {{ ref('int_ratable_segments') }} as moved
+        on moved.obligation_id = obligations.obligation_id
+        and {{ ratable_segment_holds('moved', 'obligations.service_stop') }}
     where obligations.revenue_method <> 'ratable_daily' or obligations.service_end > obligations.service_start
 
 ),

@@ -2,7 +2,8 @@
 -- "Revenue: earned and deferred"), before credit notes: fct_revenue_schedule splits the cancellation rows
 -- of terms cancelled for nonpayment into the part a credit note takes and the part recognised at S.
 --   ratable        one row per calendar month the service overlaps: whole days over [start, end),
---                  month overlaps computed directly (never one row per day)
+--                  month overlaps computed directly (never one row per day); a term whose end a hold moved
+--                  keeps what it earned before each move and spreads the rest (int_ratable_segments)
 --   delivery       one row per issue or volume delivered before the service stop, or the shipment
 --                  (int_obligation_deliveries)
 --   cancellation   at the service stop S of a cancelled term: the deferred remainder, recognised at S
@@ -27,44 +28,73 @@ ratable as (
 
     select
         obligations.*,
-        {{ dbt.datediff('service_start', 'service_end', 'day') }} as term_days,
         coalesce(service_stop, service_end) as stop_date
     from obligations
     where revenue_method = 'ratable_daily' and service_end is not null and service_end > service_start
 
 ),
 
-ratable_months as (
+ratable_segments as (
 
+    -- one segment over the term, or, for a term whose end a hold moved, one per end it had
     select
         ratable.obligation_id,
+        ratable.service_start,
+        ratable.stop_date,
+        0 as segment_number,
+        ratable.service_start as segment_from,
+        cast(null as date) as segment_to,
+        ratable.service_end as segment_end,
         ratable.amount_cents,
-        ratable.term_days,
-        months.month_start as service_month,
-        cast({{ dbt.dateadd('day', -1, 'least(ratable.stop_date, months.next_month_start)') }} as date)
-            as recognition_date,
-        {{ dbt.datediff('ratable.service_start', 'least(ratable.stop_date, months.next_month_start)', 'day') }}
-            as cumulative_days,
-        greatest(0, {{ dbt.datediff(
-            'ratable.service_start',
-            'least(ratable.stop_date, months.next_month_start, through_d.day_after)',
-            'day') }}) as cumulative_days_to_date
+        cast(0 as bigint) as earned_before_cents
     from ratable
+    left join {{ ref('int_ratable_segments') }} as moved
+        on moved.obligation_id = ratable.obligation_id and moved.segment_number = 0
+    where moved.obligation_id is null
+    union all
+    select
+        ratable.obligation_id,
+        ratable.service_start,
+        ratable.stop_date,
+        moved.segment_number,
+        moved.segment_from,
+        moved.segment_to,
+        moved.segment_end,
+        ratable.amount_cents,
+        moved.earned_before_cents
+    from ratable
+    inner join {{ ref('int_ratable_segments') }} as moved on moved.obligation_id = ratable.obligation_id
+
+),
+
+ratable_months as (
+
+    -- each month the service overlaps, in the segment holding its last day served
+    select
+        ratable_segments.*,
+        months.month_start as service_month,
+        least(ratable_segments.stop_date, months.next_month_start) as month_through,
+        greatest(least(ratable_segments.stop_date, months.next_month_start, through_d.day_after),
+            ratable_segments.segment_from) as to_date_through
+    from ratable_segments
     cross join through_d
     inner join {{ ref('int_month_spine') }} as months
-        on months.month_start < ratable.stop_date
-        and months.next_month_start > ratable.service_start
+        on months.month_start < ratable_segments.stop_date
+        and months.next_month_start > ratable_segments.service_start
+        and {{ ratable_segment_holds('ratable_segments', 'least(ratable_segments.stop_date, months.next_month_start)') }}
 
 ),
 
 ratable_cumulative as (
 
     select
-        ratable_months.*,
-        {{ div_round_half_up('cast(amount_cents as ' ~ wide_int() ~ ') * cumulative_days', 'term_days') }}
-            as cumulative_cents,
-        {{ div_round_half_up('cast(amount_cents as ' ~ wide_int() ~ ') * cumulative_days_to_date', 'term_days') }}
-            as cumulative_recognised_cents
+        obligation_id,
+        service_month,
+        cast({{ dbt.dateadd('day', -1, 'month_through') }} as date) as recognition_date,
+        {{ ratable_earned_cents('amount_cents', 'earned_before_cents', 'segment_from', 'segment_end',
+            'month_through') }} as cumulative_cents,
+        {{ ratable_earned_cents('amount_cents', 'earned_before_cents', 'segment_from', 'segment_end',
+            'to_date_through') }} as cumulative_recognised_cents
     from ratable_months
 
 ),
@@ -130,10 +160,14 @@ cancellation_rows as (
         cast(null as integer) as delivery_number,
         cast({{ dbt.date_trunc('month', 'obligations.service_stop') }} as date) as service_month,
         obligations.service_stop as recognition_date,
-        {{ deferred_remainder_cents('obligations', 'delivered_before_stop.cumulative_cents') }} as scheduled_cents,
+        {{ deferred_remainder_cents('obligations', 'delivered_before_stop.cumulative_cents', 'moved') }}
+            as scheduled_cents,
         cast(null as bigint) as recognised_cents
     from obligations
     left join delivered_before_stop on delivered_before_stop.obligation_id = obligations.obligation_id
+    left join {{ ref('int_ratable_segments') }} as moved
+        on moved.obligation_id = obligations.obligation_id
+        and {{ ratable_segment_holds('moved', 'obligations.service_stop') }}
     where obligations.service_stop is not null
         and (obligations.revenue_method <> 'ratable_daily' or obligations.service_end > obligations.service_start)
 
