@@ -454,6 +454,9 @@ def entry() -> None:  # pragma: no cover - the console script, and `python -m li
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
+    suites = sys.modules.get("lifecycle.checks.gx_suites")  # a command that ran no night never started the worker
+    if suites is not None:
+        suites.stop_suite_worker()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -158,6 +158,14 @@ def _worker_init(parent: int) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    # GX's progress bars (tqdm) would make a process-shared lock here, a named semaphore that this process, ended
+    # by a kill, never releases: a thread lock serves one process as well
+    try:
+        from tqdm import tqdm  # Great Expectations' own dependency
+    except ImportError:  # pragma: no cover - a GX without progress bars
+        pass
+    else:
+        tqdm.set_lock(threading.RLock())
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -186,6 +194,21 @@ def start_suite_worker() -> None:
             max_workers=1, mp_context=multiprocessing.get_context("spawn"),
             initializer=_worker_init, initargs=(os.getpid(),))
         _WORKER.submit(_warm)
+
+
+def stop_suite_worker() -> None:
+    """For a process about to end with ``os._exit``: kill the suites' process (idle once the night is over) and
+    release the semaphores of its queues now. ``os._exit`` skips multiprocessing's own exit handler, which does
+    that release; without it the resource tracker warns of "leaked semaphore objects" after the night's last line."""
+    global _WORKER
+    import multiprocessing.util
+
+    if _WORKER is not None:
+        for process in list((_WORKER._processes or {}).values()):
+            process.kill()
+        _WORKER.shutdown(wait=False, cancel_futures=True)
+        _WORKER = None
+    multiprocessing.util._run_finalizers(0)  # what multiprocessing's exit handler runs: the queues' semaphores
 
 
 @dataclass
