@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = ROOT / "dbt_project"
 MODELS = (
-    "int_month_spine int_fx_rates_daily int_term_cancellations int_invoice_obligations int_cancellation_decisions "
+    "int_month_spine int_fx_rates_daily int_term_cancellations int_invoice_obligations int_ratable_segments "
+    "int_cancellation_decisions "
     "fct_invoices fct_payment_applications fct_customer_credits "
     "int_revenue_obligations int_revenue_schedule_base int_credit_note_lines fct_credit_notes fct_refunds "
     "int_refund_lines fct_revenue_schedule int_journal_lines fct_journal_lines "

@@ -14,7 +14,8 @@ scratch warehouse, and three queries are materialised on it, each ``--runs`` tim
   total rounded (the formulation docs/computations.md gives), ratable rows only.
 
 The ratable months of all three are checked equal (cent for cent; the spine has no row for a month of 0.00) before
-any time is printed.
+any time is printed, but for the obligations whose end a vacation hold moved (``int_ratable_segments``): the project
+keeps what their days earned before the move, which neither textbook formulation knows; they are timed all the same.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def scratch_warehouse(home: Path, folder: Path, copies: int) -> duckdb.DuckDBPyC
     con.execute(f"""create table intermediate.int_obligation_deliveries as
         select * replace (obligation_id || '#' || copy as obligation_id)
         from published.intermediate.int_obligation_deliveries, range({copies}) as copies(copy)""")
+    con.execute(f"""create table intermediate.int_ratable_segments as
+        select * replace (obligation_id || '#' || copy as obligation_id)
+        from published.intermediate.int_ratable_segments, range({copies}) as copies(copy)""")
     con.execute("create table intermediate.int_month_spine as select * from published.intermediate.int_month_spine")
     con.execute("create table marts.warehouse_night as select * from published.marts.warehouse_night")
     con.execute("detach published")
@@ -127,15 +131,20 @@ def main() -> int:
             "month overlap": timed(con, "month_overlap", MONTH_OVERLAP, args.runs),
         }
         differ = con.execute("""
-            with mine as (select obligation_id, service_month, scheduled_cents from project_schedule
-                          where line_kind = 'ratable'),
-                 a as (select * from mine except all select * from month_overlap),
-                 b as (select * from month_overlap except all select * from mine),
+            with moved as (select distinct obligation_id from intermediate.int_ratable_segments),
+                 mine as (select obligation_id, service_month, scheduled_cents from project_schedule
+                          where line_kind = 'ratable' and obligation_id not in (select obligation_id from moved)),
+                 overlap as (select * from month_overlap
+                             where obligation_id not in (select obligation_id from moved)),
+                 spine as (select * from daily_spine where obligation_id not in (select obligation_id from moved)),
+                 a as (select * from mine except all select * from overlap),
+                 b as (select * from overlap except all select * from mine),
                  -- a term stopped on its first day has a month of 0.00 here and no day in the spine
-                 c as (select * from mine where scheduled_cents <> 0 except all select * from daily_spine),
-                 d as (select * from daily_spine except all select * from mine where scheduled_cents <> 0)
+                 c as (select * from mine where scheduled_cents <> 0 except all select * from spine),
+                 d as (select * from spine except all select * from mine where scheduled_cents <> 0)
             select (select count(*) from a) + (select count(*) from b) + (select count(*) from c)
                 + (select count(*) from d)""").fetchone()[0]
+        moved = con.execute("select count(distinct obligation_id) from intermediate.int_ratable_segments").fetchone()[0]
         rows = {name: con.execute(f"select count(*) from {table}").fetchone()[0]
                 for name, table in (("project", "project_schedule"), ("daily spine", "daily_spine"),
                                     ("month overlap", "month_overlap"))}
@@ -144,7 +153,7 @@ def main() -> int:
         print(f"the ratable months differ between the formulations ({differ} rows): no timing is meaningful")
         return 1
     print(f"{obligations} obligations ({ratable} ratable; the home's x {args.copies}); median of {args.runs} runs, "
-          "2 threads; ratable months equal in all three")
+          f"2 threads; ratable months equal in all three (but the {moved} whose end a hold moved)")
     print(f"{'formulation':<15}{'seconds':>9}{'rows':>12}")
     for name, seconds in results.items():
         print(f"{name:<15}{seconds:>9.2f}{rows[name]:>12}")
