@@ -41,29 +41,14 @@ ratable_segments as (
         ratable.obligation_id,
         ratable.service_start,
         ratable.stop_date,
-        0 as segment_number,
-        ratable.service_start as segment_from,
-        cast(null as date) as segment_to,
-        ratable.service_end as segment_end,
-        ratable.amount_cents,
-        cast(0 as bigint) as earned_before_cents
-    from ratable
-    left join {{ ref('int_ratable_segments') }} as moved
-        on moved.obligation_id = ratable.obligation_id and moved.segment_number = 0
-    where moved.obligation_id is null
-    union all
-    select
-        ratable.obligation_id,
-        ratable.service_start,
-        ratable.stop_date,
-        moved.segment_number,
-        moved.segment_from,
+        coalesce(moved.segment_number, 0) as segment_number,
+        coalesce(moved.segment_from, ratable.service_start) as segment_from,
         moved.segment_to,
-        moved.segment_end,
+        coalesce(moved.segment_end, ratable.service_end) as segment_end,
         ratable.amount_cents,
-        moved.earned_before_cents
+        coalesce(moved.earned_before_cents, 0) as earned_before_cents
     from ratable
-    inner join {{ ref('int_ratable_segments') }} as moved on moved.obligation_id = ratable.obligation_id
+    left join {{ ref('int_ratable_segments') }} as moved on moved.obligation_id = ratable.obligation_id
 
 ),
 
