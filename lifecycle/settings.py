@@ -92,6 +92,9 @@ periods = {}
 memory_limit = "6GB"                 # e.g. "6GB", "12GiB", "75%" (of the machine's memory)
 threads = 2                          # DuckDB's worker threads
 temp_directory = ""                  # "" = <home>/build/spill
+# The billing engines walk this many subscriptions (cash application: customers) at a time: what they hold in
+# memory follows the batch, not the history. Larger is a little faster, smaller holds less.
+engine_batch = 25000
 # "postgres": every published night is also built by dbt on a PostgreSQL server, tested there and swapped in
 # atomically (schemas staging, intermediate, marts). The server comes from libpq's environment variables
 # (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD or ~/.pgpass), never from this file.
@@ -150,6 +153,7 @@ class Settings:
     duckdb_temp_setting: str = ""
     warehouse_kind: str = "duckdb"  # "postgres": each published night is also built, audited and published there
     finance_role: str = "finance"
+    engine_batch: int = 25_000
 
     # --- paths -------------------------------------------------------------------------
     @property
@@ -388,7 +392,7 @@ def parse_settings(home: Path, text: str) -> Settings:
 def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str, object]:
     """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
     where = f"{home / 'lifecycle.toml'}: [warehouse]"
-    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role"}
+    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role", "engine_batch"}
     if unknown:
         raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
     limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
@@ -408,8 +412,11 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
     role = warehouse.get("finance_role", base.finance_role)
     if not isinstance(role, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
         raise ValueError(f"{where} finance_role {role!r} is not a PostgreSQL role name (lower case letters, digits, _)")
+    batch = warehouse.get("engine_batch", base.engine_batch)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"{where} engine_batch {batch!r} is not a whole number ≥ 1")
     return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
-            "warehouse_kind": kind, "finance_role": role}
+            "warehouse_kind": kind, "finance_role": role, "engine_batch": batch}
 
 
 def _ascending(home: Path, name: str, values) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ tested function of lifecycle/billing or lifecycle/fulfillment with the knobs of 
 """
 
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +25,7 @@ from dagster import (
 
 from lifecycle.assets.dbt_project import model_key
 from lifecycle.io import dbt
-from lifecycle.io.warehouse import build_relations, write_engine_output, write_node_results
+from lifecycle.io.warehouse import build_relations, engine_output, write_engine_parts, write_node_results
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
@@ -35,8 +35,12 @@ from lifecycle.settings import Settings
 class Engine:
     name: str  # the table of source('engine', name)
     inputs: tuple[str, ...]  # the dbt models it reads
-    run: Callable[[Settings, date, dict[str, Any]], pa.Table]
+    #: the batches it walks (``[warehouse] engine_batch`` subscriptions or customers at a time): a table per part each
+    run: Callable[[Settings, date, dict[str, Any]], Iterable[Mapping[str, pa.Table]]]
+    parts: tuple[str, ...]  # its record types, in the order of its file
+    schema: pa.Schema  # its file's columns
     description: str
+    number: str | None = None  # the column numbering its rows 1, 2, … in the file's order, if any
 
     @property
     def key(self) -> AssetKey:
@@ -60,7 +64,8 @@ def engine_asset(engine: Engine, group: str) -> AssetsDefinition:
         relations = dbt.relation_names(parsed)
         try:
             with build_relations(settings, {name: relations[name] for name in engine.inputs}) as inputs:
-                table = engine.run(settings, day, inputs)
+                rows = write_engine_parts(engine_output(settings, engine.name), engine.run(settings, day, inputs),
+                                          engine.parts, engine.schema, engine.number)
         except Exception as exc:  # recorded for the gates; the night goes on (see lifecycle/assets/warehouse.py)
             message = f"engine {engine.name} failed: {type(exc).__name__}: {exc}"
             context.log.error(message)
@@ -70,8 +75,8 @@ def engine_asset(engine: Engine, group: str) -> AssetsDefinition:
                 {"unique_id": uid, "status": "error", "failures": None, "message": message[:1000], "seconds": 0.0}
                 for uid in readers])
             return MaterializeResult(metadata={"rows": 0, "failed": message[:1000]})
-        path = write_engine_output(settings, engine.name, table)
-        return MaterializeResult(metadata={"rows": table.num_rows, "path": MetadataValue.path(str(path))})
+        return MaterializeResult(metadata={"rows": rows,
+                                           "path": MetadataValue.path(str(engine_output(settings, engine.name)))})
 
     return run_engine
 

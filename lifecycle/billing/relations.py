@@ -10,9 +10,11 @@ integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import pyarrow as pa
 
 from lifecycle.billing import cash, terms
@@ -33,23 +35,51 @@ def _ints(value) -> tuple[int, ...]:
     return tuple(int(x) for x in value)
 
 
-def billing_chains(
-    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None
-) -> pa.Table:
-    """Terms, autocharge requests, upcoming-charge notices, the terms' entitled issues and the ends a hold
-    moved from one chain walk, as one Arrow table (``record_type`` term, request, notice, issue or window)."""
-    chains = walk_chains(knobs, orders, offers, components, products, issues, payments, cancellations, holds)
-    parts = {
-        "term": _terms_table(chains.terms),
-        "request": _requests_table(chains.requests),
-        "notice": _notices_table(chains.notices),
-        "issue": _issues_table(chains.terms),
-        "window": _windows_table(chains.terms),
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def key_ranges(keys, column: str, size: int) -> list[str]:
+    """Batches of ``size`` distinct values of ``column`` (of the relation ``keys``), in order, as SQL conditions
+    on that column: ``column >= first and column < next batch's first``. An engine that groups its work by that
+    column walks one batch at a time, in the order it would walk everything at once."""
+    if size < 1:
+        raise ValueError(f"a batch holds at least one key, not {size}")
+    firsts = [r[0] for r in keys.query("t", f"""
+        select {column} from (select distinct {column} from t where {column} is not null)
+        qualify (row_number() over (order by {column}) - 1) % {int(size)} = 0 order by {column}""").fetchall()]
+    return [f"{column} >= {_literal(first)}" + (f" and {column} < {_literal(nxt)}" if nxt is not None else "")
+            for first, nxt in zip(firsts, [*firsts[1:], None], strict=True)]
+
+
+def _typed(kind: str, table: pa.Table) -> pa.Table:
+    return table.append_column("record_type", pa.array([kind] * table.num_rows, pa.string()))
+
+
+def _chain_parts(chains: terms.Chains) -> dict[str, pa.Table]:
+    return {
+        "term": _typed("term", _terms_table(chains.terms)),
+        "request": _typed("request", _requests_table(chains.requests)),
+        "notice": _typed("notice", _notices_table(chains.notices)),
+        "issue": _typed("issue", _issues_table(chains.terms)),
+        "window": _typed("window", _windows_table(chains.terms)),
     }
-    return pa.concat_tables(
-        [t.append_column("record_type", pa.array([kind] * t.num_rows, pa.string())) for kind, t in parts.items()],
-        promote_options="default",
-    )
+
+
+def billing_chains(
+    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None, batch=25_000
+) -> Iterator[dict[str, pa.Table]]:
+    """Terms, autocharge requests, upcoming-charge notices, the terms' entitled issues and the ends a hold
+    moved, ``batch`` subscriptions at a time (in subscription order): one table per record type (``CHAIN_PARTS``,
+    each with its ``record_type``) per batch. A chain depends on nothing outside its subscription but the
+    catalogue, read once, and the answers to its requests (the first answer to a key, over every customer)."""
+    cat = _catalogue(offers, components, products, issues)
+    answers = first_answers(payments)
+    try:
+        for where in key_ranges(orders, "subscription_id", batch):
+            yield _chain_parts(walk_chains(knobs, orders, cat, answers, cancellations, holds, where))
+    finally:
+        answers.close()
 
 
 def _catalogue(offers, components, products, issues) -> terms.Catalogue:
@@ -94,66 +124,73 @@ def _catalogue(offers, components, products, issues) -> terms.Catalogue:
     )
 
 
+def first_answers(payments) -> duckdb.DuckDBPyConnection:
+    """The first answer to each autocharge key (a replayed key: the first counts), over every customer: the table
+    ``answers`` of an in-memory database of their own (its session in UTC, as the build's), which ``walk_chains``
+    reads a batch's customers' answers from."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.register("first_answers", payments.query("t", """
+        select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key, known_date
+        from t where autocharge_request_key is not null and status in ('settled', 'failed')
+        qualify row_number() over (partition by autocharge_request_key order by paid_at, payment_id) = 1
+        """).to_arrow_table())
+    con.execute("create table answers as select * from first_answers order by customer_id")
+    con.unregister("first_answers")
+    return con
+
+
 def walk_chains(
-    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None
+    knobs: dict, orders, catalogue: terms.Catalogue, answers: duckdb.DuckDBPyConnection, cancellations, holds=None,
+    where: str = "true",
 ) -> terms.Chains:
-    """Read the relations and walk every chain as of the business date."""
+    """Read the relations and walk the chains of the subscriptions ``where`` selects as of the business date
+    (``answers``: ``first_answers``)."""
     business_date = date.fromisoformat(knobs["business_date"])
     cutover = _date(knobs.get("cutover_date", ""))
-    cat = _catalogue(offers, components, products, issues)
+    batch_orders = [
+        terms.Order(
+            order_id=r[0],
+            customer_id=r[1],
+            subscription_id=r[2],
+            order_type=r[3],
+            offer_id=r[4],
+            ordered_at=r[5],
+            ordered_date=r[6],
+            recorded_date=r[7],
+            service_start=r[8],
+            quantity=r[9],
+            tax_rate=Decimal(r[10]),
+            currency=r[11],
+            autorenew=r[12],
+            payment_method_token=r[13],
+        )
+        for r in _rows(
+            orders,
+            "select order_id, customer_id, subscription_id, order_type, offer_id, ordered_at, ordered_date, "
+            "recorded_date, service_start, quantity, cast(tax_rate as varchar), currency, autorenew, "
+            f"nullif(payment_method_token, '') from t where {where}",
+        )
+    ]
+    # a key is only honoured from the customer it was sent for: the batch's customers' answers are all it can use
+    customers = pa.table({"customer_id": pa.array(sorted({o.customer_id for o in batch_orders}), pa.string())})
+    answers.register("batch_customers", customers)
+    try:
+        mine = answers.execute("select * from answers semi join batch_customers using (customer_id)").fetchall()
+    finally:
+        answers.unregister("batch_customers")
     return terms.build_chains(
-        orders=[
-            terms.Order(
-                order_id=r[0],
-                customer_id=r[1],
-                subscription_id=r[2],
-                order_type=r[3],
-                offer_id=r[4],
-                ordered_at=r[5],
-                ordered_date=r[6],
-                recorded_date=r[7],
-                service_start=r[8],
-                quantity=r[9],
-                tax_rate=Decimal(r[10]),
-                currency=r[11],
-                autorenew=r[12],
-                payment_method_token=r[13],
-            )
-            for r in _rows(
-                orders,
-                "select order_id, customer_id, subscription_id, order_type, offer_id, ordered_at, ordered_date, "
-                "recorded_date, service_start, quantity, cast(tax_rate as varchar), currency, autorenew, "
-                "nullif(payment_method_token, '') from t",
-            )
-        ],
-        answers=[
-            terms.Answer(
-                payment_id=r[0],
-                customer_id=r[1],
-                paid_at=r[2],
-                paid_date=r[3],
-                recorded_date=r[4],
-                status=r[5],
-                request_key=r[6],
-                known_date=r[7],
-            )
-            for r in _rows(
-                payments,
-                "select payment_id, customer_id, paid_at, paid_date, recorded_date, status, autocharge_request_key, "
-                "known_date "
-                "from t where autocharge_request_key is not null and status in ('settled', 'failed')",
-            )
-        ],
+        orders=batch_orders,
+        answers=[terms.Answer(*r) for r in mine],
         cancellations=[
             terms.Cancellation(subscription_id=r[0], requested_date=r[1], recorded_date=r[2])
             # known_date: a migrated cancellation was known to the legacy system when requested
             for r in _rows(
                 cancellations,
-                "select subscription_id, requested_date, known_date "
-                "from t",
+                f"select subscription_id, requested_date, known_date from t where {where}",
             )
         ],
-        catalogue=cat,
+        catalogue=catalogue,
         knobs=terms.Knobs(
             business_date=business_date,
             cutover_date=cutover,
@@ -167,7 +204,7 @@ def walk_chains(
             terms.Hold(subscription_id=r[0], hold_from=r[1], hold_to=r[2], known_date=r[3])
             # known_date: a migrated hold was known to the legacy system from its first day
             for r in (
-                _rows(holds, "select subscription_id, hold_from, hold_to, known_date from t")
+                _rows(holds, f"select subscription_id, hold_from, hold_to, known_date from t where {where}")
                 if holds is not None
                 else []
             )
@@ -272,122 +309,110 @@ def _notices_table(rows: list[terms.Notice]) -> pa.Table:
     )
 
 
-def cash_application(knobs: dict, invoices, payments, cancellations=None, service_actions=None):
-    """Applications, credit movements and collection events, as one Arrow table (``record_type``).
+#: billing_chains' records, in the order of its file: every term, then every request, notice, issue and window
+CHAIN_PARTS = tuple(_chain_parts(terms.Chains()))
+#: its columns: each record type's, the first time they appear (a column another type lacks is null there)
+CHAIN_SCHEMA = pa.concat_tables(list(_chain_parts(terms.Chains()).values()), promote_options="default").schema
+
+
+def _cash_parts(result: cash.Result) -> dict[str, pa.Table]:
+    def part(kind: str, rows: list[tuple]) -> pa.Table:
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(9)]
+        return pa.table({
+            "record_type": pa.array([kind] * len(rows), pa.string()),
+            "payment_id": pa.array(columns[0], pa.string()),
+            "invoice_id": pa.array(columns[1], pa.string()),
+            "customer_id": pa.array(columns[2], pa.string()),
+            "currency": pa.array(columns[3], pa.string()),
+            "event_date": pa.array(columns[4], pa.date32()),
+            "known_date": pa.array(columns[5], pa.date32()),
+            "amount_cents": pa.array(columns[6], pa.int64()),
+            "kind": pa.array(columns[7], pa.string()),
+            "effort_number": pa.array(columns[8], pa.int32()),
+        })
+
+    return {
+        "application": part("application", [
+            (a.payment_id, a.invoice_id, a.customer_id, a.currency, a.applied_date, a.known_date, a.amount_cents,
+             a.kind, None) for a in result.applications]),
+        "credit": part("credit", [
+            (c.payment_id, c.invoice_id, c.customer_id, c.currency, c.movement_date, c.movement_date,
+             c.amount_cents, c.kind, None) for c in result.credits]),
+        "collection": part("collection", [
+            (None, c.invoice_id, None, None, c.event_date, c.event_date, c.balance_cents, c.kind, c.effort_number)
+            for c in result.collections]),
+    }
+
+
+#: cash_application's records, in the order of its file (numbered 1, 2, … in that order: ``record_number``)
+CASH_PARTS = tuple(_cash_parts(cash.Result()))
+CASH_SCHEMA = pa.schema([pa.field("record_number", pa.int64()), *_cash_parts(cash.Result())["application"].schema])
+
+
+def cash_application(
+    knobs: dict, invoices, payments, cancellations=None, service_actions=None, batch=25_000
+) -> Iterator[dict[str, pa.Table]]:
+    """Applications, credit movements and collection events, ``batch`` customers at a time (in customer order):
+    one table per record type (``CASH_PARTS``) per batch. A customer's cash touches nothing of another customer's.
 
     What the engine calls a row's recorded date is the first night it was known: the ``known_date`` column the
     models compute (macro ``known_date``). For the migration load (recorded on the cut-over date) that is the
     event's own date: the legacy system knew it then.
     """
-    result = cash.apply_cash(
-        invoices=[
-            cash.Invoice(*r)
-            for r in _rows(
-                invoices,
-                "select invoice_id, customer_id, currency, invoice_date, due_date, "
-                "known_date, "
-                "cast(round(total_amount * 100) as bigint) from t",
-            )
-        ],
-        payments=[
-            cash.Payment(*r)
-            for r in _rows(
-                payments,
-                "select payment_id, customer_id, currency, paid_at, paid_date, "
-                "known_date, amount_cents, "
-                "status, target_invoice_id, original_payment_id from t",
-            )
-        ],
-        knobs=cash.Knobs(
-            business_date=date.fromisoformat(knobs["business_date"]),
-            effort_offsets=_ints(knobs["billing_effort_offsets"]),
-            suspension_days=int(knobs["billing_suspension_days"]),
-            cancel_days=int(knobs["nonpayment_cancel_days"]),
-        ),
-        cancellations=[
-            cash.Cancellation(*r)
-            for r in (
-                _rows(
-                    cancellations,
-                    "select invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents from t",
-                )
-                if cancellations is not None
-                else []
-            )
-        ],
-        goodwill=[
-            cash.GoodwillCredit(*r)
-            for r in (
-                _rows(
-                    service_actions,
-                    "select service_action_id, customer_id, currency, action_at, action_date, "
-                    "known_date, cast(round(amount * 100) as bigint) "
-                    "from t where action_type = 'goodwill_credit'",
-                )
-                if service_actions is not None
-                else []
-            )
-        ],
+    goodwill = (service_actions.filter("action_type = 'goodwill_credit'") if service_actions is not None else None)
+    customers = invoices.project("customer_id").union(payments.project("customer_id"))
+    if goodwill is not None:
+        customers = customers.union(goodwill.project("customer_id"))
+    cash_knobs = cash.Knobs(
+        business_date=date.fromisoformat(knobs["business_date"]),
+        effort_offsets=_ints(knobs["billing_effort_offsets"]),
+        suspension_days=int(knobs["billing_suspension_days"]),
+        cancel_days=int(knobs["nonpayment_cancel_days"]),
     )
-    rows: list[tuple] = []
-    for a in result.applications:
-        rows.append(
-            (
-                "application",
-                a.payment_id,
-                a.invoice_id,
-                a.customer_id,
-                a.currency,
-                a.applied_date,
-                a.known_date,
-                a.amount_cents,
-                a.kind,
-                None,
-            )
-        )
-    for c in result.credits:
-        rows.append(
-            (
-                "credit",
-                c.payment_id,
-                c.invoice_id,
-                c.customer_id,
-                c.currency,
-                c.movement_date,
-                c.movement_date,
-                c.amount_cents,
-                c.kind,
-                None,
-            )
-        )
-    for c in result.collections:
-        rows.append(
-            (
-                "collection",
-                None,
-                c.invoice_id,
-                None,
-                None,
-                c.event_date,
-                c.event_date,
-                c.balance_cents,
-                c.kind,
-                c.effort_number,
-            )
-        )
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(10)]
-    return pa.table(
-        {
-            "record_number": pa.array(range(1, len(rows) + 1), pa.int64()),
-            "record_type": pa.array(columns[0], pa.string()),
-            "payment_id": pa.array(columns[1], pa.string()),
-            "invoice_id": pa.array(columns[2], pa.string()),
-            "customer_id": pa.array(columns[3], pa.string()),
-            "currency": pa.array(columns[4], pa.string()),
-            "event_date": pa.array(columns[5], pa.date32()),
-            "known_date": pa.array(columns[6], pa.date32()),
-            "amount_cents": pa.array(columns[7], pa.int64()),
-            "kind": pa.array(columns[8], pa.string()),
-            "effort_number": pa.array(columns[9], pa.int32()),
-        }
-    )
+    for where in key_ranges(customers, "customer_id", batch):
+        yield _cash_parts(cash.apply_cash(
+            invoices=[
+                cash.Invoice(*r)
+                for r in _rows(
+                    invoices,
+                    "select invoice_id, customer_id, currency, invoice_date, due_date, "
+                    "known_date, "
+                    f"cast(round(total_amount * 100) as bigint) from t where {where}",
+                )
+            ],
+            payments=[
+                cash.Payment(*r)
+                for r in _rows(
+                    payments,
+                    "select payment_id, customer_id, currency, paid_at, paid_date, "
+                    "known_date, amount_cents, "
+                    f"status, target_invoice_id, original_payment_id from t where {where}",
+                )
+            ],
+            knobs=cash_knobs,
+            cancellations=[
+                cash.Cancellation(*r)
+                for r in (
+                    _rows(
+                        cancellations,
+                        # the invoice's customer: a cancellation belongs to its invoice's group
+                        "select invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents "
+                        f"from t where {where}",
+                    )
+                    if cancellations is not None
+                    else []
+                )
+            ],
+            goodwill=[
+                cash.GoodwillCredit(*r)
+                for r in (
+                    _rows(
+                        goodwill,
+                        "select service_action_id, customer_id, currency, action_at, action_date, "
+                        f"known_date, cast(round(amount * 100) as bigint) from t where {where}",
+                    )
+                    if goodwill is not None
+                    else []
+                )
+            ],
+        ))

@@ -20,7 +20,10 @@ def continuity_shipments(business_date: date, demands, receipts) -> pa.Table:
         Receipt(*r) for r in receipts.query("t", "select receipt_id, sku, received_date, quantity from t").fetchall()
     ]
     allocated = {a.demand_id: a for a in allocate([Demand(*r[:5]) for r in demand_rows], received, business_date)}
-    rows = [r for r in demand_rows if r[0] in allocated]
+    return _shipments([r for r in demand_rows if r[0] in allocated], allocated)
+
+
+def _shipments(rows: list[tuple], allocated: dict) -> pa.Table:
     return pa.table({
         "demand_id": pa.array([r[0] for r in rows], pa.string()),
         "sku": pa.array([r[1] for r in rows], pa.string()),
@@ -36,3 +39,7 @@ def continuity_shipments(business_date: date, demands, receipts) -> pa.Table:
         "status": pa.array([allocated[r[0]].status for r in rows], pa.string()),
         "shipped_on": pa.array([allocated[r[0]].shipped_on for r in rows], pa.date32()),
     })
+
+
+#: continuity_shipments' columns
+SHIPMENT_SCHEMA = _shipments([], {}).schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -314,17 +314,79 @@ def ledger_closes(settings: Settings, night: date) -> dict[str, date]:
     return moved
 
 
-def write_engine_output(settings: Settings, name: str, table: pa.Table) -> Path:
-    return _write_parquet(table, engine_output(settings, name))
+#: rows an engine's output is copied in, from its parts' files into its own (and so its row groups at most)
+ROW_GROUP = 131_072
+
+
+def _aligned(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns, in its order: a column the table lacks is null."""
+    return pa.table([table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                     for f in schema], schema=schema)
+
+
+def write_engine_parts(path: Path, batches: Iterable[Mapping[str, pa.Table]], parts: Sequence[str],
+                       schema: pa.Schema, number: str | None = None) -> int:
+    """Write an engine's output from the batches it walked, holding one batch at a time. Each batch gives a table
+    per part (``parts``: the record types, in the file's order): the first part's go straight into ``path``, the
+    others' are appended to a file of their part and copied after it, in order (``schema``: a column a part lacks
+    is null there); ``number`` (when given) numbers the rows 1, 2, … in the file's order. The file has the rows the
+    whole output written at once would have, in the same order. Returns the rows written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spool = path.with_name(f".{path.stem}.parts")
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir()
+    part_schema = pa.schema([f for f in schema if f.name != number])
+    tmp = path.with_suffix(".parquet.tmp")
+    rows = 0
+
+    def write(table: pa.Table) -> None:
+        nonlocal rows
+        if number is not None:
+            table = table.add_column(schema.get_field_index(number), schema.field(number),
+                                     pa.array(range(rows + 1, rows + 1 + table.num_rows), pa.int64()))
+        out.write_table(table, row_group_size=ROW_GROUP)
+        rows += table.num_rows
+
+    spooled: dict[str, pq.ParquetWriter] = {}
+    try:
+        with pq.ParquetWriter(tmp, schema) as out:
+            for batch in batches:
+                for name, table in batch.items():
+                    if name not in parts:
+                        raise ValueError(f"{path.stem}: a part {name!r} that is not one of {list(parts)}")
+                    if not table.num_rows:
+                        continue
+                    table = _aligned(table, part_schema)
+                    if name == parts[0]:
+                        write(table)
+                        continue
+                    if name not in spooled:
+                        spooled[name] = pq.ParquetWriter(spool / f"{parts.index(name)}.parquet", part_schema)
+                    spooled[name].write_table(table)
+            for writer in spooled.values():
+                writer.close()
+            for name in parts[1:]:
+                if name in spooled:
+                    for records in pq.ParquetFile(spool / f"{parts.index(name)}.parquet").iter_batches(ROW_GROUP):
+                        write(pa.Table.from_batches([records], schema=part_schema))
+        os.replace(tmp, path)
+        return rows
+    finally:
+        for writer in spooled.values():
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 @contextmanager
-def build_relations(settings: Settings, relations: Mapping[str, str]) -> Iterator[dict[str, duckdb.DuckDBPyRelation]]:
-    """Tonight's build, read-only: ``{name: relation}`` for the given ``{name: relation name}``.
+def build_relations(settings: Settings, relations: Mapping[str, str],
+                    path: Path | None = None) -> Iterator[dict[str, duckdb.DuckDBPyRelation]]:
+    """Tonight's build (or the warehouse at ``path``), read-only: ``{name: relation}`` for the given ``{name:
+    relation name}``.
 
     The session's time zone is UTC, as dbt's (profiles.yml): timestamps reach Python as UTC instants.
     """
-    con = duckdb.connect(str(settings.build_warehouse), read_only=True)
+    con = duckdb.connect(str(path or settings.build_warehouse), read_only=True)
     try:
         con.execute("set TimeZone = 'UTC'")  # not at connect time: the icu extension loads on first use
         configure_duckdb(con, settings)
