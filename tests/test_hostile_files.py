@@ -159,6 +159,24 @@ def test_refunds_past_their_payment_are_refused_with_the_amounts(home):
     assert (r.rows_accepted, r.quarantined_by_rule) == (0, {"exceeds_original_payment": 1})
 
 
+def test_a_refund_of_a_payment_id_sent_twice_is_limited_by_the_payment_accepted(home):
+    """A payment id repeated in the file (the second is a duplicate, quarantined) and refunded: the refund is held
+    to the first row's amount, the one accepted; the feed does not break on the second (found at a million
+    customers, where the sample's planted duplicates met a refund)."""
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    rows = [payment(),
+            payment(amount="500.00"),  # P-1 again: a duplicate id
+            payment(payment_id="R-1", status="refunded", amount="41.44", original_payment_id="P-1"),
+            payment(payment_id="R-2", status="refunded", amount="0.01", original_payment_id="P-1")]
+    land(home, "payments", csv_text("payments", rows))
+    r = ingest_all(home, DAY)["payments"]
+    assert counts(r) == (4, 2, 2)
+    assert [(line, column, rule) for line, column, rule, _, _ in quarantine_rows(home, "payments")] == [
+        (3, "payment_id", "duplicate_id"), (5, "amount", "exceeds_original_payment")]
+    assert raw_rows(home, "payments", "payment_id") == [("P-1",), ("R-1",)]
+
+
 def test_control_characters_are_refused_at_the_door(home):
     write_reference(home)
     header = ",".join(feed("customers").column_names)

@@ -461,9 +461,11 @@ def _split(con: duckdb.DuckDBPyConnection, settings: Settings, contract: Feed, p
     refs = {c.references.split(".")[0] for c in contract.columns if c.references} | set(contract.lookups)
     for ref in sorted(refs):
         if ref == contract.name:
+            # _ref_order: which of the rows with one id is the one that counts (an accepted earlier row, else the
+            # first in the file: a later one is a duplicate)
             own_cols = ", ".join(f'"{c}"' for c in names)
-            con.execute(f"create or replace view ref_{ref} as select {own_cols} from prior "
-                        f"union all select {own_cols} from cur")
+            con.execute(f"create or replace view ref_{ref} as select {own_cols}, -1 as _ref_order from prior "
+                        f"union all select {own_cols}, _record as _ref_order from cur")
         else:
             con.execute(f"create or replace view ref_{ref} as "
                         f"{_ref_relation(con, settings, ref, recorded_date, True)}")
@@ -595,11 +597,16 @@ def _judge_limit(con: duckdb.DuckDBPyConnection, contract: Feed, limit: Cumulati
         with recursive earlier as (
             select t.{by}, sum(t.{col}) as amount from prior t where {limit.applies} and t.{by} is not null
             group by t.{by}
+        ), named as (
+            -- the row each id names: the accepted one, or the file's first (its duplicates do not count)
+            select o."{own}" as {by}, arg_min({limit.limit}, o._ref_order) as _limit
+            from ref_{contract.name} o where o."{own}" in (select {by} from judged)
+            group by o."{own}"
         ), candidates as (
             select t._record, t.{by}, t.{col}, coalesce(e.amount, 0) as earlier,
                    row_number() over (partition by t.{by} order by t._record) as n,
-                   (select {limit.limit} from ref_{contract.name} o where o."{own}" = t.{by}) as _limit
-            from judged t left join earlier e on e.{by} = t.{by}
+                   named._limit
+            from judged t left join earlier e on e.{by} = t.{by} left join named on named.{by} = t.{by}
             where len(t._failures) = 0 and {limit.applies} and t.{by} is not null
         ), walk as (
             select c._record, c.{by}, c.{col}, c._limit, c.n, c.earlier as before,
