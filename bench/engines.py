@@ -54,7 +54,7 @@ def run_one(home: Path, name: str, out: Path, batch: int | None) -> dict:
     day = last_published_date(settings)
     started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     with build_relations(settings, {n: relations[n] for n in engine.inputs}, path=settings.warehouse) as inputs:
-        rows = write_engine_parts(out / f"{name}.parquet", engine.run(settings, day, inputs), engine.parts,
+        rows = write_engine_parts(out / f"{name}.parquet", engine.run(settings, day, inputs, None), engine.parts,
                                   engine.schema, engine.number)
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {"engine": name, "night": day.isoformat(), "rows": rows, "wall": time.perf_counter() - started,

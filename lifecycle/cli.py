@@ -85,7 +85,7 @@ def _progress(args: argparse.Namespace) -> Callable[[str], None] | None:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     settings = _use_home(args.home)
-    outcome = run_night(settings, args.date, progress=_progress(args))
+    outcome = run_night(settings, args.date, progress=_progress(args), full_refresh=args.full_refresh)
     print_night(outcome)
     if not args.quiet:
         print_summary(settings, [args.date])
@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("nightly", help="run night D: ingest, build, audit, publish")
     p.add_argument("--date", type=_date, required=True, help="the business date D (YYYY-MM-DD)")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="compute the night from its inputs alone, reusing nothing an earlier night kept (the same "
+                        "result, slower)")
     p.set_defaults(func=cmd_nightly)
 
     p = sub.add_parser("backfill", help="run the nights D1..D2 one after another, in date order")

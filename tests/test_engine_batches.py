@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from lifecycle.assets.billing import ENGINES
 from lifecycle.io.dbt import DBT_PROJECT_DIR
 from lifecycle.io.warehouse import build_relations, last_published_date, write_engine_parts
+from tests.homes import CUTOVER, END
 
 pytestmark = pytest.mark.nights
 
@@ -22,7 +24,7 @@ def _run(settings, engine, batch, path):
                  if n["resource_type"] == "model" and n.get("relation_name")}
     settings = dataclasses.replace(settings, engine_batch=batch)
     with build_relations(settings, {n: relations[n] for n in engine.inputs}, path=settings.warehouse) as inputs:
-        rows = write_engine_parts(path, engine.run(settings, last_published_date(settings), inputs), engine.parts,
+        rows = write_engine_parts(path, engine.run(settings, last_published_date(settings), inputs, None), engine.parts,
                                   engine.schema, engine.number)
     return rows, pq.read_table(path)
 
@@ -71,3 +73,26 @@ def test_a_part_the_engine_does_not_declare_is_refused_and_leaves_no_file(tmp_pa
     with pytest.raises(ValueError, match="'c'"):
         write_engine_parts(tmp_path / "out.parquet", [{"c": pa.table({"kind": ["c"]})}], ("a",), schema)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cash_application_walks_only_the_customers_whose_night_changed(published_home):
+    """The second night reused the first's records for the customers whose inputs were unchanged and whose next
+    event was still to come, walked the others, and its file is a full walk's (the test above); the state it kept
+    holds its records in the file's order."""
+    settings, _ = published_home
+    folder = settings.state / "engines" / "cash_application"
+    nights = sorted(p.name.removesuffix(".json") for p in folder.glob("*.json"))
+    assert nights == [CUTOVER.isoformat(), END.isoformat()]
+    [(reused, walked)] = duckdb.sql(f"""
+        select count(*) filter (where k.fingerprint = c.fingerprint
+                                  and (c.next_event is null or c.next_event > date '{END}')),
+               count(*) filter (where c.key is null or k.fingerprint <> c.fingerprint
+                                  or c.next_event <= date '{END}')
+        from read_parquet('{folder / f"{END}.keys.parquet"}') k
+        left join read_parquet('{folder / f"{CUTOVER}.keys.parquet"}') c using (key)""").fetchall()
+    assert reused > 50 and walked > 0, (reused, walked)
+    night = pq.read_table(settings.build_dir / "engine" / "cash_application.parquet")
+    kept = pq.read_table(folder / f"{END}.records.parquet")
+    assert kept.num_rows == night.num_rows
+    assert kept.select([c for c in night.column_names if c != "record_number"]).equals(
+        night.drop_columns("record_number"))

@@ -16,7 +16,7 @@ CHAINS = Engine(
     name="billing_chains",
     inputs=("stg_orders", "stg_offers", "stg_offer_components", "stg_products", "stg_issue_schedules",
             "stg_payments", "stg_cancellations", "stg_suspensions"),
-    run=lambda settings, day, r: billing_chains(
+    run=lambda settings, day, r, state: billing_chains(
         settings.engine_knobs(day), orders=r["stg_orders"], offers=r["stg_offers"],
         components=r["stg_offer_components"], products=r["stg_products"], issues=r["stg_issue_schedules"],
         payments=r["stg_payments"], cancellations=r["stg_cancellations"], holds=r["stg_suspensions"],
@@ -30,10 +30,10 @@ CHAINS = Engine(
 CASH = Engine(
     name="cash_application",
     inputs=("int_invoices", "int_payments", "int_cancellation_decisions", "stg_service_actions"),
-    run=lambda settings, day, r: cash_application(
+    run=lambda settings, day, r, state: cash_application(
         settings.engine_knobs(day), invoices=r["int_invoices"], payments=r["int_payments"],
         cancellations=r["int_cancellation_decisions"], service_actions=r["stg_service_actions"],
-        batch=settings.engine_batch),
+        batch=settings.engine_batch, state=state and state.folder, reuse=bool(state and state.reuse)),
     parts=CASH_PARTS,
     schema=CASH_SCHEMA,
     number="record_number",

@@ -10,6 +10,7 @@ tested function of lifecycle/billing or lifecycle/fulfillment with the knobs of 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -30,13 +31,26 @@ from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
 from lifecycle.settings import Settings
 
+#: a run tagged so recomputes every engine's night from its inputs alone (``lifecycle nightly --full-refresh``)
+FULL_REFRESH_TAG = "lifecycle/full_refresh"
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """Where an engine keeps its nights (``state/engines/<name>``, lifecycle.billing.carry), and whether tonight may
+    reuse them (not on a full refresh)."""
+
+    folder: Path
+    reuse: bool
+
 
 @dataclass(frozen=True)
 class Engine:
     name: str  # the table of source('engine', name)
     inputs: tuple[str, ...]  # the dbt models it reads
-    #: the batches it walks (``[warehouse] engine_batch`` subscriptions or customers at a time): a table per part each
-    run: Callable[[Settings, date, dict[str, Any]], Iterable[Mapping[str, pa.Table]]]
+    #: the batches it walks (``[warehouse] engine_batch`` subscriptions or customers at a time): a table per part each;
+    #: its last argument is where it may keep its night for the next (an engine that does not ignores it)
+    run: Callable[[Settings, date, dict[str, Any], EngineState | None], Iterable[Mapping[str, pa.Table]]]
     parts: tuple[str, ...]  # its record types, in the order of its file
     schema: pa.Schema  # its file's columns
     description: str
@@ -64,8 +78,11 @@ def engine_asset(engine: Engine, group: str) -> AssetsDefinition:
         relations = dbt.relation_names(parsed)
         try:
             with build_relations(settings, {name: relations[name] for name in engine.inputs}) as inputs:
-                rows = write_engine_parts(engine_output(settings, engine.name), engine.run(settings, day, inputs),
-                                          engine.parts, engine.schema, engine.number)
+                state = EngineState(settings.state / "engines" / engine.name,
+                                    reuse=context.run.tags.get(FULL_REFRESH_TAG) != "true")
+                rows = write_engine_parts(engine_output(settings, engine.name),
+                                          engine.run(settings, day, inputs, state), engine.parts, engine.schema,
+                                          engine.number)
         except Exception as exc:  # recorded for the gates; the night goes on (see lifecycle/assets/warehouse.py)
             message = f"engine {engine.name} failed: {type(exc).__name__}: {exc}"
             context.log.error(message)

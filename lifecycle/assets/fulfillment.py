@@ -9,7 +9,7 @@ CONTINUITY = Engine(
     name="continuity_shipments",
     inputs=("int_stock_demands", "stg_inventory_receipts"),
     # stock is allocated in order over every customer: one batch
-    run=lambda settings, day, r: [{"shipment": continuity_shipments(day, r["int_stock_demands"],
+    run=lambda settings, day, r, state: [{"shipment": continuity_shipments(day, r["int_stock_demands"],
                                                                     r["stg_inventory_receipts"])}],
     parts=("shipment",),
     schema=SHIPMENT_SCHEMA,

@@ -137,6 +137,11 @@ class Result:
     applications: list[Application] = field(default_factory=list)
     credits: list[CreditMovement] = field(default_factory=list)
     collections: list[Collection] = field(default_factory=list)
+    #: each group walked, in order, with how many applications, credit movements and collection events it added
+    groups: list[tuple[tuple[str, str], int, int, int]] = field(default_factory=list)
+    #: each group's first event after the business date (none: nothing of it is still to come). Until that date
+    #: a night walking the same inputs gives the group the same records.
+    next_events: dict[tuple[str, str], date] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,7 +203,12 @@ def apply_cash(
     result = Result()
     for key in sorted(groups):
         invs, pays = groups[key]
-        _Group(invs, pays, knobs, result, cancelled.get(key, [])).run()
+        before = (len(result.applications), len(result.credits), len(result.collections))
+        next_event = _Group(invs, pays, knobs, result, cancelled.get(key, [])).run()
+        result.groups.append((key, len(result.applications) - before[0], len(result.credits) - before[1],
+                              len(result.collections) - before[2]))
+        if next_event is not None:
+            result.next_events[key] = next_event
     return result
 
 
@@ -220,7 +230,8 @@ class _Group:
         self.by_payment: dict[str, Payment] = {p.payment_id: p for p in payments}
         self.applied: dict[str, list[Application]] = defaultdict(list)  # payment id -> its applications
 
-    def run(self) -> None:
+    def run(self) -> date | None:
+        """Walk the group's events up to the business date; returns the date of the first one after it."""
         events: list[tuple] = []
         offsets = self.knobs.effort_offsets
         reminders = [(k, timedelta(days=offset)) for k, offset in enumerate(offsets, start=1)]
@@ -242,7 +253,7 @@ class _Group:
         events.sort(key=lambda e: e[:4])
         for when, _, _, _, kind, item in events:
             if when > self.knobs.business_date:
-                break
+                return when
             if kind == "invoice":
                 self._invoice(item)
             elif kind == "invoice_known":
@@ -253,6 +264,7 @@ class _Group:
                 self._cancel(item)
             else:
                 self._check(when, kind, *item)
+        return None
 
     # --- events --------------------------------------------------------------------------
     def _invoice(self, inv: Invoice) -> None:

@@ -9,15 +9,17 @@ integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from lifecycle.billing import cash, terms
+from lifecycle.billing import carry, cash, terms
 
 
 def _rows(relation, sql: str) -> list[tuple]:
@@ -39,17 +41,22 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def key_ranges(keys, column: str, size: int) -> list[str]:
-    """Batches of ``size`` distinct values of ``column`` (of the relation ``keys``), in order, as SQL conditions
-    on that column: ``column >= first and column < next batch's first``. An engine that groups its work by that
-    column walks one batch at a time, in the order it would walk everything at once."""
+def key_ranges(keys, column: str, size: int) -> list[tuple[str, str | None]]:
+    """Batches of ``size`` distinct values of ``column`` (of the relation ``keys``), in order: each batch's first
+    value and the next batch's (none for the last). An engine that groups its work by that column walks one batch
+    at a time, in the order it would walk everything at once."""
     if size < 1:
         raise ValueError(f"a batch holds at least one key, not {size}")
     firsts = [r[0] for r in keys.query("t", f"""
         select {column} from (select distinct {column} from t where {column} is not null)
         qualify (row_number() over (order by {column}) - 1) % {int(size)} = 0 order by {column}""").fetchall()]
-    return [f"{column} >= {_literal(first)}" + (f" and {column} < {_literal(nxt)}" if nxt is not None else "")
-            for first, nxt in zip(firsts, [*firsts[1:], None], strict=True)]
+    return list(zip(firsts, [*firsts[1:], None], strict=True))
+
+
+def _between(column: str, bounds: tuple[str, str | None]) -> str:
+    """The SQL condition of a batch of ``key_ranges`` on ``column``."""
+    first, nxt = bounds
+    return f"{column} >= {_literal(first)}" + (f" and {column} < {_literal(nxt)}" if nxt is not None else "")
 
 
 def _typed(kind: str, table: pa.Table) -> pa.Table:
@@ -76,8 +83,9 @@ def billing_chains(
     cat = _catalogue(offers, components, products, issues)
     answers = first_answers(payments)
     try:
-        for where in key_ranges(orders, "subscription_id", batch):
-            yield _chain_parts(walk_chains(knobs, orders, cat, answers, cancellations, holds, where))
+        for bounds in key_ranges(orders, "subscription_id", batch):
+            yield _chain_parts(walk_chains(knobs, orders, cat, answers, cancellations, holds,
+                                           _between("subscription_id", bounds)))
     finally:
         answers.close()
 
@@ -316,8 +324,10 @@ CHAIN_SCHEMA = pa.concat_tables(list(_chain_parts(terms.Chains()).values()), pro
 
 
 def _cash_parts(result: cash.Result) -> dict[str, pa.Table]:
-    def part(kind: str, rows: list[tuple]) -> pa.Table:
+    """A walk's records by part, each with its group (customer, currency) and its position in the part."""
+    def part(kind: str, rows: list[tuple], size: int) -> pa.Table:
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(9)]
+        groups = [key for key, *counts in result.groups for _ in range(counts[size])]
         return pa.table({
             "record_type": pa.array([kind] * len(rows), pa.string()),
             "payment_id": pa.array(columns[0], pa.string()),
@@ -329,90 +339,156 @@ def _cash_parts(result: cash.Result) -> dict[str, pa.Table]:
             "amount_cents": pa.array(columns[6], pa.int64()),
             "kind": pa.array(columns[7], pa.string()),
             "effort_number": pa.array(columns[8], pa.int32()),
+            "group_customer": pa.array([g[0] for g in groups], pa.string()),
+            "group_currency": pa.array([g[1] for g in groups], pa.string()),
+            "position": pa.array(range(len(rows)), pa.int64()),
         })
 
     return {
         "application": part("application", [
             (a.payment_id, a.invoice_id, a.customer_id, a.currency, a.applied_date, a.known_date, a.amount_cents,
-             a.kind, None) for a in result.applications]),
+             a.kind, None) for a in result.applications], 0),
         "credit": part("credit", [
             (c.payment_id, c.invoice_id, c.customer_id, c.currency, c.movement_date, c.movement_date,
-             c.amount_cents, c.kind, None) for c in result.credits]),
+             c.amount_cents, c.kind, None) for c in result.credits], 1),
         "collection": part("collection", [
             (None, c.invoice_id, None, None, c.event_date, c.event_date, c.balance_cents, c.kind, c.effort_number)
-            for c in result.collections]),
+            for c in result.collections], 2),
     }
 
 
 #: cash_application's records, in the order of its file (numbered 1, 2, … in that order: ``record_number``)
 CASH_PARTS = tuple(_cash_parts(cash.Result()))
-CASH_SCHEMA = pa.schema([pa.field("record_number", pa.int64()), *_cash_parts(cash.Result())["application"].schema])
+_GROUPED = _cash_parts(cash.Result())["application"].schema
+CASH_SCHEMA = pa.schema([pa.field("record_number", pa.int64()),
+                         *(f for f in _GROUPED if f.name not in ("group_customer", "group_currency", "position"))])
+#: what a night keeps of its records for the next (lifecycle.billing.carry): each with its part
+CASH_KEPT_SCHEMA = pa.schema([pa.field("part", pa.int8()), *_GROUPED])
+
+#: what cash application reads of each input: the fingerprints are of exactly these columns
+_INVOICE_COLUMNS = ("invoice_id, customer_id, currency, invoice_date, due_date, known_date, "
+                    "cast(round(total_amount * 100) as bigint)")
+_PAYMENT_COLUMNS = ("payment_id, customer_id, currency, paid_at, paid_date, known_date, amount_cents, status, "
+                    "target_invoice_id, original_payment_id")
+_CANCELLATION_COLUMNS = "invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents"
+_GOODWILL_COLUMNS = ("service_action_id, customer_id, currency, action_at, action_date, known_date, "
+                     "cast(round(amount * 100) as bigint)")
 
 
 def cash_application(
-    knobs: dict, invoices, payments, cancellations=None, service_actions=None, batch=25_000
+    knobs: dict, invoices, payments, cancellations=None, service_actions=None, batch=25_000,
+    state: Path | None = None, reuse: bool = True,
 ) -> Iterator[dict[str, pa.Table]]:
     """Applications, credit movements and collection events, ``batch`` customers at a time (in customer order):
     one table per record type (``CASH_PARTS``) per batch. A customer's cash touches nothing of another customer's.
+
+    With ``state`` (a folder of lifecycle.billing.carry), tonight is kept there for the next night, and (unless
+    ``reuse`` is false: a full refresh) a customer whose inputs are those of the latest night kept and whose next
+    event is still to come gets that night's records instead of a walk.
 
     What the engine calls a row's recorded date is the first night it was known: the ``known_date`` column the
     models compute (macro ``known_date``). For the migration load (recorded on the cut-over date) that is the
     event's own date: the legacy system knew it then.
     """
     goodwill = (service_actions.filter("action_type = 'goodwill_credit'") if service_actions is not None else None)
-    customers = invoices.project("customer_id").union(payments.project("customer_id"))
-    if goodwill is not None:
-        customers = customers.union(goodwill.project("customer_id"))
+    business_date = date.fromisoformat(knobs["business_date"])
     cash_knobs = cash.Knobs(
-        business_date=date.fromisoformat(knobs["business_date"]),
+        business_date=business_date,
         effort_offsets=_ints(knobs["billing_effort_offsets"]),
         suspension_days=int(knobs["billing_suspension_days"]),
         cancel_days=int(knobs["nonpayment_cancel_days"]),
     )
-    for where in key_ranges(customers, "customer_id", batch):
-        yield _cash_parts(cash.apply_cash(
-            invoices=[
-                cash.Invoice(*r)
-                for r in _rows(
-                    invoices,
-                    "select invoice_id, customer_id, currency, invoice_date, due_date, "
-                    "known_date, "
-                    f"cast(round(total_amount * 100) as bigint) from t where {where}",
-                )
-            ],
-            payments=[
-                cash.Payment(*r)
-                for r in _rows(
-                    payments,
-                    "select payment_id, customer_id, currency, paid_at, paid_date, "
-                    "known_date, amount_cents, "
-                    f"status, target_invoice_id, original_payment_id from t where {where}",
-                )
-            ],
+    inputs = [(invoices, _INVOICE_COLUMNS), (payments, _PAYMENT_COLUMNS), (cancellations, _CANCELLATION_COLUMNS),
+              (goodwill, _GOODWILL_COLUMNS)]
+    scratch = duckdb.connect()  # the night's keys, tonight's and the kept night's
+    try:
+        for number, (relation, columns) in enumerate(inputs):
+            if relation is not None:
+                scratch.register(f"input_{number}", relation.query("t", carry.fingerprint_sql(
+                    "customer_id", columns)).to_arrow_table())
+                scratch.execute(f"create or replace table fingerprints_{number} as "
+                                f"select {number} as input, * from input_{number}")
+        present = [f"fingerprints_{n}" for n, (r, _) in enumerate(inputs) if r is not None]
+        scratch.execute(f"""create table tonight as
+            select key, (sum(hash(input, n, h)) % {carry.MODULO})::ubigint as fingerprint
+            from ({" union all ".join(f"select * from {t}" for t in present)}) group by key""")
+        version = carry.version({k: v for k, v in cash_knobs.__dict__.items() if k != "business_date"},
+                                Path(cash.__file__), Path(__file__), Path(carry.__file__))
+        kept = carry.latest(state, business_date, version) if state is not None and reuse else None
+        if kept is not None:
+            scratch.execute(f"""create table reused as
+                select tonight.key, kept.next_event from tonight
+                join read_parquet('{kept.keys()}') as kept using (key)
+                where tonight.fingerprint = kept.fingerprint
+                  and (kept.next_event is null or kept.next_event > date '{business_date}')""")
+        else:
+            scratch.execute("create table reused (key varchar, next_event date)")
+        walked = scratch.sql("select key as customer_id from tonight anti join reused using (key)").to_arrow_table()
+        keeper = carry.Keeper(state, business_date, version, CASH_KEPT_SCHEMA) if state is not None else None
+        try:
+            yield from _cash_batches(scratch, kept, keeper, inputs, cash_knobs, batch, walked)
+        except BaseException:
+            if keeper is not None:
+                keeper.abandon()
+            raise
+        if keeper is not None:
+            keeper.close(scratch.sql("""
+                select tonight.key, tonight.fingerprint, coalesce(reused.next_event, walked_next.next_event) as next_event
+                from tonight left join reused using (key) left join walked_next using (key) order by tonight.key
+            """).to_arrow_table())
+    finally:
+        scratch.close()
+
+
+def _cash_batches(scratch, kept, keeper, inputs, cash_knobs, batch, walked) -> Iterator[dict[str, pa.Table]]:
+    """Walk the customers to walk, batch by batch, and merge in the records of those the kept night gives."""
+    (invoices, _), (payments, _), (cancellations, _), (goodwill, _) = inputs
+    walked_ids = sorted(walked["customer_id"].to_pylist())
+    positions = dict.fromkeys(CASH_PARTS, 0)
+    next_events: list[tuple[str, date]] = []
+    for bounds in key_ranges(scratch.sql("select key from tonight"), "key", batch):
+        where = _between("customer_id", bounds)
+        if kept is not None:  # only the customers to walk: none is the usual later night's batch
+            first = bisect.bisect_left(walked_ids, bounds[0])
+            last = bisect.bisect_left(walked_ids, bounds[1]) if bounds[1] is not None else len(walked_ids)
+            mine = walked_ids[first:last]
+            where = f"{where} and customer_id in ({', '.join(map(_literal, mine))})" if mine else "false"
+        result = cash.apply_cash(
+            invoices=[cash.Invoice(*r) for r in _rows(invoices, f"select {_INVOICE_COLUMNS} from t where {where}")],
+            payments=[cash.Payment(*r) for r in _rows(payments, f"select {_PAYMENT_COLUMNS} from t where {where}")],
             knobs=cash_knobs,
-            cancellations=[
-                cash.Cancellation(*r)
-                for r in (
-                    _rows(
-                        cancellations,
-                        # the invoice's customer: a cancellation belongs to its invoice's group
-                        "select invoice_id, service_stop, refund_window, unserved_net_cents + unserved_tax_cents "
-                        f"from t where {where}",
-                    )
-                    if cancellations is not None
-                    else []
-                )
-            ],
-            goodwill=[
-                cash.GoodwillCredit(*r)
-                for r in (
-                    _rows(
-                        goodwill,
-                        "select service_action_id, customer_id, currency, action_at, action_date, "
-                        f"known_date, cast(round(amount * 100) as bigint) from t where {where}",
-                    )
-                    if goodwill is not None
-                    else []
-                )
-            ],
-        ))
+            # the invoice's customer: a cancellation belongs to its invoice's group
+            cancellations=[cash.Cancellation(*r) for r in (
+                _rows(cancellations, f"select {_CANCELLATION_COLUMNS} from t where {where}")
+                if cancellations is not None else [])],
+            goodwill=[cash.GoodwillCredit(*r) for r in (
+                _rows(goodwill, f"select {_GOODWILL_COLUMNS} from t where {where}")
+                if goodwill is not None else [])],
+        )
+        next_events.extend((customer, when) for (customer, _), when in result.next_events.items())
+        fresh = _cash_parts(result)
+        parts = {}
+        for number, name in enumerate(CASH_PARTS):
+            table = fresh[name]
+            if kept is not None:
+                carried = scratch.sql(f"""
+                    select * exclude (part) from read_parquet('{kept.records()}')
+                    where part = {number} and {_between("group_customer", bounds)}
+                      and group_customer in (select key from reused)""").to_arrow_table()
+                if carried.num_rows:
+                    # a group's records come all from the walk or all from the kept night, in their order there
+                    table = pa.concat_tables([table, carried.cast(table.schema)]).sort_by(
+                        [("group_customer", "ascending"), ("group_currency", "ascending"), ("position", "ascending")])
+            table = table.set_column(table.schema.get_field_index("position"), "position",
+                                     pa.array(range(positions[name], positions[name] + table.num_rows), pa.int64()))
+            positions[name] += table.num_rows
+            if keeper is not None:
+                keeper.add(pa.table([pa.array([number] * table.num_rows, pa.int8()), *table.columns],
+                                    schema=CASH_KEPT_SCHEMA))
+            parts[name] = table
+        yield parts
+    scratch.register("walked_next_events", pa.table({
+        "key": pa.array([c for c, _ in next_events], pa.string()),
+        "next_event": pa.array([d for _, d in next_events], pa.date32())}))
+    scratch.execute("create table walked_next as select key, min(next_event) as next_event "
+                    "from walked_next_events group by key")

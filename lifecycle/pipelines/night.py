@@ -89,11 +89,13 @@ def _step_failures(event) -> list[tuple[str, str]]:
 
 
 def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None,
-              progress: Callable[[str], None] | None = None) -> NightOutcome:
+              progress: Callable[[str], None] | None = None, full_refresh: bool = False) -> NightOutcome:
     """Run the nightly job for business date ``day`` on ``settings.home`` in this process, holding the
-    home's night lock; ``progress`` receives one line per stage as it finishes."""
+    home's night lock; ``progress`` receives one line per stage as it finishes. ``full_refresh``: the engines
+    reuse nothing an earlier night kept (lifecycle.billing.carry)."""
     import uuid
 
+    from lifecycle.assets.engines import FULL_REFRESH_TAG
     from lifecycle.checks.gx_suites import start_suite_worker
     from lifecycle.io.landing import check_night_ready
     from lifecycle.io.lock import night_lock
@@ -120,6 +122,7 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
             result = job.execute_in_process(
                 partition_key=day.isoformat(), instance=instance, raise_on_error=False, run_id=run_id,
                 run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                tags={FULL_REFRESH_TAG: "true"} if full_refresh else None,
             )
         listener.finish()
     failures = []
