@@ -97,11 +97,16 @@ class Keeper:
         self._writer.close()
         keys_tmp = self.kept.keys().with_suffix(f".{os.getpid()}.tmp")
         pq.write_table(keys.cast(KEYS_SCHEMA), keys_tmp)
+        # a night is usable once its .json is there, written last: a process killed between the two replacements
+        # leaves records and keys of different runs, and no .json, so no later night reads them
+        meta = self.folder / f"{self.night.isoformat()}.json"
+        meta.unlink(missing_ok=True)
         os.replace(self._records_tmp, self.kept.records())
         os.replace(keys_tmp, self.kept.keys())
-        meta = self.folder / f"{self.night.isoformat()}.json"
-        meta.write_text(json.dumps({"night": self.night.isoformat(), "version": self.version}) + "\n",
-                        encoding="utf-8")
+        meta_tmp = meta.with_suffix(f".{os.getpid()}.tmp")
+        meta_tmp.write_text(json.dumps({"night": self.night.isoformat(), "version": self.version}) + "\n",
+                            encoding="utf-8")
+        os.replace(meta_tmp, meta)
         nights = sorted(p.name.split(".")[0] for p in self.folder.glob("*.json"))
         for old in nights[:-KEEP]:
             for stale in self.folder.glob(f"{old}.*"):
