@@ -1,8 +1,9 @@
-"""The glue between the warehouse and the billing engine: read relations, run, return Arrow tables.
+"""The glue between the warehouse and the billing engine: read relations, run, yield Arrow tables.
 
 The engine assets (lifecycle/assets/billing.py) hand these functions relations of tonight's build
 (DuckDB relations: anything with ``.query(name, sql)``) and the knobs of ``Settings.engine_knobs``; the
-Arrow tables they return are written as Parquet, which dbt reads as ``source('engine', ...)``.
+engines walk their work in batches, and the Arrow tables they yield batch by batch are written as one Parquet
+file (``write_engine_parts``), which dbt reads as ``source('engine', ...)``.
 Amounts cross the boundary as integer cents (``to_cents`` in SQL, never DOUBLE) and come back as
 integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 """
@@ -418,7 +419,7 @@ def cash_application(
         if kept is not None:
             scratch.execute(f"""create table reused as
                 select tonight.key, kept.next_event from tonight
-                join read_parquet('{kept.keys()}') as kept using (key)
+                join read_parquet({_literal(str(kept.keys()))}) as kept using (key)
                 where tonight.fingerprint = kept.fingerprint
                   and (kept.next_event is null or kept.next_event > date '{business_date}')""")
         else:
@@ -472,7 +473,7 @@ def _cash_batches(scratch, kept, keeper, inputs, cash_knobs, batch, walked) -> I
             table = fresh[name]
             if kept is not None:
                 carried = scratch.sql(f"""
-                    select * exclude (part) from read_parquet('{kept.records()}')
+                    select * exclude (part) from read_parquet({_literal(str(kept.records()))})
                     where part = {number} and {_between("group_customer", bounds)}
                       and group_customer in (select key from reused)""").to_arrow_table()
                 if carried.num_rows:
