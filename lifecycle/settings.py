@@ -89,7 +89,7 @@ periods = {}
 [warehouse]
 # DuckDB's resources for a night (dbt's build, the engines, the checks). Past memory_limit DuckDB spills to
 # temp_directory instead of failing; the defaults leave room beside it on a small (2-core, 8 GB) machine.
-memory_limit = "6GB"                 # e.g. "6GB", "12GiB", "75%" (of the machine's memory)
+memory_limit = "4GB"                 # e.g. "4GB", "12GiB", "75%" (of the machine's memory)
 threads = 2                          # DuckDB's worker threads
 temp_directory = ""                  # "" = <home>/build/spill
 # The billing engines walk this many subscriptions (cash application: customers) at a time: what they hold in
@@ -148,7 +148,7 @@ class Settings:
     serve_port: int = 8080
     serve_session_hours: int = 12
     serve_https_only: bool = False
-    duckdb_memory_limit: str = "6GB"
+    duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     duckdb_temp_setting: str = ""
     warehouse_kind: str = "duckdb"  # "postgres": each published night is also built, audited and published there

@@ -82,7 +82,7 @@ def test_duckdb_resources_come_from_the_warehouse_section(tmp_path):
     assert settings.duckdb_env() == {"LIFECYCLE_DUCKDB_MEMORY_LIMIT": "1GB", "LIFECYCLE_DUCKDB_THREADS": "1",
                                      "LIFECYCLE_DUCKDB_TEMP_DIRECTORY": str(tmp_path / "scratch")}
     assert parse_settings(tmp_path, "").duckdb_config() == {
-        "memory_limit": "6GB", "threads": "2", "temp_directory": str(tmp_path / "build" / "spill")}
+        "memory_limit": "4GB", "threads": "2", "temp_directory": str(tmp_path / "build" / "spill")}
     settings.build_dir.mkdir(parents=True)
     duckdb.connect(str(settings.build_warehouse)).execute("create table t as select 1 as x").close()
     with build_relations(settings, {"t": "t"}) as relations:
@@ -94,6 +94,19 @@ def test_duckdb_resources_come_from_the_warehouse_section(tmp_path):
                           ('spill = "x"', "unknown key(s) ['spill']")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             parse_settings(tmp_path, f"[warehouse]\n{text}\n")
+
+
+def test_dbt_opens_the_build_with_duckdbs_resources_once_not_per_cursor():
+    """The memory limit, threads and spill folder are given when dbt opens the build (``config_options``), not set
+    on every cursor (``settings``): once a model has spilled, DuckDB refuses to set the spill folder again, even to
+    the same folder, and every model after it failed (seen at 1,000,000 customers)."""
+    import yaml
+
+    from lifecycle.io.dbt import DBT_PROJECT_DIR
+
+    build = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["subscription_lifecycle"]["outputs"]["build"]
+    assert set(build["config_options"]) == {"memory_limit", "threads", "temp_directory"}
+    assert set(build["settings"]) == {"TimeZone", "file_search_path"}
 
 
 def test_the_warehouse_kind_decides_whether_a_night_publishes_on_postgres(home):

@@ -20,7 +20,7 @@ CHAINS = Engine(
         settings.engine_knobs(day), orders=r["stg_orders"], offers=r["stg_offers"],
         components=r["stg_offer_components"], products=r["stg_products"], issues=r["stg_issue_schedules"],
         payments=r["stg_payments"], cancellations=r["stg_cancellations"], holds=r["stg_suspensions"],
-        batch=settings.engine_batch),
+        batch=settings.engine_batch, state=state and state.folder, reuse=bool(state and state.reuse)),
     parts=CHAIN_PARTS,
     schema=CHAIN_SCHEMA,
     description="Every subscription chain walked once as of D: terms, autocharge attempts, upcoming-charge "

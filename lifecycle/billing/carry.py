@@ -16,9 +16,11 @@ A night's state is ``<night>.records.parquet`` (the records, each with its ``par
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -115,3 +117,112 @@ class Keeper:
     def abandon(self) -> None:
         self._writer.close()
         self._records_tmp.unlink(missing_ok=True)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def between(column: str, bounds: tuple[str, str | None]) -> str:
+    """The SQL condition of a batch (its first key, and the next batch's first or none) on ``column``."""
+    first, nxt = bounds
+    return f"{column} >= {_literal(first)}" + (f" and {column} < {_literal(nxt)}" if nxt is not None else "")
+
+
+class Night:
+    """Tonight's run of an engine that keeps its nights: tonight's keys with their fingerprints (``fingerprints``:
+    a table of ``key, n, h`` per input, from ``fingerprint_sql``), the kept night it reuses (the latest in
+    ``folder`` on or before tonight computed with ``engine_version``, unless ``reuse`` is false), the keys to walk,
+    and tonight's state, written as the batches go. ``group`` names the columns that say whose a record is (the
+    key's first) and ``kept_schema`` the records kept: ``part``, the output's columns with the group's, and
+    ``position``. Without ``folder`` every key is walked and nothing is kept."""
+
+    def __init__(self, folder: Path | None, business_date: date, engine_version: str, reuse: bool,
+                 fingerprints: Sequence[pa.Table], group: tuple[str, ...], kept_schema: pa.Schema):
+        self.business_date, self.group, self.kept_schema = business_date, group, kept_schema
+        self.scratch = duckdb.connect()  # tonight's keys and the kept night's, in memory
+        for number, table in enumerate(fingerprints):
+            self.scratch.register(f"input_{number}", table)
+        inputs = " union all ".join(f"select {n} as input, key, n, h from input_{n}" for n in range(len(fingerprints)))
+        self.scratch.execute(f"""create table tonight as
+            select key, (sum(hash(input, n, h)) % {MODULO})::ubigint as fingerprint
+            from ({inputs or "select 0 as input, '' as key, 0 as n, 0::ubigint as h where false"}) group by key""")
+        self.kept = latest(folder, business_date, engine_version) if folder is not None and reuse else None
+        if self.kept is not None:
+            self.scratch.execute(f"""create table reused as
+                select tonight.key, kept.next_event from tonight
+                join read_parquet({_literal(str(self.kept.keys()))}) as kept using (key)
+                where tonight.fingerprint = kept.fingerprint
+                  and (kept.next_event is null or kept.next_event > date '{business_date}')""")
+        else:
+            self.scratch.execute("create table reused (key varchar, next_event date)")
+        self.walk = [r[0] for r in self.scratch.execute(
+            "select key from tonight anti join reused using (key) order by key").fetchall()]
+        self.keeper = Keeper(folder, business_date, engine_version, kept_schema) if folder is not None else None
+        self.positions: dict[int, int] = {}
+        self._next_events: list[tuple[str, date]] = []
+
+    @property
+    def reused(self) -> int:
+        return self.scratch.execute("select count(*) from reused").fetchall()[0][0]
+
+    def keys(self):
+        """Tonight's keys, as a relation (``key``) to cut into batches."""
+        return self.scratch.sql("select key from tonight")
+
+    def to_walk(self, column: str, bounds: tuple[str, str | None]) -> str:
+        """The SQL condition on ``column`` of the batch's keys to walk (every key of the batch without a kept
+        night; ``false`` when the kept night gives them all)."""
+        where = between(column, bounds)
+        if self.kept is None:
+            return where
+        first = bisect.bisect_left(self.walk, bounds[0])
+        last = bisect.bisect_left(self.walk, bounds[1]) if bounds[1] is not None else len(self.walk)
+        mine = self.walk[first:last]
+        return f"{where} and {column} in ({', '.join(map(_literal, mine))})" if mine else "false"
+
+    def walked(self, next_events: Iterable[tuple[str, date]]) -> None:
+        """The walked keys' first events after tonight (a key with none is absent)."""
+        self._next_events.extend(next_events)
+
+    def merge(self, part: int, bounds: tuple[str, str | None], fresh: pa.Table) -> pa.Table:
+        """The batch's records of ``part``: ``fresh`` (the walk's, with the group's columns and ``position``) and
+        the kept night's of the reused keys, in the group's order (a group's records come all from one or the
+        other, in their order there), numbered on from the part's earlier batches; kept for the next night."""
+        table = fresh
+        if self.kept is not None:
+            carried = self.scratch.sql(f"""
+                select * exclude (part) from read_parquet({_literal(str(self.kept.records()))})
+                where part = {part} and {between(self.group[0], bounds)}
+                  and {self.group[0]} in (select key from reused)""").to_arrow_table()
+            if carried.num_rows:
+                table = pa.concat_tables([table, carried.select(table.column_names).cast(table.schema)]).sort_by(
+                    [(c, "ascending") for c in (*self.group, "position")])
+        start = self.positions.get(part, 0)
+        table = table.set_column(table.schema.get_field_index("position"), "position",
+                                 pa.array(range(start, start + table.num_rows), pa.int64()))
+        self.positions[part] = start + table.num_rows
+        if self.keeper is not None:
+            self.keeper.add(pa.table([pa.array([part] * table.num_rows, pa.int8()),
+                                      *table.select([f.name for f in self.kept_schema][1:]).columns],
+                                     schema=self.kept_schema))
+        return table
+
+    def close(self) -> None:
+        """Put tonight's state in place (once every batch was merged)."""
+        if self.keeper is not None:
+            self.scratch.register("walked_next_events", pa.table({
+                "key": pa.array([k for k, _ in self._next_events], pa.string()),
+                "next_event": pa.array([d for _, d in self._next_events], pa.date32())}))
+            self.keeper.close(self.scratch.sql("""
+                with walked as (select key, min(next_event) as next_event from walked_next_events group by key)
+                select tonight.key, tonight.fingerprint, coalesce(reused.next_event, walked.next_event) as next_event
+                from tonight left join reused using (key) left join walked using (key) order by tonight.key
+            """).to_arrow_table())
+            self.keeper = None
+        self.scratch.close()
+
+    def abandon(self) -> None:
+        if self.keeper is not None:
+            self.keeper.abandon()
+        self.scratch.close()

@@ -10,7 +10,6 @@ integer cents; the SQL models downstream turn them into DECIMAL(18,2).
 
 from __future__ import annotations
 
-import bisect
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -54,12 +53,6 @@ def key_ranges(keys, column: str, size: int) -> list[tuple[str, str | None]]:
     return list(zip(firsts, [*firsts[1:], None], strict=True))
 
 
-def _between(column: str, bounds: tuple[str, str | None]) -> str:
-    """The SQL condition of a batch of ``key_ranges`` on ``column``."""
-    first, nxt = bounds
-    return f"{column} >= {_literal(first)}" + (f" and {column} < {_literal(nxt)}" if nxt is not None else "")
-
-
 def _typed(kind: str, table: pa.Table) -> pa.Table:
     return table.append_column("record_type", pa.array([kind] * table.num_rows, pa.string()))
 
@@ -75,20 +68,64 @@ def _chain_parts(chains: terms.Chains) -> dict[str, pa.Table]:
 
 
 def billing_chains(
-    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None, batch=25_000
+    knobs: dict, orders, offers, components, products, issues, payments, cancellations, holds=None, batch=25_000,
+    state: Path | None = None, reuse: bool = True,
 ) -> Iterator[dict[str, pa.Table]]:
     """Terms, autocharge requests, upcoming-charge notices, the terms' entitled issues and the ends a hold
     moved, ``batch`` subscriptions at a time (in subscription order): one table per record type (``CHAIN_PARTS``,
     each with its ``record_type``) per batch. A chain depends on nothing outside its subscription but the
-    catalogue, read once, and the answers to its requests (the first answer to a key, over every customer)."""
+    catalogue, read once, and the answers to its requests (the first answer to a key, over every customer).
+
+    With ``state`` (a folder of lifecycle.billing.carry), tonight is kept there for the next night, and (unless
+    ``reuse`` is false: a full refresh) a subscription whose inputs are those of the latest night kept (its
+    orders, cancellations and holds, its customers' answers, the same catalogue) and whose walk waits for no date
+    by tonight gets that night's records instead of a walk."""
     cat = _catalogue(offers, components, products, issues)
     answers = first_answers(payments)
+    chain_knobs = _chain_knobs(knobs)
+    catalogue_digest = [r.query("t", f"select count(*), (sum(hash(t)) % {carry.MODULO})::ubigint from t").fetchall()
+                        for r in (offers, components, products, issues)]
+    answers.register("subscription_customers", orders.query(
+        "t", "select distinct subscription_id, customer_id from t").to_arrow_table())
+    fingerprints = [
+        orders.query("t", carry.fingerprint_sql("subscription_id", _ORDER_COLUMNS)).to_arrow_table(),
+        cancellations.query("t", carry.fingerprint_sql("subscription_id", _CHAIN_CANCELLATION_COLUMNS)).to_arrow_table(),
+        answers.sql(f"""
+            with mine as (select customer_id, count(*) as n, (sum(hash(answers)) % {carry.MODULO})::ubigint as h
+                          from answers group by customer_id)
+            select s.subscription_id as key, count(*) as n, (sum(hash(mine.customer_id, mine.n, mine.h))
+                   % {carry.MODULO})::ubigint as h
+            from subscription_customers s join mine using (customer_id) group by s.subscription_id""").to_arrow_table(),
+    ]
+    if holds is not None:
+        fingerprints.append(holds.query("t", carry.fingerprint_sql("subscription_id", _HOLD_COLUMNS)).to_arrow_table())
+    night = carry.Night(
+        state, chain_knobs.business_date,
+        carry.version({"knobs": {k: str(v) for k, v in chain_knobs.__dict__.items() if k != "business_date"},
+                       "catalogue": [list(map(str, r[0])) for r in catalogue_digest]},
+                      Path(terms.__file__), Path(__file__), Path(carry.__file__)),
+        reuse, fingerprints, ("subscription_id",), CHAIN_KEPT_SCHEMA)
     try:
-        for bounds in key_ranges(orders, "subscription_id", batch):
-            yield _chain_parts(walk_chains(knobs, orders, cat, answers, cancellations, holds,
-                                           _between("subscription_id", bounds)))
+        for bounds in key_ranges(night.keys(), "key", batch):
+            chains = walk_chains(knobs, orders, cat, answers, cancellations, holds,
+                                 night.to_walk("subscription_id", bounds))
+            night.walked(chains.next_events.items())
+            parts = _chain_parts(chains)
+            yield {name: night.merge(number, bounds, _positioned(parts[name], CHAIN_SCHEMA))
+                   for number, name in enumerate(CHAIN_PARTS)}
+    except BaseException:
+        night.abandon()
+        raise
     finally:
         answers.close()
+    night.close()
+
+
+def _positioned(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns (null where it lacks one) and its rows' ``position``."""
+    return pa.table([table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                     for f in schema] + [pa.array(range(table.num_rows), pa.int64())],
+                    names=[*schema.names, "position"])
 
 
 def _catalogue(offers, components, products, issues) -> terms.Catalogue:
@@ -133,6 +170,26 @@ def _catalogue(offers, components, products, issues) -> terms.Catalogue:
     )
 
 
+#: what the chain walk reads of its inputs: the fingerprints are of exactly these columns
+_ORDER_COLUMNS = ("order_id, customer_id, subscription_id, order_type, offer_id, ordered_at, ordered_date, "
+                  "recorded_date, service_start, quantity, cast(tax_rate as varchar), currency, autorenew, "
+                  "nullif(payment_method_token, '')")
+_CHAIN_CANCELLATION_COLUMNS = "subscription_id, requested_date, known_date"
+_HOLD_COLUMNS = "subscription_id, hold_from, hold_to, known_date"
+
+
+def _chain_knobs(knobs: dict) -> terms.Knobs:
+    return terms.Knobs(
+        business_date=date.fromisoformat(knobs["business_date"]),
+        cutover_date=_date(knobs.get("cutover_date", "")),
+        autocharge_lead_days=int(knobs["autocharge_lead_days"]),
+        autocharge_retry_offsets=_ints(knobs["autocharge_retry_offsets"]),
+        business_timezone=knobs.get("business_timezone") or "UTC",
+        upcoming_autocharge_days=int(knobs.get("upcoming_autocharge_days", 7)),
+        renewal_grace_issues=int(knobs.get("renewal_grace_issues") or 0),
+    )
+
+
 def first_answers(payments) -> duckdb.DuckDBPyConnection:
     """The first answer to each autocharge key (a replayed key: the first counts), over every customer: the table
     ``answers`` of an in-memory database of their own (its session in UTC, as the build's), which ``walk_chains``
@@ -155,31 +212,9 @@ def walk_chains(
 ) -> terms.Chains:
     """Read the relations and walk the chains of the subscriptions ``where`` selects as of the business date
     (``answers``: ``first_answers``)."""
-    business_date = date.fromisoformat(knobs["business_date"])
-    cutover = _date(knobs.get("cutover_date", ""))
     batch_orders = [
-        terms.Order(
-            order_id=r[0],
-            customer_id=r[1],
-            subscription_id=r[2],
-            order_type=r[3],
-            offer_id=r[4],
-            ordered_at=r[5],
-            ordered_date=r[6],
-            recorded_date=r[7],
-            service_start=r[8],
-            quantity=r[9],
-            tax_rate=Decimal(r[10]),
-            currency=r[11],
-            autorenew=r[12],
-            payment_method_token=r[13],
-        )
-        for r in _rows(
-            orders,
-            "select order_id, customer_id, subscription_id, order_type, offer_id, ordered_at, ordered_date, "
-            "recorded_date, service_start, quantity, cast(tax_rate as varchar), currency, autorenew, "
-            f"nullif(payment_method_token, '') from t where {where}",
-        )
+        terms.Order(*r[:10], tax_rate=Decimal(r[10]), currency=r[11], autorenew=r[12], payment_method_token=r[13])
+        for r in _rows(orders, f"select {_ORDER_COLUMNS} from t where {where}")
     ]
     # a key is only honoured from the customer it was sent for: the batch's customers' answers are all it can use
     customers = pa.table({"customer_id": pa.array(sorted({o.customer_id for o in batch_orders}), pa.string())})
@@ -191,33 +226,14 @@ def walk_chains(
     return terms.build_chains(
         orders=batch_orders,
         answers=[terms.Answer(*r) for r in mine],
-        cancellations=[
-            terms.Cancellation(subscription_id=r[0], requested_date=r[1], recorded_date=r[2])
-            # known_date: a migrated cancellation was known to the legacy system when requested
-            for r in _rows(
-                cancellations,
-                f"select subscription_id, requested_date, known_date from t where {where}",
-            )
-        ],
+        # known_date: a migrated cancellation was known to the legacy system when requested
+        cancellations=[terms.Cancellation(*r) for r in _rows(
+            cancellations, f"select {_CHAIN_CANCELLATION_COLUMNS} from t where {where}")],
         catalogue=catalogue,
-        knobs=terms.Knobs(
-            business_date=business_date,
-            cutover_date=cutover,
-            autocharge_lead_days=int(knobs["autocharge_lead_days"]),
-            autocharge_retry_offsets=_ints(knobs["autocharge_retry_offsets"]),
-            business_timezone=knobs.get("business_timezone") or "UTC",
-            upcoming_autocharge_days=int(knobs.get("upcoming_autocharge_days", 7)),
-            renewal_grace_issues=int(knobs.get("renewal_grace_issues") or 0),
-        ),
-        holds=[
-            terms.Hold(subscription_id=r[0], hold_from=r[1], hold_to=r[2], known_date=r[3])
-            # known_date: a migrated hold was known to the legacy system from its first day
-            for r in (
-                _rows(holds, f"select subscription_id, hold_from, hold_to, known_date from t where {where}")
-                if holds is not None
-                else []
-            )
-        ],
+        knobs=_chain_knobs(knobs),
+        # known_date: a migrated hold was known to the legacy system from its first day
+        holds=[terms.Hold(*r) for r in (
+            _rows(holds, f"select {_HOLD_COLUMNS} from t where {where}") if holds is not None else [])],
     )
 
 
@@ -322,6 +338,8 @@ def _notices_table(rows: list[terms.Notice]) -> pa.Table:
 CHAIN_PARTS = tuple(_chain_parts(terms.Chains()))
 #: its columns: each record type's, the first time they appear (a column another type lacks is null there)
 CHAIN_SCHEMA = pa.concat_tables(list(_chain_parts(terms.Chains()).values()), promote_options="default").schema
+#: what a night keeps of its records for the next (lifecycle.billing.carry): each with its part and position
+CHAIN_KEPT_SCHEMA = pa.schema([pa.field("part", pa.int8()), *CHAIN_SCHEMA, pa.field("position", pa.int64())])
 
 
 def _cash_parts(result: cash.Result) -> dict[str, pa.Table]:
@@ -401,95 +419,33 @@ def cash_application(
     )
     inputs = [(invoices, _INVOICE_COLUMNS), (payments, _PAYMENT_COLUMNS), (cancellations, _CANCELLATION_COLUMNS),
               (goodwill, _GOODWILL_COLUMNS)]
-    scratch = duckdb.connect()  # the night's keys, tonight's and the kept night's
+    night = carry.Night(
+        state, business_date,
+        carry.version({k: v for k, v in cash_knobs.__dict__.items() if k != "business_date"},
+                      Path(cash.__file__), Path(__file__), Path(carry.__file__)),
+        reuse,
+        [relation.query("t", carry.fingerprint_sql("customer_id", columns)).to_arrow_table()
+         for relation, columns in inputs if relation is not None],
+        ("group_customer", "group_currency"), CASH_KEPT_SCHEMA)
     try:
-        for number, (relation, columns) in enumerate(inputs):
-            if relation is not None:
-                scratch.register(f"input_{number}", relation.query("t", carry.fingerprint_sql(
-                    "customer_id", columns)).to_arrow_table())
-                scratch.execute(f"create or replace table fingerprints_{number} as "
-                                f"select {number} as input, * from input_{number}")
-        present = [f"fingerprints_{n}" for n, (r, _) in enumerate(inputs) if r is not None]
-        scratch.execute(f"""create table tonight as
-            select key, (sum(hash(input, n, h)) % {carry.MODULO})::ubigint as fingerprint
-            from ({" union all ".join(f"select * from {t}" for t in present)}) group by key""")
-        version = carry.version({k: v for k, v in cash_knobs.__dict__.items() if k != "business_date"},
-                                Path(cash.__file__), Path(__file__), Path(carry.__file__))
-        kept = carry.latest(state, business_date, version) if state is not None and reuse else None
-        if kept is not None:
-            scratch.execute(f"""create table reused as
-                select tonight.key, kept.next_event from tonight
-                join read_parquet({_literal(str(kept.keys()))}) as kept using (key)
-                where tonight.fingerprint = kept.fingerprint
-                  and (kept.next_event is null or kept.next_event > date '{business_date}')""")
-        else:
-            scratch.execute("create table reused (key varchar, next_event date)")
-        walked = scratch.sql("select key as customer_id from tonight anti join reused using (key)").to_arrow_table()
-        keeper = carry.Keeper(state, business_date, version, CASH_KEPT_SCHEMA) if state is not None else None
-        try:
-            yield from _cash_batches(scratch, kept, keeper, inputs, cash_knobs, batch, walked)
-        except BaseException:
-            if keeper is not None:
-                keeper.abandon()
-            raise
-        if keeper is not None:
-            keeper.close(scratch.sql("""
-                select tonight.key, tonight.fingerprint, coalesce(reused.next_event, walked_next.next_event) as next_event
-                from tonight left join reused using (key) left join walked_next using (key) order by tonight.key
-            """).to_arrow_table())
-    finally:
-        scratch.close()
-
-
-def _cash_batches(scratch, kept, keeper, inputs, cash_knobs, batch, walked) -> Iterator[dict[str, pa.Table]]:
-    """Walk the customers to walk, batch by batch, and merge in the records of those the kept night gives."""
-    (invoices, _), (payments, _), (cancellations, _), (goodwill, _) = inputs
-    walked_ids = sorted(walked["customer_id"].to_pylist())
-    positions = dict.fromkeys(CASH_PARTS, 0)
-    next_events: list[tuple[str, date]] = []
-    for bounds in key_ranges(scratch.sql("select key from tonight"), "key", batch):
-        where = _between("customer_id", bounds)
-        if kept is not None:  # only the customers to walk: none is the usual later night's batch
-            first = bisect.bisect_left(walked_ids, bounds[0])
-            last = bisect.bisect_left(walked_ids, bounds[1]) if bounds[1] is not None else len(walked_ids)
-            mine = walked_ids[first:last]
-            where = f"{where} and customer_id in ({', '.join(map(_literal, mine))})" if mine else "false"
-        result = cash.apply_cash(
-            invoices=[cash.Invoice(*r) for r in _rows(invoices, f"select {_INVOICE_COLUMNS} from t where {where}")],
-            payments=[cash.Payment(*r) for r in _rows(payments, f"select {_PAYMENT_COLUMNS} from t where {where}")],
-            knobs=cash_knobs,
-            # the invoice's customer: a cancellation belongs to its invoice's group
-            cancellations=[cash.Cancellation(*r) for r in (
-                _rows(cancellations, f"select {_CANCELLATION_COLUMNS} from t where {where}")
-                if cancellations is not None else [])],
-            goodwill=[cash.GoodwillCredit(*r) for r in (
-                _rows(goodwill, f"select {_GOODWILL_COLUMNS} from t where {where}")
-                if goodwill is not None else [])],
-        )
-        next_events.extend((customer, when) for (customer, _), when in result.next_events.items())
-        fresh = _cash_parts(result)
-        parts = {}
-        for number, name in enumerate(CASH_PARTS):
-            table = fresh[name]
-            if kept is not None:
-                carried = scratch.sql(f"""
-                    select * exclude (part) from read_parquet({_literal(str(kept.records()))})
-                    where part = {number} and {_between("group_customer", bounds)}
-                      and group_customer in (select key from reused)""").to_arrow_table()
-                if carried.num_rows:
-                    # a group's records come all from the walk or all from the kept night, in their order there
-                    table = pa.concat_tables([table, carried.cast(table.schema)]).sort_by(
-                        [("group_customer", "ascending"), ("group_currency", "ascending"), ("position", "ascending")])
-            table = table.set_column(table.schema.get_field_index("position"), "position",
-                                     pa.array(range(positions[name], positions[name] + table.num_rows), pa.int64()))
-            positions[name] += table.num_rows
-            if keeper is not None:
-                keeper.add(pa.table([pa.array([number] * table.num_rows, pa.int8()), *table.columns],
-                                    schema=CASH_KEPT_SCHEMA))
-            parts[name] = table
-        yield parts
-    scratch.register("walked_next_events", pa.table({
-        "key": pa.array([c for c, _ in next_events], pa.string()),
-        "next_event": pa.array([d for _, d in next_events], pa.date32())}))
-    scratch.execute("create table walked_next as select key, min(next_event) as next_event "
-                    "from walked_next_events group by key")
+        for bounds in key_ranges(night.keys(), "key", batch):
+            where = night.to_walk("customer_id", bounds)
+            result = cash.apply_cash(
+                invoices=[cash.Invoice(*r) for r in _rows(invoices, f"select {_INVOICE_COLUMNS} from t where {where}")],
+                payments=[cash.Payment(*r) for r in _rows(payments, f"select {_PAYMENT_COLUMNS} from t where {where}")],
+                knobs=cash_knobs,
+                # the invoice's customer: a cancellation belongs to its invoice's group
+                cancellations=[cash.Cancellation(*r) for r in (
+                    _rows(cancellations, f"select {_CANCELLATION_COLUMNS} from t where {where}")
+                    if cancellations is not None else [])],
+                goodwill=[cash.GoodwillCredit(*r) for r in (
+                    _rows(goodwill, f"select {_GOODWILL_COLUMNS} from t where {where}")
+                    if goodwill is not None else [])],
+            )
+            night.walked((customer, when) for (customer, _), when in result.next_events.items())
+            fresh = _cash_parts(result)
+            yield {name: night.merge(number, bounds, fresh[name]) for number, name in enumerate(CASH_PARTS)}
+    except BaseException:
+        night.abandon()
+        raise
+    night.close()

@@ -251,6 +251,16 @@ class Chains:
     terms: list[Term] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    #: each subscription's first date after the business date on which its walk would go further (a renewal
+    #: billed, a notice due, a request made); none: nothing of it waits for a date. Until then a night walking
+    #: the same inputs gives it the same records.
+    next_events: dict[str, date] = field(default_factory=dict)
+
+    def waits(self, subscription_id: str, day: date) -> None:
+        """Something of the subscription waits for ``day``, after the business date."""
+        known = self.next_events.get(subscription_id)
+        if known is None or day < known:
+            self.next_events[subscription_id] = day
 
 
 @dataclass(frozen=True)
@@ -399,7 +409,7 @@ def _chain(
                                          max(answer.recorded_date, requested), answer.payment_id, catalogue, knobs,
                                          holds)
             else:
-                bill_day = _autobill_day(prev, nxt, cancels, knobs)
+                bill_day = _autobill_day(prev, nxt, cancels, knobs, out)
                 if bill_day is not None:
                     # billed by the pipeline that night; a bill of the migrated past, on the cut-over night
                     recorded = max(bill_day, knobs.cutover_date) if knobs.cutover_date else bill_day
@@ -473,12 +483,16 @@ def _new_term(
     )
 
 
-def _autobill_day(prev: Term, nxt: Order | None, cancels: list[Cancellation], knobs: Knobs) -> date | None:
+def _autobill_day(prev: Term, nxt: Order | None, cancels: list[Cancellation], knobs: Knobs,
+                  out: Chains) -> date | None:
     """The night the pipeline bills ``prev``'s renewal itself, if it is due by tonight."""
     if prev.end_date is None:
         return None
     bill_day = prev.end_date - timedelta(days=knobs.autocharge_lead_days)
-    if bill_day > knobs.business_date or _stopped(prev, nxt, cancels, bill_day):
+    if bill_day > knobs.business_date:
+        out.waits(prev.subscription_id, bill_day)
+        return None
+    if _stopped(prev, nxt, cancels, bill_day):
         return None
     return bill_day
 
@@ -556,6 +570,8 @@ def _autocharge(
     migrated = knobs.cutover_date is not None and prev.recorded_date == knobs.cutover_date
     known = min(prev.ordered_date, prev.recorded_date) if migrated else prev.recorded_date
     notice_day = max(first - timedelta(days=knobs.upcoming_autocharge_days), known)
+    if notice_day < first and notice_day > knobs.business_date:
+        out.waits(prev.subscription_id, notice_day)
     if notice_day < first and notice_day <= knobs.business_date and not _stopped(prev, nxt, cancels, notice_day):
         out.notices.append(
             Notice(
@@ -577,6 +593,7 @@ def _autocharge(
         if attempt > 1:  # a retry waits for its offset and for the previous failure to be recorded
             request_date = max(first + timedelta(days=knobs.autocharge_retry_offsets[attempt - 2]), failure_recorded)
         if request_date > knobs.business_date:
+            out.waits(prev.subscription_id, request_date)
             prev.autocharge_outcome = "pending"
             return None
         # no request for a term cancelled, or renewed by an order, before the request is due

@@ -1,0 +1,64 @@
+"""lifecycle.billing.carry: which keys a night reuses from the night an engine kept, and which it walks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lifecycle.billing import carry
+
+SCHEMA = pa.schema([("part", pa.int8()), ("key", pa.string()), ("value", pa.int64()), ("position", pa.int64())])
+N1, N2 = date(2026, 3, 1), date(2026, 3, 2)
+
+
+def _fingerprints(rows: dict[str, int]) -> list[pa.Table]:
+    return [pa.table({"key": list(rows), "n": [1] * len(rows), "h": pa.array(list(rows.values()), pa.uint64())})]
+
+
+def _night(folder, day, rows, version="v1", reuse=True):
+    return carry.Night(folder, day, version, reuse, _fingerprints(rows), ("key",), SCHEMA)
+
+
+def _records(keys_values: list[tuple[str, int]]) -> pa.Table:
+    return pa.table({"key": [k for k, _ in keys_values], "value": [v for _, v in keys_values],
+                     "position": list(range(len(keys_values)))})
+
+
+def test_a_key_is_reused_while_its_inputs_are_the_same_and_it_waits_for_nothing_due(tmp_path):
+    first = _night(tmp_path, N1, {"A": 1, "B": 2, "C": 3, "D": 4})
+    assert first.walk == ["A", "B", "C", "D"] and first.kept is None
+    bounds = ("A", None)
+    assert first.merge(0, bounds, _records([("A", 10), ("A", 11), ("B", 20), ("C", 30), ("D", 40)])).num_rows == 5
+    # B waits for 2 March (due the next night), C for 3 March, D for nothing
+    first.walked([("B", N2), ("C", date(2026, 3, 3)), ("C", date(2026, 3, 9))])
+    first.close()
+
+    # A's inputs changed; B's next event is due; C's is not; D waits for nothing; E is new
+    second = _night(tmp_path, N2, {"A": 99, "B": 2, "C": 3, "D": 4, "E": 5})
+    assert second.kept == carry.Kept(tmp_path, N1)
+    assert second.walk == ["A", "B", "E"] and second.reused == 2
+    assert second.to_walk("key", ("A", "D")) == "key >= 'A' and key < 'D' and key in ('A', 'B')"
+    assert second.to_walk("key", ("C", "E")) == "false"
+    merged = second.merge(0, bounds, _records([("A", 12), ("B", 21), ("E", 50)]))
+    assert list(zip(merged["key"].to_pylist(), merged["value"].to_pylist(), strict=True)) == [
+        ("A", 12), ("B", 21), ("C", 30), ("D", 40), ("E", 50)]
+    assert merged["position"].to_pylist() == [0, 1, 2, 3, 4]
+    second.walked([("A", date(2026, 4, 1))])
+    second.close()
+    kept = dict(zip(*[t.to_pylist() for t in pq.read_table(
+        carry.Kept(tmp_path, N2).keys()).select(["key", "next_event"]).columns], strict=True))
+    assert kept == {"A": date(2026, 4, 1), "B": None, "C": date(2026, 3, 3), "D": None, "E": None}
+
+
+def test_another_version_a_full_refresh_or_a_half_written_night_reuses_nothing(tmp_path):
+    first = _night(tmp_path, N1, {"A": 1})
+    first.merge(0, ("A", None), _records([("A", 10)]))
+    first.close()
+    assert _night(tmp_path, N2, {"A": 1}).walk == []
+    assert _night(tmp_path, N2, {"A": 1}, version="v2").walk == ["A"]
+    assert _night(tmp_path, N2, {"A": 1}, reuse=False).walk == ["A"]
+    assert _night(tmp_path, date(2026, 2, 28), {"A": 1}).walk == ["A"]  # a night before the kept one
+    (tmp_path / f"{N1}.json").unlink()  # killed before the night was complete
+    assert _night(tmp_path, N2, {"A": 1}).walk == ["A"]
