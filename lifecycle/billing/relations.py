@@ -37,10 +37,6 @@ def _ints(value) -> tuple[int, ...]:
     return tuple(int(x) for x in value)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def key_ranges(keys, column: str, size: int) -> list[tuple[str, str | None]]:
     """Batches of ``size`` distinct values of ``column`` (of the relation ``keys``), in order: each batch's first
     value and the next batch's (none for the last). An engine that groups its work by that column walks one batch
