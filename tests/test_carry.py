@@ -62,3 +62,43 @@ def test_another_version_a_full_refresh_or_a_half_written_night_reuses_nothing(t
     assert _night(tmp_path, date(2026, 2, 28), {"A": 1}).walk == ["A"]  # a night before the kept one
     (tmp_path / f"{N1}.json").unlink()  # killed before the night was complete
     assert _night(tmp_path, N2, {"A": 1}).walk == ["A"]
+
+
+def _offer(offer_id, renewal=None, price=4900, valid_from=date(2025, 1, 1), product="MAG"):
+    from lifecycle.billing.terms import OfferVersion
+    return OfferVersion(offer_id=offer_id, valid_from=valid_from, valid_to=None, term_unit="issues", term_length=12,
+                        price_cents=price, renewal_offer_id=renewal, schedule_product_id=product,
+                        shipment_interval_months=1)
+
+
+def test_a_chain_is_walked_again_only_for_a_change_of_the_offers_and_schedules_it_can_reach():
+    """The chain walk's catalogue fingerprint (lifecycle.billing.relations): a subscription reads its orders'
+    offers, the offers they renew into, and those offers' issue schedules; nothing else of the catalogue."""
+    from lifecycle.billing.terms import Catalogue
+
+    issues = [("MAG", "MAG-2026-01", date(2026, 1, 5)), ("BOOK", "BK-1", date(2026, 1, 9))]
+    before = Catalogue([_offer("INTRO", renewal="STD"), _offer("STD", renewal="STD"), _offer("BOOKS", product="BOOK")],
+                       issues)
+    assert before.reach("INTRO") == {"INTRO", "STD"} and before.reach("STD") == {"STD"}
+    assert before.reach("GONE") == {"GONE"}  # not in the catalogue (yet): added, it would be read
+    digests = {o: before.offer_digest(o) for o in ("INTRO", "STD", "BOOKS", "GONE")}
+    assert Catalogue([_offer("INTRO", renewal="STD"), _offer("STD", renewal="STD"), _offer("BOOKS", product="BOOK")],
+                     issues).offer_digest("STD") == digests["STD"]  # the same catalogue, the same number
+
+    # a new offer no chain names: every digest stays
+    added = Catalogue([_offer("INTRO", renewal="STD"), _offer("STD", renewal="STD"), _offer("BOOKS", product="BOOK"),
+                       _offer("DIG24", product=None)], issues)
+    assert {o: added.offer_digest(o) for o in digests} == digests
+    # a new price of the renewal offer: STD's digest (so INTRO's chains, which reach it) changes, BOOKS' does not
+    repriced = Catalogue([_offer("INTRO", renewal="STD"), _offer("STD", renewal="STD"),
+                          _offer("STD", renewal="STD", price=5900, valid_from=date(2026, 6, 1)),
+                          _offer("BOOKS", product="BOOK")], issues)
+    assert repriced.offer_digest("STD") != digests["STD"]
+    assert (repriced.offer_digest("INTRO"), repriced.offer_digest("BOOKS")) == (digests["INTRO"], digests["BOOKS"])
+    # a new issue of the magazine: the magazine's offers change, the book series' does not
+    scheduled = Catalogue([_offer("INTRO", renewal="STD"), _offer("STD", renewal="STD"),
+                           _offer("BOOKS", product="BOOK")], [*issues, ("MAG", "MAG-2026-02", date(2026, 2, 5))])
+    assert scheduled.offer_digest("INTRO") != digests["INTRO"] and scheduled.offer_digest("STD") != digests["STD"]
+    assert scheduled.offer_digest("BOOKS") == digests["BOOKS"]
+    # an offer that appears: its digest is no longer the missing one's
+    assert Catalogue([_offer("GONE")], issues).offer_digest("GONE") != digests["GONE"]

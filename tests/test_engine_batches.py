@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lifecycle.assets.billing import ENGINES
+from lifecycle.billing.carry import night_summary
 from lifecycle.io.dbt import DBT_PROJECT_DIR
 from lifecycle.io.warehouse import build_relations, last_published_date, write_engine_parts
 from tests.homes import CUTOVER, END
@@ -92,6 +93,11 @@ def test_an_engine_walks_only_what_changed_since_the_night_it_kept(published_hom
         from read_parquet('{folder / f"{END}.keys.parquet"}') k
         left join read_parquet('{folder / f"{CUTOVER}.keys.parquet"}') c using (key)""").fetchall()
     assert reused > 50 and walked > 0, (reused, walked)
+    # the night says so itself (the engine asset's metadata and log line read it): walked + reused = its keys
+    summary = night_summary(folder, END)
+    assert summary["keys"] == reused + walked
+    assert summary["walked"] + summary["reused"] == summary["keys"] and summary["reused"] > 0
+    assert summary["reused_from"] in (CUTOVER.isoformat(), END.isoformat())  # END itself after a rerun of it
     night = pq.read_table(settings.build_dir / "engine" / f"{engine.name}.parquet")
     kept = pq.read_table(folder / f"{END}.records.parquet")
     assert kept.num_rows == night.num_rows

@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from lifecycle.assets.dbt_project import model_key
+from lifecycle.billing import carry
 from lifecycle.io import dbt
 from lifecycle.io.warehouse import build_relations, engine_output, write_engine_parts, write_node_results
 from lifecycle.partitions import DAILY
@@ -92,8 +93,14 @@ def engine_asset(engine: Engine, group: str) -> AssetsDefinition:
                 {"unique_id": uid, "status": "error", "failures": None, "message": message[:1000], "seconds": 0.0}
                 for uid in readers])
             return MaterializeResult(metadata={"rows": 0, "failed": message[:1000]})
-        return MaterializeResult(metadata={"rows": rows,
-                                           "path": MetadataValue.path(str(engine_output(settings, engine.name)))})
+        metadata: dict[str, Any] = {"rows": rows, "path": MetadataValue.path(str(engine_output(settings, engine.name)))}
+        kept = carry.night_summary(state.folder, day)
+        if kept is not None:  # an engine that keeps its nights: how much of tonight it walked
+            metadata.update({name: kept.get(name) for name in ("keys", "walked", "reused")})
+            metadata["reused_from"] = kept.get("reused_from") or "none"
+            context.log.info(f"engine {engine.name}: walked {kept.get('walked')} of {kept.get('keys')} keys, "
+                             f"reused the others from night {kept.get('reused_from') or 'none'}")
+        return MaterializeResult(metadata=metadata)
 
     return run_engine
 

@@ -79,6 +79,14 @@ def latest(folder: Path, business_date: date, engine_version: str) -> Kept | Non
     return max(nights, key=lambda k: k.night, default=None)
 
 
+def night_summary(folder: Path, night: date) -> dict | None:
+    """What the kept ``night`` says of itself: its keys, how many were walked and reused, and from which night."""
+    try:
+        return json.loads((folder / f"{night.isoformat()}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 class Keeper:
     """Tonight's state, written as the engine goes (records batch by batch) and put in place by ``close``."""
 
@@ -94,8 +102,9 @@ class Keeper:
         if records.num_rows:
             self._writer.write_table(records)
 
-    def close(self, keys: pa.Table) -> None:
-        """Put tonight's state in place: its records and ``keys`` (key, fingerprint, next_event)."""
+    def close(self, keys: pa.Table, walked: int = 0, reused_from: date | None = None) -> None:
+        """Put tonight's state in place: its records and ``keys`` (key, fingerprint, next_event); the ``.json`` also
+        says how many keys were walked and which kept night gave the others (what the engine's asset reports)."""
         self._writer.close()
         keys_tmp = self.kept.keys().with_suffix(f".{os.getpid()}.tmp")
         pq.write_table(keys.cast(KEYS_SCHEMA), keys_tmp)
@@ -106,8 +115,10 @@ class Keeper:
         os.replace(self._records_tmp, self.kept.records())
         os.replace(keys_tmp, self.kept.keys())
         meta_tmp = meta.with_suffix(f".{os.getpid()}.tmp")
-        meta_tmp.write_text(json.dumps({"night": self.night.isoformat(), "version": self.version}) + "\n",
-                            encoding="utf-8")
+        summary = {"night": self.night.isoformat(), "version": self.version, "keys": keys.num_rows,
+                   "walked": walked, "reused": keys.num_rows - walked,
+                   "reused_from": reused_from.isoformat() if reused_from else None}
+        meta_tmp.write_text(json.dumps(summary) + "\n", encoding="utf-8")
         os.replace(meta_tmp, meta)
         nights = sorted(p.name.split(".")[0] for p in self.folder.glob("*.json"))
         for old in nights[:-KEEP]:
@@ -218,7 +229,7 @@ class Night:
                 with walked as (select key, min(next_event) as next_event from walked_next_events group by key)
                 select tonight.key, tonight.fingerprint, coalesce(reused.next_event, walked.next_event) as next_event
                 from tonight left join reused using (key) left join walked using (key) order by tonight.key
-            """).to_arrow_table())
+            """).to_arrow_table(), walked=len(self.walk), reused_from=self.kept.night if self.kept else None)
             self.keeper = None
         self.scratch.close()
 

@@ -74,13 +74,11 @@ def billing_chains(
 
     With ``state`` (a folder of lifecycle.billing.carry), tonight is kept there for the next night, and (unless
     ``reuse`` is false: a full refresh) a subscription whose inputs are those of the latest night kept (its
-    orders, cancellations and holds, its customers' answers, the same catalogue) and whose walk waits for no date
-    by tonight gets that night's records instead of a walk."""
+    orders, cancellations and holds, its customers' answers, the offers and issue schedules it can reach) and
+    whose walk waits for no date by tonight gets that night's records instead of a walk."""
     cat = _catalogue(offers, components, products, issues)
     answers = first_answers(payments)
     chain_knobs = _chain_knobs(knobs)
-    catalogue_digest = [r.query("t", f"select count(*), (sum(hash(t)) % {carry.MODULO})::ubigint from t").fetchall()
-                        for r in (offers, components, products, issues)]
     answers.register("subscription_customers", orders.query(
         "t", "select distinct subscription_id, customer_id from t").to_arrow_table())
     fingerprints = [
@@ -95,10 +93,10 @@ def billing_chains(
     ]
     if holds is not None:
         fingerprints.append(holds.query("t", carry.fingerprint_sql("subscription_id", _HOLD_COLUMNS)).to_arrow_table())
+    fingerprints.append(_catalogue_fingerprints(cat, orders, answers))
     night = carry.Night(
         state, chain_knobs.business_date,
-        carry.version({"knobs": {k: str(v) for k, v in chain_knobs.__dict__.items() if k != "business_date"},
-                       "catalogue": [list(map(str, r[0])) for r in catalogue_digest]},
+        carry.version({"knobs": {k: str(v) for k, v in chain_knobs.__dict__.items() if k != "business_date"}},
                       Path(terms.__file__), Path(__file__), Path(carry.__file__)),
         reuse, fingerprints, ("subscription_id",), CHAIN_KEPT_SCHEMA)
     try:
@@ -115,6 +113,32 @@ def billing_chains(
     finally:
         answers.close()
     night.close()
+
+
+def _catalogue_fingerprints(cat: terms.Catalogue, orders, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Per subscription, what its walk can read of the catalogue: the offers its orders name and every offer they
+    renew into (``Catalogue.reach``), each with its digest. A new or changed offer, or a new issue of a schedule,
+    walks again the chains that can reach it, not every chain."""
+    ordered = [r[0] for r in orders.query("t", "select distinct offer_id from t where offer_id is not null "
+                                               "order by offer_id").fetchall()]
+    pairs = [(offer_id, reached) for offer_id in ordered for reached in sorted(cat.reach(offer_id))]
+    digests = {reached: cat.offer_digest(reached) for reached in {r for _, r in pairs}}
+    con.register("offer_reach", pa.table({
+        "offer_id": pa.array([o for o, _ in pairs], pa.string()),
+        "reached": pa.array([r for _, r in pairs], pa.string()),
+        "digest": pa.array([digests[r] for _, r in pairs], pa.uint64())}))
+    con.register("subscription_offers", orders.query(
+        "t", "select distinct subscription_id, offer_id from t where subscription_id is not null").to_arrow_table())
+    try:
+        return con.sql(f"""
+            with reached as (select distinct s.subscription_id, r.reached, r.digest
+                             from subscription_offers s join offer_reach r using (offer_id))
+            select subscription_id as key, count(*) as n,
+                   (sum(hash(reached, digest)) % {carry.MODULO})::ubigint as h
+            from reached group by subscription_id""").to_arrow_table()
+    finally:
+        con.unregister("offer_reach")
+        con.unregister("subscription_offers")
 
 
 def _positioned(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -29,6 +29,7 @@ Everything is integer cents and ``datetime.date``; no floats.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -98,6 +99,28 @@ class Catalogue:
             if v.valid_from <= as_of:
                 chosen = v
         return chosen
+
+    def reach(self, offer_id: str) -> set[str]:
+        """Every offer a chain that orders ``offer_id`` may read: the offer itself, the renewal offer of any of its
+        versions, theirs, and so on (an offer the catalogue lacks is in it too: were it added, the chain would
+        read it)."""
+        reached, todo = set(), [offer_id]
+        while todo:
+            current = todo.pop()
+            if current in reached:
+                continue
+            reached.add(current)
+            todo.extend(v.renewal_offer_id for v in self._versions.get(current, ()) if v.renewal_offer_id)
+        return reached
+
+    def offer_digest(self, offer_id: str) -> int:
+        """What a chain can read of one offer, as 64 bits: every version of it (dates, term, price, renewal offer,
+        structure) and the issue schedule of each version's publication. The same catalogue gives the same
+        number in every process (not Python's salted ``hash``)."""
+        versions = self._versions.get(offer_id, [])
+        products = sorted({v.schedule_product_id for v in versions if v.schedule_product_id})
+        text = repr((versions, [(p, self._ships.get(p, [])) for p in products]))
+        return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
     def issues_from(
         self, product_id: str | None, not_before: date, count: int, keep: Callable[[date], bool] | None = None
