@@ -93,7 +93,17 @@ def late_home(tmp_path_factory, dbt_manifest):
     nights["n4_recoded"] = run_night(settings, N4, ephemeral=True)
     nights["feb_after_rerun"] = _every_column(settings, FEB)
     nights["gl_after_rerun"] = _gl_files(settings, FEB)
+    # night 5 learns of a cancellation requested in February, closed since night 3: a late cancellation
+    write_feed(settings, "cancellations", N5, [{
+        "cancellation_id": "X-1", "subscription_id": "S-1", "requested_at": "2026-02-26T09:00:00-05:00",
+        "effective_date": "2026-02-26", "reason": "price"}])
     nights["n5"] = run_night(settings, N5, ephemeral=True)
+    nights["x1_lines"] = _journal(settings, "source not in ('invoice', 'payment')")
+    con = connect_published(settings)
+    nights["deferred_usd"] = con.execute(
+        "select period, account_code, period_debit, period_credit, closing_balance from marts.rpt_trial_balance "
+        "where account_key = 'deferred_revenue' and currency = 'USD' order by period").fetchall()
+    con.close()
     nights["feb_after_n5"] = _every_column(settings, FEB)
     nights["gl_after_n5"] = _gl_files(settings, FEB)
     nights["mar_codes"] = {(line[0], line[1]) for line in _journal_codes(settings, MAR)}
@@ -181,3 +191,21 @@ def test_an_account_code_changed_after_a_close_applies_from_the_first_open_perio
     assert ("deferred_revenue", "2499") in nights["mar_codes"]
     assert ("deferred_revenue", "2400") not in nights["mar_codes"]
     assert ",2499," in nights["mar_gl"] and ",2400," not in nights["mar_gl"]
+
+
+def test_a_late_cancellation_dated_in_a_closed_period_posts_in_the_first_open_one(late_home):
+    """S-1's cancellation, requested on 26 February, is learnt on 6 March, after February closed (and after deferred
+    revenue's code changed): the refund it decides posts in March under the new code, February stays as filed,
+    and the trial balance has one row per period, the old code for February and the new one after."""
+    settings, nights = late_home
+    assert nights["n5"].published, (nights["n5"].failures, nights["n5"].gates and nights["n5"].gates.failures)
+    lines = nights["x1_lines"]
+    assert {(line[0], line[1]) for line in lines} == {(MAR, N5)}  # decided on the night it was learnt
+    assert sum(line[5] for line in lines) == sum(line[6] for line in lines) == Decimal("41.44")  # paid in full
+    assert {(line[4], line[5]) for line in lines if line[5]} == {("deferred_revenue", Decimal("39.00")),
+                                                                   ("tax_payable", Decimal("2.44"))}
+    assert nights["feb_after_n5"] == nights["feb_every_column"] and nights["gl_after_n5"] == nights["feb_gl"]
+    assert nights["deferred_usd"] == [
+        (FEB, "2400", Decimal("0.00"), Decimal("39.00"), Decimal("-39.00")),
+        (MAR, "2499", Decimal("39.00"), Decimal("0.00"), Decimal("0.00")),
+    ]

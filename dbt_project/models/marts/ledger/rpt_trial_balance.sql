@@ -4,18 +4,20 @@
 
 with movements as (
 
+    -- one row per period, account and currency. A period's lines carry one code per account: a closed period
+    -- keeps the code it was closed with, and a code changed after a close applies from the first open period
     select
         period,
         account_key,
-        account_code,
-        account_name,
+        min(account_code) as account_code,
+        min(account_name) as account_name,
         currency,
         sum(debit) as period_debit,
         sum(credit) as period_credit,
         sum(functional_debit) as period_functional_debit,
         sum(functional_credit) as period_functional_credit
     from {{ ref('fct_journal_lines') }}
-    group by period, account_key, account_code, account_name, currency
+    group by period, account_key, currency
 
 ),
 
@@ -25,22 +27,29 @@ periods as (
 
 ),
 
-accounts as (
+code_runs as (
 
-    select distinct account_key, account_code, account_name, currency from movements
+    -- from each period with movements until the next one, the account's code and name are that period's
+    select
+        account_key,
+        currency,
+        account_code,
+        account_name,
+        period as from_period,
+        lead(period) over (partition by account_key, currency order by period) as to_period
+    from movements
 
 ),
 
 grid as (
 
-    -- every account and currency in every period from its first movement on, so closing balances carry
-    select periods.period, accounts.account_key, accounts.account_code, accounts.account_name, accounts.currency
+    -- every account and currency in every period from its first movement on, so closing balances carry, under
+    -- the code of its latest period with movements
+    select periods.period, runs.account_key, runs.account_code, runs.account_name, runs.currency
     from periods
-    cross join accounts
-    where periods.period >= (
-        select min(m.period) from movements as m
-        where m.account_key = accounts.account_key and m.currency = accounts.currency
-    )
+    inner join code_runs as runs
+        on periods.period >= runs.from_period
+        and (runs.to_period is null or periods.period < runs.to_period)
 
 ),
 
