@@ -61,14 +61,14 @@ final as (
         grid.account_key,
         grid.account_name,
         grid.currency,
-        coalesce(movements.period_debit, 0) as period_debit,
-        coalesce(movements.period_credit, 0) as period_credit,
-        sum(coalesce(movements.period_debit, 0) - coalesce(movements.period_credit, 0)) over (
+        coalesce(movements.period_debit, 0.00) as period_debit,
+        coalesce(movements.period_credit, 0.00) as period_credit,
+        sum(coalesce(movements.period_debit, 0.00) - coalesce(movements.period_credit, 0.00)) over (
             partition by grid.account_key, grid.currency order by grid.period
             rows between unbounded preceding and current row) as closing_balance,
-        coalesce(movements.period_functional_debit, 0) as period_functional_debit,
-        coalesce(movements.period_functional_credit, 0) as period_functional_credit,
-        sum(coalesce(movements.period_functional_debit, 0) - coalesce(movements.period_functional_credit, 0)) over (
+        coalesce(movements.period_functional_debit, 0.00) as period_functional_debit,
+        coalesce(movements.period_functional_credit, 0.00) as period_functional_credit,
+        sum(coalesce(movements.period_functional_debit, 0.00) - coalesce(movements.period_functional_credit, 0.00)) over (
             partition by grid.account_key, grid.currency order by grid.period
             rows between unbounded preceding and current row) as closing_functional_balance
     from grid
