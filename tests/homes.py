@@ -40,3 +40,8 @@ def warehouse_tables(path: Path) -> dict[str, list[tuple]]:
         return {f"{s}.{t}": con.execute(f'select * from "{s}"."{t}" order by all').fetchall() for s, t in names}
     finally:
         con.close()
+
+
+def tree_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative name → bytes): what two runs' exports or registers must agree on."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

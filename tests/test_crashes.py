@@ -26,7 +26,7 @@ from lifecycle.failpoints import ENV, FAILPOINTS
 from lifecycle.io import register
 from lifecycle.io.warehouse import last_published_date, publish, warehouse_night
 from lifecycle.settings import Settings, get_settings, load_settings
-from tests.homes import CUTOVER, END, warehouse_tables
+from tests.homes import CUTOVER, END, tree_files, warehouse_tables
 from tests.landing_files import mark_published
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,22 +42,18 @@ def _nightly(home: Path, day: date, failpoint: str | None = None) -> subprocess.
                             text=True)
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def _assert_consistent(settings: Settings, reference: Settings, after: str) -> None:
     # the published file and its record agree: the night the file holds is the night every reader is told
     assert warehouse_night(settings.warehouse) == last_published_date(settings) == END, after
     # no half file: every export file is byte for byte what the uninterrupted run wrote, nothing else
-    expected = _files(reference.exports)
-    for name, content in _files(settings.exports).items():
+    expected = tree_files(reference.exports)
+    for name, content in tree_files(settings.exports).items():
         assert name in expected and content == expected[name], f"{after}: exports/{name}"
     # the register equals the files, once what the kill left staged is settled (the next night's first step)
     register.recover(settings)
     for night in (CUTOVER, END):
         assert register.audit(settings, night) == [], after
-    assert _files(settings.state / "register") == _files(reference.state / "register"), after
+    assert tree_files(settings.state / "register") == tree_files(reference.state / "register"), after
 
 
 def test_a_night_killed_at_every_boundary_is_repaired_by_the_next_run(published_home, tmp_path):
@@ -82,8 +78,8 @@ def test_a_night_killed_at_every_boundary_is_repaired_by_the_next_run(published_
     assert f"night {END.isoformat()} is running on this home (PID {ran}, since " in refused_err
 
     # the surviving run's outputs are the uninterrupted run's, byte for byte and row for row
-    assert _files(settings.exports) == _files(reference.exports)
-    assert _files(settings.state / "register") == _files(reference.state / "register")
+    assert tree_files(settings.exports) == tree_files(reference.exports)
+    assert tree_files(settings.state / "register") == tree_files(reference.state / "register")
     assert list(settings.state.glob("register/*/*.staged")) == []
     assert warehouse_tables(settings.warehouse) == warehouse_tables(reference.warehouse)
 
@@ -146,7 +142,7 @@ def test_staged_register_rows_are_recorded_when_their_files_are_complete(home):
     assert register.recover(home) == []  # settled once
 
 
-def test_staged_register_rows_of_incomplete_files_are_dropped_with_the_files(home):
+def test_staged_register_rows_of_incomplete_files_are_dropped_with_thetree_files(home):
     night = date(2026, 3, 2)
     _stage_access(home, night, ["C-1:P:grant:2026-03-02"])
     folder = home.exports / "access" / night.isoformat()

@@ -10,7 +10,6 @@ row, every column) and every export file must equal the incremental night's, byt
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +17,9 @@ from lifecycle.assets.billing import ENGINES
 from lifecycle.billing.carry import night_summary
 from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
-from tests.homes import END, warehouse_tables
+from tests.homes import END, tree_files, warehouse_tables
 
 pytestmark = pytest.mark.nights
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(published_home, tmp_path):
@@ -33,8 +28,8 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
     # the night being compared did reuse kept records: otherwise both runs would be full walks
     assert all(s is not None and s["reused"] > 0 and s["reused_from"] is not None for s in incremental.values()), \
         incremental
-    tables, exports = warehouse_tables(reference.warehouse), _files(reference.exports)
-    register = _files(reference.state / "register")
+    tables, exports = warehouse_tables(reference.warehouse), tree_files(reference.exports)
+    register = tree_files(reference.state / "register")
 
     copy = tmp_path / "home"
     shutil.copytree(reference.home, copy, symlinks=True)
@@ -50,5 +45,5 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
     full = warehouse_tables(settings.warehouse)
     assert sorted(full) == sorted(tables)
     assert [name for name in tables if full[name] != tables[name]] == []
-    assert _files(settings.exports) == exports
-    assert _files(settings.state / "register") == register
+    assert tree_files(settings.exports) == exports
+    assert tree_files(settings.state / "register") == register

@@ -119,16 +119,16 @@ def _catalogue_fingerprints(cat: terms.Catalogue, orders, con: duckdb.DuckDBPyCo
     """Per subscription, what its walk can read of the catalogue: the offers its orders name and every offer they
     renew into (``Catalogue.reach``), each with its digest. A new or changed offer, or a new issue of a schedule,
     walks again the chains that can reach it, not every chain."""
-    ordered = [r[0] for r in orders.query("t", "select distinct offer_id from t where offer_id is not null "
-                                               "order by offer_id").fetchall()]
+    subscription_offers = orders.query(
+        "t", "select distinct subscription_id, offer_id from t where subscription_id is not null").to_arrow_table()
+    ordered = sorted({o for o in subscription_offers["offer_id"].to_pylist() if o is not None})
     pairs = [(offer_id, reached) for offer_id in ordered for reached in sorted(cat.reach(offer_id))]
     digests = {reached: cat.offer_digest(reached) for reached in {r for _, r in pairs}}
     con.register("offer_reach", pa.table({
         "offer_id": pa.array([o for o, _ in pairs], pa.string()),
         "reached": pa.array([r for _, r in pairs], pa.string()),
         "digest": pa.array([digests[r] for _, r in pairs], pa.uint64())}))
-    con.register("subscription_offers", orders.query(
-        "t", "select distinct subscription_id, offer_id from t where subscription_id is not null").to_arrow_table())
+    con.register("subscription_offers", subscription_offers)
     try:
         return con.sql(f"""
             with reached as (select distinct s.subscription_id, r.reached, r.digest
