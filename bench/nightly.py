@@ -4,8 +4,9 @@
 
 Each stage runs in its own process so its peak memory (max RSS of the process and of its children,
 dbt included) is its own. Within a night, the Dagster event log gives each step's duration (summed per
-stage: ingest, engines, build, tests, exports, publish), the Dagster events the night wrote, and what
-parsing the dbt project cost. A withheld night (rc 1) is measured like any other and marked so.
+stage: ingest, engines, build, tests, exports, publish), the Dagster events the night wrote, what
+parsing the dbt project cost, and the seconds the night's process spent outside its Dagster run (starting: imports,
+the definitions, the instance; ending: the summary). A withheld night (rc 1) is measured like any other and marked so.
 
 With ``--warehouse postgres`` the home's nights also publish on the PostgreSQL server that libpq's environment
 variables name (PGHOST, PGPORT, PGUSER, PGDATABASE): its load, build, tests and swap are the stage "postgres".
@@ -67,6 +68,9 @@ def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
             if stat.start_time and stat.end_time:
                 stage = "postgres" if stat.step_key == "postgres_warehouse" else stage_of(stat.step_key)
                 steps[stage] = steps.get(stage, 0.0) + stat.end_time - stat.start_time
+        stats = instance.get_run_stats(run.run_id)
+        if stats.start_time and stats.end_time:
+            steps["run"] = steps.get("run", 0.0) + stats.end_time - stats.start_time
         steps["events"] = float(len(instance.all_logs(run.run_id)))
         steps["dbt parse"] = sum(
             float(getattr(entry.asset_materialization.metadata.get("parse_seconds"), "value", 0.0) or 0.0)
@@ -117,9 +121,11 @@ def main() -> int:
     for s in stages:
         night = s["stage"].removeprefix("night ")
         per = steps.get(night, {})
-        detail = ", ".join(f"{k} {v:.1f}" for k, v in per.items() if k not in ("events", "dbt parse"))
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in per.items() if k not in ("events", "dbt parse", "run"))
         if per:
             detail += f"; {per.get('events', 0):.0f} events; parse {per.get('dbt parse', 0):.1f}"
+            # the process around its Dagster run: imports, definitions, instance, lock, summary
+            detail += f"; outside the run {s['seconds'] - per.get('run', 0):.1f}"
         label = s["stage"] + (" (withheld)" if s.get("withheld") else "")
         print(f"{label:<24}{s['seconds']:>9.1f}{s['cpu']:>8.1f}{s['peak_mib']:>10.0f}   {detail}")
     later = stages[2:]

@@ -119,7 +119,9 @@ def main() -> int:
         per = steps.get(night)
         if not per:
             continue
-        print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in per.items() if k not in ("events", "dbt parse")))
+        print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in per.items()
+                                       if k not in ("events", "dbt parse", "run"))
+              + f"; outside the run {s['seconds'] - per.get('run', 0):.1f} s")
         print(f"  slowest {SLOWEST}:")
         for seconds, name in nodes.get(night, [])[:SLOWEST]:
             held = rows.get(night, {}).get(name)
