@@ -102,3 +102,33 @@ def test_a_chain_is_walked_again_only_for_a_change_of_the_offers_and_schedules_i
     assert scheduled.offer_digest("BOOKS") == digests["BOOKS"]
     # an offer that appears: its digest is no longer the missing one's
     assert Catalogue([_offer("GONE")], issues).offer_digest("GONE") != digests["GONE"]
+
+
+def test_tonights_build_starts_from_the_published_carried_tables_alone(home):
+    """The build copies the published warehouse with only the carried tables and their states; a full refresh
+    (or a first night) starts from an empty file, with the states' schema."""
+    import duckdb
+
+    from lifecycle.io.warehouse import reset_build
+
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("create schema marts; create schema carry")
+    con.execute("create table marts.fct_outbox_messages as select 'C1' as customer_id, 'm1' as message_id")
+    con.execute("create table carry.marts__fct_outbox_messages as select 'C1' as carry_key, 7::hugeint as fingerprint")
+    con.execute("create table marts.fct_invoices as select 'C1' as customer_id")  # not carried: dropped
+    con.execute("create view marts.v as select 1 as x")
+    con.close()
+    night = date(2026, 11, 20)
+
+    assert reset_build(home, night) == ["marts.fct_outbox_messages"]
+    con = duckdb.connect(str(home.build_warehouse), read_only=True)
+    assert con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall() == [
+        ("carry", "marts__fct_outbox_messages"), ("marts", "fct_outbox_messages")]
+    assert con.execute("select count(*) from duckdb_views() where not internal").fetchone() == (0,)
+    assert con.execute("select * from marts.fct_outbox_messages").fetchall() == [("C1", "m1")]
+    con.close()
+    assert reset_build(home, night, carry=False) == []
+    con = duckdb.connect(str(home.build_warehouse), read_only=True)
+    assert con.execute("select count(*) from duckdb_tables()").fetchone() == (0,)
+    assert con.execute("select count(*) from duckdb_schemas() where schema_name = 'carry'").fetchone() == (1,)
+    con.close()

@@ -1,10 +1,12 @@
 """A night computed incrementally and the same night computed from its inputs alone (``lifecycle nightly
 --full-refresh``) publish the same warehouse and write the same files.
 
-The published home's last night reused what the night before it kept (the billing engines' records of every
-customer and subscription whose inputs did not change: lifecycle.billing.carry). On a copy of the home that night
-is run again with the full-refresh tag: every key is walked, nothing is reused, and every published table (every
-row, every column) and every export file must equal the incremental night's, byte for byte.
+The published home's last night reused what the night before it kept: the billing engines' records of every
+customer and subscription whose inputs did not change (lifecycle.billing.carry), and the carried models' rows of
+every customer whose inputs did not change (dbt_project/macros/materializations/carried.sql). On a copy of the
+home that night is run again with the full-refresh tag: every key is walked, every model built in full, nothing
+is reused, and every published table (every row, every column, the carried models' states included) and every
+export file must equal the incremental night's, byte for byte.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from lifecycle.assets.billing import ENGINES
 from lifecycle.billing.carry import night_summary
+from lifecycle.io.warehouse import read_node_results
 from lifecycle.pipelines.night import run_night
 from lifecycle.settings import get_settings, load_settings
 from tests.homes import END, tree_files, warehouse_tables
@@ -28,6 +31,12 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
     # the night being compared did reuse kept records: otherwise both runs would be full walks
     assert all(s is not None and s["reused"] > 0 and s["reused_from"] is not None for s in incremental.values()), \
         incremental
+    carried = carried_models(reference)
+    # and the carried models took most customers' rows from the night before, computing a few again
+    assert set(carried) == {"fct_outbox_messages", "int_journal_lines"}, carried
+    for message in carried.values():
+        kept, keys, rebuilt = _carried_counts(message)
+        assert 0 < rebuilt < keys and kept + rebuilt == keys, carried
     tables, exports = warehouse_tables(reference.warehouse), tree_files(reference.exports)
     register = tree_files(reference.state / "register")
 
@@ -42,8 +51,23 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
         summary = night_summary(settings.state / "engines" / engine.name, END)
         assert summary["walked"] == summary["keys"] == incremental[engine.name]["keys"], (engine.name, summary)
         assert (summary["reused"], summary["reused_from"]) == (0, None), (engine.name, summary)
+    assert carried_models(settings) == {name: "BUILT in full" for name in carried}
     full = warehouse_tables(settings.warehouse)
+    assert "carry.marts__fct_outbox_messages" in full
     assert sorted(full) == sorted(tables)
     assert [name for name in tables if full[name] != tables[name]] == []
     assert tree_files(settings.exports) == exports
     assert tree_files(settings.state / "register") == register
+
+
+def carried_models(settings) -> dict[str, str]:
+    """The carried models of tonight's build and what their materialization reported."""
+    return {r["unique_id"].rsplit(".", 1)[1]: r["message"] for r in read_node_results(settings)
+            if r["message"] and r["message"].startswith(("CARRIED", "BUILT in full"))}
+
+
+def _carried_counts(message: str) -> tuple[int, int, int]:
+    # "CARRIED <kept> of <keys> keys, <rebuilt> rebuilt"
+    words = message.split()
+    assert words[0] == "CARRIED", message
+    return int(words[1]), int(words[3]), int(words[5])

@@ -36,7 +36,7 @@ from dagster_dbt import dbt_assets
 from lifecycle import failpoints
 from lifecycle.assets import billing, fulfillment
 from lifecycle.assets.dbt_project import TRANSLATOR, dbt_project, model_id, node_key, project_manifest
-from lifecycle.assets.engines import Engine
+from lifecycle.assets.engines import FULL_REFRESH_TAG, Engine
 from lifecycle.assets.ingest import raw_asset_key
 from lifecycle.checks.gates import (
     DOMAINS,
@@ -125,8 +125,9 @@ def selection_args(select: str, exclude: str) -> list[str]:
     partitions_def=DAILY,
     backfill_policy=_ONE_NIGHT,
     group_name="warehouse",
-    description="Starts tonight's build: settles what a killed night left in the export register, then an empty "
-    "build/warehouse.duckdb and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
+    description="Starts tonight's build: settles what a killed night left in the export register, then "
+    "build/warehouse.duckdb (empty, or a copy of the published warehouse holding only the carried models' tables "
+    "and states) and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
     "date every model answers as of.",
     kinds={"parquet"},
 )
@@ -138,8 +139,9 @@ def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Materiali
     settled = register.recover(settings)
     for line in settled:
         context.log.warning(line)
-    reset_build(settings, day)
-    return MaterializeResult(metadata={"business_date": day.isoformat(), "settled": len(settled)})
+    carried = reset_build(settings, day, carry=context.run.tags.get(FULL_REFRESH_TAG) != "true")
+    return MaterializeResult(metadata={"business_date": day.isoformat(), "settled": len(settled),
+                                       "carried_tables": MetadataValue.json(carried)})
 
 
 def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) -> AssetsDefinition:

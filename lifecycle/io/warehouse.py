@@ -177,15 +177,63 @@ def _write_parquet(table: pa.Table, path: Path) -> Path:
     return path
 
 
-def reset_build(settings: Settings, business_date: date) -> None:
-    """Start tonight's build from an empty file: every table is rebuilt from raw (a pure function of D).
-    Writes the night source; the engines' outputs of an earlier build are removed."""
+#: The schema of the carried models' states (dbt_project/macros/materializations/carried.sql): ``carry.<schema>__<table>``.
+CARRY_SCHEMA = "carry"
+
+
+def reset_build(settings: Settings, business_date: date, carry: bool = True) -> list[str]:
+    """Start tonight's build: every table is built again from raw (a pure function of D), except what the carried
+    models can take from the published warehouse. With ``carry`` and a published warehouse, the build starts as a
+    copy of it holding only the carried tables and their states; otherwise (the first night, ``--full-refresh``)
+    from an empty file with the schema of the states. Writes the night source; the engines' outputs of an earlier build are
+    removed. Returns the tables carried in."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
         Path(str(settings.build_warehouse) + suffix).unlink(missing_ok=True)
     shutil.rmtree(settings.build_dir / "engine", ignore_errors=True)
     shutil.rmtree(dbt_results_dir(settings), ignore_errors=True)
+    kept = _carry_published(settings) if carry and settings.warehouse.exists() else []
+    # the carried models' schema, made here once: two carried models creating it at once in the build would
+    # conflict (DuckDB refuses the second transaction)
+    con = duckdb.connect(str(settings.build_warehouse))
+    try:
+        con.execute(f"create schema if not exists {CARRY_SCHEMA}")
+    finally:
+        con.close()
     write_night(settings, business_date)
+    return kept
+
+
+def _carry_published(settings: Settings) -> list[str]:
+    """Copy the published warehouse to the build and drop from the copy every table and view but the carried
+    tables and their states: a model that fails tonight must leave no table of last night's behind. Copying the
+    file is far cheaper than writing its rows again. A copy this DuckDB cannot open is removed: the build then
+    starts empty, as on a first night."""
+    build = settings.build_warehouse
+    tmp = build.with_suffix(".duckdb.tmp")
+    shutil.copyfile(settings.warehouse, tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+    except duckdb.Error:
+        tmp.unlink(missing_ok=True)
+        return []
+    try:
+        relations = con.execute(
+            "select schema_name, table_name, 'table' from duckdb_tables() where not internal and not temporary "
+            "union all select schema_name, view_name, 'view' from duckdb_views() where not internal and not temporary "
+            "order by all").fetchall()
+        states = {name for schema, name, _ in relations if schema == CARRY_SCHEMA}
+        kept = []
+        for schema, name, kind in relations:
+            if schema == CARRY_SCHEMA or (kind == "table" and f"{schema}__{name}" in states):
+                kept.append(f"{schema}.{name}")
+            else:
+                con.execute(f'drop {kind} "{schema}"."{name}"')
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, build)
+    return [name for name in kept if not name.startswith(CARRY_SCHEMA + ".")]
 
 
 def write_night(settings: Settings, business_date: date) -> Path:

@@ -91,8 +91,9 @@ def _step_failures(event) -> list[tuple[str, str]]:
 def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instance=None,
               progress: Callable[[str], None] | None = None, full_refresh: bool = False) -> NightOutcome:
     """Run the nightly job for business date ``day`` on ``settings.home`` in this process, holding the
-    home's night lock; ``progress`` receives one line per stage as it finishes. ``full_refresh``: the engines
-    reuse nothing an earlier night kept (lifecycle.billing.carry)."""
+    home's night lock; ``progress`` receives one line per stage as it finishes. ``full_refresh``: nothing an earlier
+    night kept is reused, neither the engines' records (lifecycle.billing.carry) nor the carried models' rows (the
+    build starts empty)."""
     import uuid
 
     from lifecycle.assets.engines import FULL_REFRESH_TAG

@@ -20,6 +20,10 @@
 -- (journal/int_carrying_amounts__<balance>.sql: their share, cumulatively, of the functional amount they were
 -- booked at). What is left posts to FX gain/loss in fct_journal_lines.
 
+-- Carried (macros/materializations/carried.sql): a union, so a customer's lines are written again only on a night
+-- one of its sources changed for that customer; manual journals without a customer share the key null.
+{{ config(materialized=('carried' if target.type == 'duckdb' else 'table'), carry_key='customer_id') }}
+
 {%- set sources = ['invoice', 'payment', 'credit_use', 'chargeback', 'refund', 'credit_note', 'refund_decision',
     'write_off', 'recognition', 'goodwill', 'manual'] %}
 {%- set columns = ['entry_id', 'entry_date', 'source', 'source_id', 'line_number', 'account_key', 'product_id',

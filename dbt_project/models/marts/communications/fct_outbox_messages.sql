@@ -5,6 +5,10 @@
 -- address is deliverable); nothing for do_not_contact or deceased (suppressed_reason says why).
 -- exports/outbox/<D>/messages.jsonl carries the rows with is_sent and a channel, due by D, not yet in
 -- the export register.
+-- Carried (macros/materializations/carried.sql): a customer's messages are computed again only on a night their
+-- inputs changed; every input row here has the customer's id.
+
+{{ config(materialized=('carried' if target.type == 'duckdb' else 'table'), carry_key='customer_id') }}
 
 with orders as (
 
