@@ -177,7 +177,8 @@ def _write_parquet(table: pa.Table, path: Path) -> Path:
     return path
 
 
-#: The schema of the carried models' states (dbt_project/macros/materializations/carried.sql): ``carry.<schema>__<table>``.
+#: The schema of the carried models' states, ``carry.<schema>__<table>``
+#: (dbt_project/macros/materializations/carried.sql).
 CARRY_SCHEMA = "carry"
 
 
@@ -185,8 +186,8 @@ def reset_build(settings: Settings, business_date: date, carry: bool = True) -> 
     """Start tonight's build: every table is built again from raw (a pure function of D), except what the carried
     models can take from the published warehouse. With ``carry`` and a published warehouse, the build starts as a
     copy of it holding only the carried tables and their states; otherwise (the first night, ``--full-refresh``)
-    from an empty file with the schema of the states. Writes the night source; the engines' outputs of an earlier build are
-    removed. Returns the tables carried in."""
+    from an empty file with the states' schema. Writes the night source; the engines' outputs of an earlier build
+    are removed. Returns the tables carried in."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
         Path(str(settings.build_warehouse) + suffix).unlink(missing_ok=True)
@@ -211,11 +212,14 @@ def _carry_published(settings: Settings) -> list[str]:
     starts empty, as on a first night."""
     build = settings.build_warehouse
     tmp = build.with_suffix(".duckdb.tmp")
+    wal = Path(str(tmp) + ".wal")
+    wal.unlink(missing_ok=True)  # a killed night's log of another copy: DuckDB would replay it into this one
     shutil.copyfile(settings.warehouse, tmp)
     try:
         con = duckdb.connect(str(tmp))
     except duckdb.Error:
         tmp.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
         return []
     try:
         relations = con.execute(
