@@ -11,7 +11,9 @@
   fingerprint. Tonight:
     - the state from last night missing, or the model's fingerprint different: the whole table is built, as `table`;
     - else the keys whose fingerprint differs (or that appear or disappear) lose their rows, and the model's SQL,
-      restricted to those keys, inserts theirs; the other keys' rows are last night's, unchanged.
+      restricted to those keys, inserts theirs; the other keys' rows are last night's, unchanged. (The SQL runs over
+      every key and is filtered at the end; DuckDB does not push the filter into it. What is saved is the writing:
+      3 s of SQL against 17 s of writing for the outbox at 300,000 customers.)
   Then the state is replaced with tonight's fingerprints. A full build and a carried one hold the same rows and the
   same state, which tests/test_full_refresh.py checks for every published table.
 
