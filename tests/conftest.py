@@ -42,12 +42,19 @@ def dbt_manifest() -> Path:
 
 
 @pytest.fixture(scope="session")
-def published_home(tmp_path_factory, dbt_manifest):
+def published_home(request, tmp_path_factory, dbt_manifest):
     """The two-night home of ``tests/homes.py``, generated and run once per session; tests only read it
-    (a test that reruns a night must leave it as it found it)."""
-    from tests.homes import make_published_home
+    (a test that reruns a night must leave it as it found it).
 
-    return make_published_home(tmp_path_factory.mktemp("nightly") / "home")
+    Under xdist the first worker to ask builds it, under a file lock, in the folder all workers' temporary folders
+    share; every worker then works on a copy of its own (a copied home runs as the original: its files name each
+    other relative to the home). Two nights of 120 customers are built once per session, not once per worker."""
+    from tests.homes import make_published_home, published_copy
+
+    mine = tmp_path_factory.mktemp("nightly") / "home"
+    if not hasattr(request.config, "workerinput"):  # not an xdist worker
+        return make_published_home(mine)
+    return published_copy(tmp_path_factory.getbasetemp().parent / "published_home", mine)
 
 
 @pytest.fixture

@@ -30,6 +30,27 @@ def make_published_home(path: Path) -> tuple[Settings, list]:
     return settings, outcomes
 
 
+def published_copy(shared: Path, path: Path) -> tuple[Settings, list]:
+    """A copy at ``path`` of the published home built once at ``shared/home`` by whichever process asks first
+    (the others wait on ``shared/.lock``); returns the copy's settings and the two nights' outcomes."""
+    import pickle
+    import shutil
+
+    from filelock import FileLock
+
+    shared.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(shared / ".lock")):
+        done = shared / "outcomes.pickle"
+        if not done.exists():
+            _, outcomes = make_published_home(shared / "home")
+            done.write_bytes(pickle.dumps(outcomes))
+    outcomes = pickle.loads(done.read_bytes())
+    shutil.copytree(shared / "home", path, symlinks=True)
+    os.environ["LIFECYCLE_HOME"] = str(path)
+    load_settings.cache_clear()
+    return get_settings(path), outcomes
+
+
 def warehouse_tables(path: Path) -> dict[str, list[tuple]]:
     """Every table of a warehouse file with its rows, sorted (a table has no order): what two runs must agree on."""
     import duckdb
