@@ -3,10 +3,11 @@
     .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--warehouse postgres]
 
 Each stage runs in its own process so its peak memory (the summed resident memory of its process tree: the night's
-process, dbt inside it, and the suites' process beside it, sampled every 0.2 s) is its own. Within a night, the Dagster event log gives each step's duration (summed per
-stage: ingest, engines, build, tests, exports, publish), the Dagster events the night wrote, what
-parsing the dbt project cost, and the seconds the night's process spent outside its Dagster run (starting: imports,
-the definitions, the instance; ending: the summary). A withheld night (rc 1) is measured like any other and marked so.
+process, dbt inside it, and the suites' process beside it, sampled every 0.2 s) is its own. Within a night, the
+Dagster event log gives each step's duration (summed per stage: ingest, engines, build, tests, exports, publish),
+the Dagster events the night wrote, what parsing the dbt project cost, and the seconds the night's process spent
+outside its Dagster run (starting: imports, the definitions, the instance; ending: the summary). A withheld night
+(rc 1) is measured like any other and marked so.
 
 With ``--warehouse postgres`` the home's nights also publish on the PostgreSQL server that libpq's environment
 variables name (PGHOST, PGPORT, PGUSER, PGDATABASE): its load, build, tests and swap are the stage "postgres".
