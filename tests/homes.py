@@ -30,11 +30,21 @@ def make_published_home(path: Path) -> tuple[Settings, list]:
     return settings, outcomes
 
 
+def copy_home(home: Path, path: Path) -> Settings:
+    """A copy of the home ``home`` at ``path``, and its settings. A test that runs a night or resets a build on the
+    shared published home works on a copy: the home's build folder (the last build's node results, the engines'
+    files) is what other tests read of its last night."""
+    import shutil
+
+    shutil.copytree(home, path, symlinks=True)
+    load_settings.cache_clear()
+    return get_settings(path)
+
+
 def published_copy(shared: Path, path: Path) -> tuple[Settings, list]:
     """A copy at ``path`` of the published home built once at ``shared/home`` by whichever process asks first
     (the others wait on ``shared/.lock``); returns the copy's settings and the two nights' outcomes."""
     import pickle
-    import shutil
 
     from filelock import FileLock
 
@@ -44,11 +54,8 @@ def published_copy(shared: Path, path: Path) -> tuple[Settings, list]:
         if not done.exists():
             _, outcomes = make_published_home(shared / "home")
             done.write_bytes(pickle.dumps(outcomes))
-    outcomes = pickle.loads(done.read_bytes())
-    shutil.copytree(shared / "home", path, symlinks=True)
-    os.environ["LIFECYCLE_HOME"] = str(path)
-    load_settings.cache_clear()
-    return get_settings(path), outcomes
+    os.environ["LIFECYCLE_HOME"] = str(path)  # as make_published_home leaves it
+    return copy_home(shared / "home", path), pickle.loads(done.read_bytes())
 
 
 def warehouse_tables(path: Path) -> dict[str, list[tuple]]:

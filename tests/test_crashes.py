@@ -11,7 +11,6 @@ both ways (files complete, files not).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,8 +24,8 @@ import pytest
 from lifecycle.failpoints import ENV, FAILPOINTS
 from lifecycle.io import register
 from lifecycle.io.warehouse import last_published_date, publish, warehouse_night
-from lifecycle.settings import Settings, get_settings, load_settings
-from tests.homes import CUTOVER, END, tree_files, warehouse_tables
+from lifecycle.settings import Settings
+from tests.homes import CUTOVER, END, copy_home, tree_files, warehouse_tables
 from tests.landing_files import mark_published
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +58,7 @@ def _assert_consistent(settings: Settings, reference: Settings, after: str) -> N
 def test_a_night_killed_at_every_boundary_is_repaired_by_the_next_run(published_home, tmp_path):
     reference, _ = published_home
     copy = tmp_path / "home"
-    shutil.copytree(reference.home, copy, symlinks=True)
-    load_settings.cache_clear()
-    settings = get_settings(copy)
+    settings = copy_home(reference.home, copy)
     for failpoint in FAILPOINTS:  # rerun night END, killed at each boundary in turn
         proc = _nightly(copy, END, failpoint)
         _, err = proc.communicate(timeout=600)

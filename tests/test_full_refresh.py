@@ -11,16 +11,13 @@ export file must equal the incremental night's, byte for byte.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from lifecycle.assets.billing import ENGINES
 from lifecycle.billing.carry import night_summary
 from lifecycle.io.warehouse import read_node_results
 from lifecycle.pipelines.night import run_night
-from lifecycle.settings import get_settings, load_settings
-from tests.homes import END, tree_files, warehouse_tables
+from tests.homes import END, copy_home, tree_files, warehouse_tables
 
 pytestmark = pytest.mark.nights
 
@@ -40,10 +37,7 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
     tables, exports = warehouse_tables(reference.warehouse), tree_files(reference.exports)
     register = tree_files(reference.state / "register")
 
-    copy = tmp_path / "home"
-    shutil.copytree(reference.home, copy, symlinks=True)
-    load_settings.cache_clear()
-    settings = get_settings(copy)
+    settings = copy_home(reference.home, tmp_path / "home")
     outcome = run_night(settings, END, ephemeral=True, full_refresh=True)
     assert outcome.published, (outcome.failures, outcome.gates and outcome.gates.failures)
 

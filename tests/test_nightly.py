@@ -18,7 +18,7 @@ import pytest
 
 from lifecycle.io.warehouse import connect_published, last_published_date
 from lifecycle.pipelines.night import run_night
-from tests.homes import CUTOVER, END
+from tests.homes import CUTOVER, END, copy_home
 from tests.landing_files import DAY, order, write_feed, write_reference
 
 
@@ -75,12 +75,12 @@ def test_rows_read_equal_accepted_plus_quarantined_for_every_file(published_home
         assert (read, accepted + quarantined) == (lines, lines), (feed_name, day)
 
 
-def test_staging_is_as_of_the_business_date(published_home):
+def test_staging_is_as_of_the_business_date(published_home, tmp_path):
     """Raw holds END's rows; staging built as of the earlier night CUTOVER holds none of them."""
     from lifecycle.io import dbt
     from lifecycle.io.warehouse import reset_build
 
-    settings, _ = published_home
+    settings = copy_home(published_home[0].home, tmp_path / "home")  # its build is reset below
     con = connect_published(settings)
     tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
     assert con.execute("select max(recorded_date) from staging.stg_orders").fetchone()[0] == END
@@ -324,9 +324,9 @@ def test_renewal_report_draws_the_published_cohorts(published_home, tmp_path):
     assert (tmp_path / "renewals.png").read_bytes() == png  # the same night draws the same bytes
 
 
-def test_rerun_changes_nothing_and_finance_reads_throughout(published_home):
+def test_rerun_changes_nothing_and_finance_reads_throughout(published_home, tmp_path):
     """Run both nights again in another process while finance keeps reading the published warehouse."""
-    settings, _ = published_home
+    settings = copy_home(published_home[0].home, tmp_path / "home")  # the reruns replace its last build
     before = snapshot(settings)
     held = connect_published(settings)  # a connection kept open across the publication
     env = {**os.environ, "LIFECYCLE_HOME": str(settings.home), "DAGSTER_HOME": str(settings.home / "dagster")}
