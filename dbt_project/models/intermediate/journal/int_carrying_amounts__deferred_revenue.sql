@@ -4,6 +4,10 @@
 -- (int_journal_lines__invoice); each schedule line releases its share of that carrying amount, cumulatively in
 -- date order, so an obligation released in full is released at exactly what it was booked at. One row per
 -- schedule line. Read by the recognition, credit note and refund decision entries.
+-- Carried by obligation (macros/materializations/carried.sql): an obligation's rows are computed again only on a
+-- night its invoice line or its schedule changed; every join and window here stays within an obligation.
+
+{{ config(materialized=('carried' if target.type == 'duckdb' else 'table'), carry_key='obligation_id') }}
 
 with deferred_booked as (
 
