@@ -1,9 +1,9 @@
-"""Digest of what a home published: every table of the published warehouse and every export and register file.
+"""Digest of what a home published: every table and view of the published warehouse and every export and register file.
 
     .venv/bin/python bench/digest.py HOME [--against OTHER_HOME]
 
 The published warehouse and, when one is left (a withheld night), tonight's build are both read. A table's
-digest covers its columns with their types and its rows (sorted: a table has no order); a file's
+digest (a view's as a table's) covers its columns with their types and its rows (sorted: a table has no order); a file's
 digest is of its bytes. With ``--against``, prints what differs between the two homes and exits 1 if anything
 does: run it on two homes generated alike, before and after a structural change, to show that the change
 moved no cent and no byte (``--allow-new-tables`` when the change adds models, ``--allow-new-columns`` when it
@@ -49,7 +49,7 @@ def columns(home: Path) -> dict[str, list[str]]:
         try:
             for schema, table, column in con.execute(
                     "select table_schema, table_name, column_name from information_schema.columns natural join "
-                    "(select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE') "
+                    "(select table_schema, table_name from information_schema.tables where table_type in ('BASE TABLE', 'VIEW')) "
                     "order by table_schema, table_name, ordinal_position").fetchall():
                 out.setdefault(f"{label} {schema}.{table}", []).append(column)
         finally:
@@ -62,7 +62,7 @@ def _tables(warehouse: Path, label: str, only: dict[str, list[str]]) -> dict[str
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE' order by 1, 2").fetchall()
+                             "where table_type in ('BASE TABLE', 'VIEW') order by 1, 2").fetchall()
         for schema, table in tables:
             columns = con.execute("select column_name, data_type from information_schema.columns "
                                   "where table_schema = ? and table_name = ? order by ordinal_position",

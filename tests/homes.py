@@ -59,12 +59,14 @@ def published_copy(shared: Path, path: Path) -> tuple[Settings, list]:
 
 
 def warehouse_tables(path: Path) -> dict[str, list[tuple]]:
-    """Every table of a warehouse file with its rows, sorted (a table has no order): what two runs must agree on."""
+    """Every table and view of a warehouse file with its rows, sorted (a table has no order): what two runs must
+    agree on."""
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        names = con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall()
+        names = con.execute("select schema_name, table_name from duckdb_tables() union all select schema_name, view_name "
+                            "from duckdb_views() where not internal order by all").fetchall()
         return {f"{s}.{t}": con.execute(f'select * from "{s}"."{t}" order by all').fetchall() for s, t in names}
     finally:
         con.close()

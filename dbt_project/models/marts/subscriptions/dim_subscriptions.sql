@@ -11,25 +11,12 @@
 --                         autocharge_access_grace_days
 --   expired               ended and not renewed (or renewed: the chain continues in the next term)
 
-with terms as (
+-- The terms with what decides their status come from int_subscription_term_details (carried by subscription);
+-- here the night adds what its date decides: the vacation holds covering it and the status.
 
-    select * from {{ ref('int_subscription_terms') }}
+with details as (
 
-),
-
-next_terms as (
-
-    select
-        terms.*,
-        lead(start_date) over (partition by subscription_id order by term_number) as next_term_start,
-        lead(ordered_date) over (partition by subscription_id order by term_number) as next_term_ordered_date
-    from terms
-
-),
-
-term_cancellations as (
-
-    select * from {{ ref('int_term_cancellations') }}
+    select * from {{ ref('int_subscription_term_details') }}
 
 ),
 
@@ -41,46 +28,13 @@ holds as (
 
 ),
 
-grace_ends as (
-
-    -- print terms: grace lasts until the issue after the grace issues ships (int_grace_issues)
-    select subscription_id, term_number, ship_date as grace_end
-    from {{ ref('int_grace_issues') }}
-    where not in_grace
-
-),
-
-invoices as (
-
-    select * from {{ ref('fct_invoices') }}
-
-),
-
 joined as (
 
     select
-        next_terms.*,
-        term_cancellations.service_end,
-        coalesce(term_cancellations.do_not_renew, false) as cancelled_at_term_end,
-        term_cancellations.cancellation_id,
-        term_cancellations.cancellation_reason,
-        grace_ends.grace_end,
-        holds.subscription_id is not null as on_hold_today,
-        invoices.invoice_id,
-        invoices.invoice_status,
-        invoices.balance_due,
-        invoices.suspended_on,
-        invoices.reinstated_on,
-        invoices.written_off_on
-    from next_terms
-    left join term_cancellations
-        on term_cancellations.subscription_id = next_terms.subscription_id
-        and term_cancellations.term_number = next_terms.term_number
-    left join grace_ends
-        on grace_ends.subscription_id = next_terms.subscription_id
-        and grace_ends.term_number = next_terms.term_number
-    left join holds on holds.subscription_id = next_terms.subscription_id
-    left join invoices on invoices.order_id = next_terms.order_id
+        details.*,
+        holds.subscription_id is not null as on_hold_today
+    from details
+    left join holds on holds.subscription_id = details.subscription_id
 
 ),
 
