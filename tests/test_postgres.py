@@ -179,9 +179,11 @@ def _differences(settings) -> tuple[int, int, list[str]]:
         con.execute("set TimeZone = 'UTC'")
         with pg.cursor() as cur:
             cur.execute("set time zone 'UTC'")
-        # the carried models' states (schema carry) are DuckDB's own: PostgreSQL builds those models in full
+        # the carried models' states (schema carry) are DuckDB's own: PostgreSQL builds those models in full; a view
+        # on DuckDB (fct_customer_timeline) is a table there, compared like the others
         tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE' and table_schema <> 'carry' order by 1, 2").fetchall()
+                             "where table_type in ('BASE TABLE', 'VIEW') and table_schema <> 'carry' "
+                             "order by 1, 2").fetchall()
         for schema, table in tables:
             columns = [c for (c,) in con.execute(
                 "select column_name from information_schema.columns where table_schema = ? and table_name = ? "

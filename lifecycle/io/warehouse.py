@@ -448,11 +448,12 @@ def build_relations(settings: Settings, relations: Mapping[str, str],
 
 
 def table_counts(path: Path) -> dict[str, int]:
+    """The rows of every table and view of a warehouse file (a view, such as the timeline, is read like a table)."""
     con = connect_published(path)
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1, 2"
+            "where table_type in ('BASE TABLE', 'VIEW') order by 1, 2"
         ).fetchall()
         return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables}
     finally:
