@@ -13,7 +13,14 @@
 -- payments and credit use relieve) stay the amounts booked. A period is revalued on the nights after its last
 -- day, when its month-end rate and the reversal's date have both come.
 
-with journal as (
+with foreign_lines as (
+
+    select * from {{ ref('int_journal_lines') }}
+    where currency <> '{{ var("functional_currency") }}'
+
+),
+
+journal as (
 
     select
         entry_id,
@@ -25,9 +32,12 @@ with journal as (
             'cast(' ~ dbt.date_trunc('month', 'journal_lines.entry_date') ~ ' as date)',
             'journal_lines.entry_known_date') }} as period_start
     from (
-        select *, max(known_date) over (partition by entry_id) as entry_known_date
-        from {{ ref('int_journal_lines') }}
-        where currency <> '{{ var("functional_currency") }}'
+        -- the night the entry was known: its latest line's (an aggregate joined back, not a window)
+        select foreign_lines.*, entry_known.entry_known_date
+        from foreign_lines
+        left join (
+            select entry_id, max(known_date) as entry_known_date from foreign_lines group by entry_id
+        ) as entry_known on entry_known.entry_id = foreign_lines.entry_id
     ) as journal_lines
 
 ),

@@ -80,8 +80,13 @@ lines as (
             'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
             'entries.entry_known_date') }} as posting_period_start
     from (
-        select unioned.*, max(unioned.known_date) over (partition by unioned.entry_id) as entry_known_date
+        -- the night the entry was known: its latest line's (an aggregate joined back: a window over every
+        -- line, partitioned by entry, took twice as long)
+        select unioned.*, entry_known.entry_known_date
         from unioned
+        left join (
+            select entry_id, max(known_date) as entry_known_date from unioned group by entry_id
+        ) as entry_known on entry_known.entry_id = unioned.entry_id
     ) as entries
 
 ),
