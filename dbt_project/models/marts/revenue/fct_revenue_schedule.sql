@@ -60,7 +60,9 @@ kept as (
             settlements.credited_cents + settlements.refunded_cents + settlements.fee_cents
             - settlements.reversed_cents, 0) as scheduled_cents,
         -- what is earned as of D: month-to-date for the open month's ratable row (int_revenue_schedule_base)
-        base.recognised_cents as base_recognised_cents
+        base.recognised_cents as base_recognised_cents,
+        base.invoice_id, base.subscription_id, base.customer_id, base.product_id, base.currency,
+        base.revenue_method
     from base
     left join settlements
         on settlements.obligation_id = base.obligation_id and base.line_kind = 'cancellation'
@@ -82,8 +84,11 @@ settled as (
             when 'cancellation_fee' then settlements.fee_cents
             else -settlements.reversed_cents
         end as scheduled_cents,
-        cast(null as bigint) as base_recognised_cents
+        cast(null as bigint) as base_recognised_cents,
+        obligations.invoice_id, obligations.subscription_id, obligations.customer_id, obligations.product_id,
+        obligations.currency, obligations.revenue_method
     from settlements
+    inner join obligations on obligations.obligation_id = settlements.obligation_id
     cross join (
         select 'credit_note' as line_kind union all select 'refund' union all select 'cancellation_fee'
         union all select 'reversal'
@@ -101,10 +106,10 @@ unioned as (
 
 amounts as (
 
+    -- the schedule's rows carry their obligation's columns from int_revenue_schedule_base (a join of every row
+    -- with the obligations again cost more than the rest of this model); the settlement rows take them here
     select
         unioned.*,
-        obligations.invoice_id, obligations.subscription_id, obligations.customer_id, obligations.product_id,
-        obligations.currency, obligations.revenue_method,
         case
             when line_kind in ('ratable', 'delivery') then base_recognised_cents
             when recognition_date > {{ business_date() }} or line_kind in ('credit_note', 'refund') then 0
@@ -115,7 +120,6 @@ amounts as (
         case when recognition_date <= {{ business_date() }} and line_kind = 'refund' then scheduled_cents
             else 0 end as refunded_cents
     from unioned
-    inner join obligations on obligations.obligation_id = unioned.obligation_id
 
 )
 
