@@ -75,3 +75,13 @@ def test_the_suites_process_judges_a_file_as_this_process_does(home, tmp_path):
     assert gx_suites._WORKER is not None  # it answered (a dead worker would have been dropped)
     assert (there.success, there.rows, there.failed) == (here.success, here.rows, here.failed) == (
         False, 2, ["expect_column_values_to_be_unique(order_id): 2 unexpected"])
+
+    # after a night's ingestion a worker holding more than the limit is ended, and the next suite still answers the
+    # same (here, with no worker, in this process); one within the limit is kept warm
+    assert gx_suites.recycle_large_worker(limit=1024 ** 4) is False
+    assert gx_suites._WORKER is not None
+    assert gx_suites.recycle_large_worker(limit=1) is True
+    assert gx_suites._WORKER is None
+    again = gx_suites.validate_accepted_file(feed("orders"), DAY, str(path))
+    assert (again.success, again.rows, again.failed) == (here.success, here.rows, here.failed)
+    assert gx_suites.recycle_large_worker(limit=1) is False  # no worker: nothing to end

@@ -29,7 +29,7 @@ from dagster import (
     multi_asset,
 )
 
-from lifecycle.checks.gx_suites import SuiteResult, SuiteRun, submit_accepted_file
+from lifecycle.checks.gx_suites import SuiteResult, SuiteRun, recycle_large_worker, submit_accepted_file
 from lifecycle.contract import FEEDS, Feed
 from lifecycle.io.ingest import BrokenFeedFile, IngestResult, ingest_file
 from lifecycle.io.landing import LandingRefused, check_append_only, check_frozen_files, record_ingested
@@ -177,6 +177,9 @@ def ingest_feeds(context: AssetExecutionContext, lifecycle: LifecycleHome):
     for result, expected_missing, suite in ingested:
         outcome = suite.result() if suite else SuiteResult(success=True, evaluated=0, failed=[], rows=0)
         yield _materialization(settings, result, outcome, expected_missing)
+    if recycle_large_worker():
+        context.log.info("the Great Expectations process held over 1 GiB after the suites: ended (the next night "
+                         "starts another)")
     if broken:
         raise Failure(
             description="\n".join(f"raw/{feed}: {message}" for feed, message in broken.items()),

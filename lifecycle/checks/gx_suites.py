@@ -196,6 +196,35 @@ def start_suite_worker() -> None:
         _WORKER.submit(_warm)
 
 
+#: a suites' process holding more than this once a night's ingestion is over is ended (the next night starts
+#: another): its suites over a migration's batches left it holding 1.7 GB beside the build at a million customers
+RECYCLE_BYTES = 1024 ** 3
+
+
+def _resident_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc (0 where there is none to read)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def recycle_large_worker(limit: int = RECYCLE_BYTES) -> bool:
+    """After a night's ingestion (every suite answered): end the suites' process if it holds more than ``limit``
+    bytes, so what GX kept of a large batch is not held through the build and the engines. A small night keeps its
+    worker warm for the next night of a backfill. True when it was ended."""
+    global _WORKER
+    if _WORKER is None:
+        return False
+    held = sum(_resident_bytes(p.pid) for p in list((_WORKER._processes or {}).values()))
+    if held <= limit:
+        return False
+    _WORKER.shutdown(wait=True)  # idle: every suite of the night was waited for
+    _WORKER = None
+    return True
+
+
 def stop_suite_worker() -> None:
     """For a process about to end with ``os._exit``: kill the suites' process (idle once the night is over) and
     release the semaphores of its queues now. ``os._exit`` skips multiprocessing's own exit handler, which does
