@@ -178,8 +178,8 @@ def ingest_feeds(context: AssetExecutionContext, lifecycle: LifecycleHome):
         outcome = suite.result() if suite else SuiteResult(success=True, evaluated=0, failed=[], rows=0)
         yield _materialization(settings, result, outcome, expected_missing)
     if recycle_large_worker():
-        context.log.info("the Great Expectations process held over 1 GiB after the suites: ended (the next night "
-                         "starts another)")
+        context.log.info("the Great Expectations process held over 512 MiB after the suites: ended (the next "
+                         "night starts another)")
     if broken:
         raise Failure(
             description="\n".join(f"raw/{feed}: {message}" for feed, message in broken.items()),
