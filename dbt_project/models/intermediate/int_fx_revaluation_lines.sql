@@ -13,14 +13,7 @@
 -- payments and credit use relieve) stay the amounts booked. A period is revalued on the nights after its last
 -- day, when its month-end rate and the reversal's date have both come.
 
-with foreign_lines as (
-
-    select * from {{ ref('int_journal_lines') }}
-    where currency <> '{{ var("functional_currency") }}'
-
-),
-
-journal as (
+with journal as (
 
     select
         entry_id,
@@ -32,12 +25,17 @@ journal as (
             'cast(' ~ dbt.date_trunc('month', 'journal_lines.entry_date') ~ ' as date)',
             'journal_lines.entry_known_date') }} as period_start
     from (
-        -- the night the entry was known: its latest line's (an aggregate joined back, not a window)
-        select foreign_lines.*, entry_known.entry_known_date
-        from foreign_lines
+        -- the night the entry was known: its latest line's (an aggregate of the two columns it needs, joined back:
+        -- a window partitioned by entry sorts every line with all its columns)
+        select lines.*, entry_known.entry_known_date
+        from {{ ref('int_journal_lines') }} as lines
         left join (
-            select entry_id, max(known_date) as entry_known_date from foreign_lines group by entry_id
-        ) as entry_known on entry_known.entry_id = foreign_lines.entry_id
+            select entry_id, max(known_date) as entry_known_date
+            from {{ ref('int_journal_lines') }}
+            where currency <> '{{ var("functional_currency") }}'
+            group by entry_id
+        ) as entry_known on entry_known.entry_id = lines.entry_id
+        where lines.currency <> '{{ var("functional_currency") }}'
     ) as journal_lines
 
 ),

@@ -80,12 +80,19 @@ lines as (
             'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
             'entries.entry_known_date') }} as posting_period_start
     from (
-        -- the night the entry was known: its latest line's (an aggregate joined back: a window over every
-        -- line, partitioned by entry, took twice as long)
+        -- the night the entry was known: its latest line's (an FX gain/loss line is known when its entry's last
+        -- line is). An aggregate of the two columns it needs, joined back: a window partitioned by entry sorted
+        -- every line with all its columns (at a million customers 85 s and 10 GB spilled, against 68 s)
         select unioned.*, entry_known.entry_known_date
         from unioned
         left join (
-            select entry_id, max(known_date) as entry_known_date from unioned group by entry_id
+            select entry_id, max(known_date) as entry_known_date
+            from (
+                select entry_id, known_date from {{ ref('int_journal_lines') }}
+                union all
+                select entry_id, known_date from {{ ref('int_fx_revaluation_lines') }}
+            ) as known
+            group by entry_id
         ) as entry_known on entry_known.entry_id = unioned.entry_id
     ) as entries
 
