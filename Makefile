@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.py' | grep -v target/)
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/lifecycle prepare
 
 install: $(VENV)/.installed dbt_project/target/manifest.json
 

@@ -313,6 +313,31 @@ def _close_pack(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if pack.tie_outs_held else 1
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Parse the dbt project into the machine's parse cache for a home's settings (the default settings when the
+    home does not exist yet), so that the home's first night parses nothing. `make install` runs it."""
+    import tempfile
+    import time
+
+    from lifecycle.io import dbt
+    from lifecycle.settings import DEFAULT_TOML, parse_settings
+
+    path = resolve_home(getattr(args, "home", None))
+    with tempfile.TemporaryDirectory(prefix="lifecycle-prepare-") as scratch:
+        # the home's own settings if it has them; else the defaults, with the dbt target in a scratch folder
+        settings = (get_settings(path) if (path / "lifecycle.toml").exists()
+                    else parse_settings(Path(scratch), DEFAULT_TOML))
+        started = time.perf_counter()
+        dbt.manifest(settings)
+        settings.build_dir.mkdir(parents=True, exist_ok=True)  # dbt compiles connected to a build
+        tests = dbt.compiled_tests(settings)  # and the data tests that compile alike for every home
+        where = dbt.cache_dir(settings)
+        dbt.forget_manifests()
+    print(f"dbt project parsed and {len(tests)} data tests compiled in {time.perf_counter() - started:.1f} s "
+          f"(kept in {where})")
+    return 0
+
+
 def cmd_contract(args: argparse.Namespace) -> int:
     from lifecycle.contract_render import rendered_files, write_rendered
 
@@ -414,8 +439,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true", help="regenerate the files instead of checking them")
     p.set_defaults(func=cmd_contract)
 
+    p = sub.add_parser("prepare", help="parse the dbt project once for the machine (a new home's first night then "
+                       "parses nothing); make install runs it")
+    p.set_defaults(func=cmd_prepare)
+
     for name in ("generate", "nightly", "backfill", "demo", "answer-refunds", "sql", "export", "status", "customer",
-                 "serve", "report"):
+                 "serve", "report", "prepare"):
         sub.choices[name].add_argument("--home", default=argparse.SUPPRESS, help="home folder")
     for name in ("nightly", "backfill", "demo"):
         sub.choices[name].add_argument("--quiet", action="store_true",

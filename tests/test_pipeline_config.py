@@ -208,8 +208,78 @@ def test_one_parse_serves_every_home_with_the_same_settings(tmp_path):
     first, second, other = (parse_settings(tmp_path / name, text) for name, text in (
         ("a", DEFAULT_TOML), ("b", DEFAULT_TOML), ("c", DEFAULT_TOML.replace("billing_suspension_days = 14", "billing_suspension_days = 9"))))
     assert dbt.fingerprint(first) == dbt.fingerprint(second) != dbt.fingerprint(other)
+    # a home's cut-over date is compiled into its SQL, but parsed with neither: two cut-overs, one parse
+    cutover = parse_settings(tmp_path / "d", DEFAULT_TOML.replace('cutover_date = ""', 'cutover_date = "2026-11-13"'))
+    assert cutover.cutover_date == date(2026, 11, 13)
+    assert dbt.fingerprint(cutover) != dbt.fingerprint(first)
+    assert dbt.fingerprint(cutover, parsing=True) == dbt.fingerprint(first, parsing=True)
+    assert dbt.fingerprint(other, parsing=True) != dbt.fingerprint(first, parsing=True)
     with pytest.raises(ValueError, match="a home's path may not contain a comma"):
         parse_settings(tmp_path / "a,b", DEFAULT_TOML)
+
+
+def _parsed_dependencies(node: dict) -> dict:
+    """What dbt's parse recorded of a node, as a set where dbt lists a ref or source once per call. Which macros a
+    node calls is left out: dbt compiles with every macro of the project whatever the parse listed."""
+    kept = {k: v for k, v in node.items() if k not in ("created_at", "refs", "sources", "depends_on")}
+    for key in ("refs", "sources"):
+        if key in node:
+            kept[key] = sorted({json.dumps(item, sort_keys=True) for item in node[key]})
+    if "depends_on" in node:
+        kept["depends_on"] = sorted(set(node["depends_on"].get("nodes", [])))
+    return kept
+
+
+def test_the_cutover_vars_change_no_parsed_dependency(tmp_path, monkeypatch):
+    """The parse is shared by homes whatever their cut-over date (lifecycle.io.dbt.RUNTIME_VARS): parsed with and
+    without one, dbt records the same nodes, with the same dependencies and configs, and the same tests. A model
+    that put a ref() or a config() behind the cut-over var would fail here; what the var changes in the SQL is
+    compiled at run time with the home's value."""
+    from dbt.cli.main import dbtRunner
+
+    from lifecycle.io import dbt
+
+    settings = parse_settings(tmp_path / "home", DEFAULT_TOML.replace('cutover_date = ""', 'cutover_date = "2026-11-13"'))
+    assert {name: settings.dbt_vars()[name] for name in dbt.RUNTIME_VARS} == {
+        "cutover_date": "2026-11-13", "opening_date": "2026-10-31"}
+    recorded, parsed = [], []
+    for variables in (dbt.parse_vars(settings), settings.dbt_vars()):
+        target = tmp_path / f"target-{len(recorded)}"
+        result = dbtRunner().invoke([
+            "parse", "--no-partial-parse", "--project-dir", str(dbt.DBT_PROJECT_DIR),
+            "--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target),
+            "--vars", json.dumps(variables, sort_keys=True), "--quiet"])
+        dbt._release_duckdb()
+        assert result.success, result.exception
+        parsed.append(result.result)
+        written = result.result.writable_manifest().to_dict()
+        recorded.append({kind: {uid: _parsed_dependencies(node) for uid, node in written[kind].items()}
+                         for kind in ("nodes", "sources", "unit_tests", "macros")})
+    blank, dated = recorded
+    assert sum(len(v) for v in blank.values()) > 800
+    for kind in blank:
+        assert blank[kind].keys() == dated[kind].keys(), kind
+        differ = [uid for uid in blank[kind] if blank[kind][uid] != dated[kind][uid]]
+        assert differ == [], f"{kind}: {differ[:5]}"
+    # The data tests compiled without and with the cut-over: those whose SQL differs are among the few a home
+    # compiles for its own cut-over (dbt.runtime_var_tests); the others are compiled once for every home.
+    compiled = []
+    (tmp_path / "home" / "build").mkdir(parents=True)  # dbt compiles connected to the home's build
+    monkeypatch.setenv("LIFECYCLE_HOME", str(tmp_path / "home"))
+    for variables in (dbt.parse_vars(settings), settings.dbt_vars()):
+        result = dbtRunner(manifest=parsed[0]).invoke([
+            "compile", "--select", "resource_type:test", "--project-dir", str(dbt.DBT_PROJECT_DIR),
+            "--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(tmp_path / "compiled"),
+            "--log-path", str(tmp_path / "compiled"), "--vars", json.dumps(variables, sort_keys=True), "--quiet",
+            "--no-write-json"])
+        dbt._release_duckdb()
+        assert result.success, result.exception
+        compiled.append({r.node.unique_id: r.node.compiled_code for r in result.result.results})
+    assert len(compiled[0]) > 400 and compiled[0].keys() == compiled[1].keys()
+    changed = {uid for uid in compiled[0] if compiled[0][uid] != compiled[1][uid]}
+    dependent = dbt.runtime_var_tests(parsed[0])
+    assert changed <= dependent and len(changed) >= 3, (changed - dependent, changed)
+    assert "test.subscription_lifecycle.assert_opening_balances_are_the_migrated_history" in changed
 
 
 def test_every_relation_name_fits_postgres():

@@ -1,8 +1,10 @@
 """Ingestion: every feed's landing file of the night in one step, ``raw/<feed>`` per feed in the asset graph.
 
-For each feed, in contract order (a feed after the feeds it names): check the append-only rule, parse and
-validate ``landing/<feed>/<D>.csv``, write its raw and quarantine partitions, and start the feed's Great
-Expectations suite in the suites' process, which checks one feed while this process parses the next. Each
+For each feed, once the feeds it names are ingested (``INGEST_THREADS`` feeds at a time): check the
+append-only rule, parse and validate ``landing/<feed>/<D>.csv``, write its raw and quarantine partitions, and
+start the feed's Great Expectations suite in the suites' process, which checks one feed while this process
+parses the next. A feed reads only its own file and the partitions of the feeds it names, so the order in
+which independent feeds finish changes nothing they write; the step reports them in contract order. Each
 feed's two blocking checks (rows reconcile, GX suite on the accepted rows) gate everything downstream, the
 warehouse build included.
 
@@ -12,8 +14,8 @@ and the feeds that name it, not the others: they are ingested and recorded, then
 broken feed (``BROKEN_FEEDS`` in the failure's metadata: feed → message), which stops the build.
 """
 
-
 import json
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from dagster import (
     AssetCheckResult,
@@ -40,6 +42,10 @@ from lifecycle.settings import Settings
 #: the ingestion step's key in a run, and the key of its failure's metadata naming each broken feed
 INGEST_STEP = "ingest_feeds"
 BROKEN_FEEDS = "broken_feeds"
+
+#: feeds ingested at once: DuckDB does a feed's work with the interpreter lock released, one thread a feed (a
+#: feed's own queries run on one thread, which keeps its rows' order); two threads keep both cores busy
+INGEST_THREADS = 2
 
 
 def raw_asset_key(feed_name: str) -> AssetKey:
@@ -83,16 +89,16 @@ class _Broken(Exception):
     """A feed that cannot be ingested tonight: its file is broken or refused, or it has not landed and the night waits."""
 
 
-def _ingest_feed(context: AssetExecutionContext, settings: Settings, contract: Feed, day) -> tuple[IngestResult, bool]:
-    """Ingest one feed's landing file of the night; returns what was ingested and whether the feed was expected
-    and missing."""
-    expected_missing = contract.name in settings.missing_feeds(day)
-    if expected_missing:
+def _ingest_feed(settings: Settings, contract: Feed, day) -> tuple[IngestResult, str | None]:
+    """Ingest one feed's landing file of the night (in a worker thread: it logs nothing); returns what was
+    ingested and, for an expected daily feed that has not landed, the warning to log."""
+    warning = None
+    if contract.name in settings.missing_feeds(day):
         message = (f"{settings.landing_file(contract.name, day)}: the expected daily feed {contract.name} has not "
                    "landed")
         if settings.when_missing == "wait":
             raise _Broken(f"{message}; the night waits for it ([feeds] when_missing = \"wait\")")
-        context.log.warning(f"{message}; the night runs without it ([feeds] when_missing = \"warn\")")
+        warning = f"{message}; the night runs without it ([feeds] when_missing = \"warn\")"
     try:
         check_frozen_files(settings, contract.name, day)
         checksum = check_append_only(settings, contract.name, day)
@@ -100,7 +106,7 @@ def _ingest_feed(context: AssetExecutionContext, settings: Settings, contract: F
     except (BrokenFeedFile, LandingRefused) as exc:
         raise _Broken(str(exc)) from None
     record_ingested(settings, contract.name, day, checksum)
-    return result, expected_missing
+    return result, warning
 
 
 def _materialization(settings: Settings, result: IngestResult, suite: SuiteResult,
@@ -150,31 +156,47 @@ def ingest_feeds(context: AssetExecutionContext, lifecycle: LifecycleHome):
     day = partition_date(context.partition_key)
     broken: dict[str, str] = {}
     stopped: set[str] = set()  # the broken feeds and the feeds that name one (directly or not)
-    ingested: list[tuple[IngestResult, bool, SuiteRun | None]] = []
-    for contract in FEEDS:  # contract order: a feed after the feeds it names
-        if raw_asset_key(contract.name) not in context.selected_asset_keys:
+    ingested: dict[str, tuple[IngestResult, bool, SuiteRun | None]] = {}
+    todo = [c for c in FEEDS if raw_asset_key(c.name) in context.selected_asset_keys]  # contract order
+    running: dict[Future, Feed] = {}
+    with ThreadPoolExecutor(max_workers=INGEST_THREADS, thread_name_prefix="ingest") as pool:
+        while todo or running:
+            unfinished = {c.name for c in todo} | {c.name for c in running.values()}
+            for contract in [c for c in todo if not set(c.upstream_feeds) & unfinished]:
+                todo.remove(contract)
+                waiting = [up for up in contract.upstream_feeds if up in stopped]
+                if waiting:
+                    context.log.warning(f"{contract.name} {day}: not ingested, it names feed(s) not ingested "
+                                        f"tonight: {', '.join(waiting)}")
+                    stopped.add(contract.name)
+                else:
+                    running[pool.submit(_ingest_feed, settings, contract, day)] = contract
+            if not running:
+                continue  # what was skipped may free the feeds that name it
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: FEEDS.index(running[f])):
+                contract = running.pop(future)
+                try:
+                    result, warning = future.result()
+                except _Broken as exc:
+                    context.log.error(str(exc))
+                    broken[contract.name] = str(exc)
+                    stopped.add(contract.name)
+                    continue
+                if warning:
+                    context.log.warning(warning)
+                # an empty batch has nothing to check (and no file for the date is the usual case for reference
+                # feeds)
+                suite = submit_accepted_file(contract, day, str(result.raw_path)) if result.rows_accepted else None
+                ingested[contract.name] = (result, warning is not None, suite)
+                context.log.info(
+                    f"{contract.name} {day}: read {result.rows_read}, accepted {result.rows_accepted}, "
+                    f"quarantined {result.rows_quarantined} {result.quarantined_by_rule or ''}"
+                )
+    for contract in FEEDS:  # reported in contract order, however the threads finished
+        if contract.name not in ingested:
             continue
-        waiting = [up for up in contract.upstream_feeds if up in stopped]
-        if waiting:
-            context.log.warning(f"{contract.name} {day}: not ingested, it names feed(s) not ingested tonight: "
-                                f"{', '.join(waiting)}")
-            stopped.add(contract.name)
-            continue
-        try:
-            result, expected_missing = _ingest_feed(context, settings, contract, day)
-        except _Broken as exc:
-            context.log.error(str(exc))
-            broken[contract.name] = str(exc)
-            stopped.add(contract.name)
-            continue
-        # an empty batch has nothing to check (and no file for the date is the usual case for reference feeds)
-        suite = submit_accepted_file(contract, day, str(result.raw_path)) if result.rows_accepted else None
-        ingested.append((result, expected_missing, suite))
-        context.log.info(
-            f"{contract.name} {day}: read {result.rows_read}, accepted {result.rows_accepted}, "
-            f"quarantined {result.rows_quarantined} {result.quarantined_by_rule or ''}"
-        )
-    for result, expected_missing, suite in ingested:
+        result, expected_missing, suite = ingested[contract.name]
         outcome = suite.result() if suite else SuiteResult(success=True, evaluated=0, failed=[], rows=0)
         yield _materialization(settings, result, outcome, expected_missing)
     if recycle_large_worker():

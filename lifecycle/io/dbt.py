@@ -5,10 +5,12 @@ Spawning ``dbt`` for each would start Python, load the adapter and parse the pro
 project is parsed once with ``dbtRunner`` and every invocation is handed the parsed manifest. Nothing in
 the parse depends on the night (the business date comes from the pipeline's night source) nor on the home
 (the sources name their files relative to the home, which the profile gives DuckDB as its
-``file_search_path``), so the parsed manifest is kept for the next process and the next home too:
-``manifest-<fingerprint>.pickle`` in the parse cache (``cache_dir``), reused while the fingerprint of the
-project's files, the settings' vars and the dbt version is unchanged (else dbt parses, partially from the
-home's ``state/dbt/partial_parse.msgpack`` where it can). The data tests compiled from it are kept beside it.
+``file_search_path``), nor on the home's cut-over date (``RUNTIME_VARS``: dbt is handed them when it compiles,
+and the parse is made with them blank), so the parsed manifest is kept for the next process and the next home
+too: ``manifest-<fingerprint>.pickle`` in the parse cache (``cache_dir``: one folder for the machine), reused
+while the fingerprint of the project's files, the settings' other vars and the dbt version is unchanged (else
+dbt parses, partially from the home's ``state/dbt/partial_parse.msgpack`` where it can). The data tests
+compiled for a home's settings (its cut-over date included) are kept beside it.
 
 dbt-duckdb keeps its database open between invocations of one process; every call here closes it
 afterwards, so the engines (and the gates) can open tonight's build file themselves.
@@ -33,8 +35,17 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
-#: a parse cache shared by every home of the machine (else each home keeps its own, in state/dbt)
+#: the parse cache's folder, shared by the homes that name the same one (default: the machine's, ``default_cache``)
 CACHE_ENV = "LIFECYCLE_DBT_CACHE"
+
+#: vars that only the models' and tests' SQL reads, never what dbt's parse records (refs, sources, configs):
+#: the parse is made with them blank and dbt is handed the home's values when it compiles, so a new home's
+#: cut-over date costs no parse of its own (tests/test_pipeline_config.py parses with and without them and
+#: compares what dbt recorded)
+RUNTIME_VARS = ("cutover_date", "opening_date")
+
+#: files of one kind (parsed projects, compiled tests) a shared cache keeps, the most recently used
+SHARED_CACHE_KEEP = 8
 
 _LOCK = threading.Lock()
 _MANIFESTS: dict[str, Any] = {}  # parsed projects of this process, by fingerprint
@@ -69,12 +80,23 @@ def target_dir(settings: Settings) -> Path:
     return settings.state / "dbt"
 
 
+def default_cache() -> Path:
+    """The machine's parse cache: ``$XDG_CACHE_HOME/subscription-lifecycle/dbt`` (``~/.cache/…``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "subscription-lifecycle" / "dbt"
+
+
 def cache_dir(settings: Settings) -> Path:
-    """Where parsed projects and their compiled data tests are kept: ``$LIFECYCLE_DBT_CACHE`` when set (homes
-    that share it share their parses: the test suite, or several titles run on one machine), else the home's
-    ``state/dbt``."""
-    shared = os.environ.get(CACHE_ENV)
-    return Path(shared) if shared else target_dir(settings)
+    """Where parsed projects and their compiled data tests are kept: ``$LIFECYCLE_DBT_CACHE`` when set, else the
+    machine's cache (``default_cache``), so every home of the machine with the same settings shares one parse
+    (`make install` makes the one of the default settings); the home's own ``state/dbt`` when neither can be
+    written."""
+    shared = Path(os.environ.get(CACHE_ENV) or default_cache())
+    try:
+        shared.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return target_dir(settings)
+    return shared if os.access(shared, os.W_OK) else target_dir(settings)
 
 
 def _cached(settings: Settings, kind: str, key: str, suffix: str) -> Path:
@@ -88,21 +110,42 @@ def _store(settings: Settings, path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write(tmp)
     os.replace(tmp, path)
-    if path.parent == target_dir(settings):
-        kind = path.name.split("-", 1)[0]
-        for stale in path.parent.glob(f"{kind}*{path.suffix}"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
+    kind = path.name.split("-", 1)[0]
+    others = [p for p in path.parent.glob(f"{kind}-*{path.suffix}") if p != path]
+    if path.parent != target_dir(settings):  # a shared cache keeps the most recently used few
+        others = sorted(others, key=_last_used, reverse=True)[SHARED_CACHE_KEEP - 1:]
+    for stale in others:
+        stale.unlink(missing_ok=True)
 
 
-def _common_args(settings: Settings, file_log: str = "info") -> list[str]:
+def _last_used(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache file used (a shared cache drops the least recently used)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def parse_vars(settings: Settings) -> dict[str, object]:
+    """The vars dbt parses the project with: the settings' vars, ``RUNTIME_VARS`` blank."""
+    return {**settings.dbt_vars(), **{name: "" for name in RUNTIME_VARS}}
+
+
+def _common_args(settings: Settings, file_log: str = "info", *, parsing: bool = False) -> list[str]:
     """What every dbt call of a home is given. dbt's own log file (``state/dbt/logs``) is kept for the parse,
     whose errors it details; a build's lines go to standard output only, which a night writes to its log
     (``state/logs/nightly-<D>.log``): a second copy of every line cost a tenth of a build."""
     return [
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir(settings)), "--log-path", str(target_dir(settings) / "logs"),
-        "--vars", json.dumps(settings.dbt_vars(), sort_keys=True),
+        "--vars", json.dumps(parse_vars(settings) if parsing else settings.dbt_vars(), sort_keys=True),
         "--log-level-file", file_log,
     ]
 
@@ -143,12 +186,14 @@ def _release_duckdb() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def fingerprint(settings: Settings) -> str:
-    """What a parsed manifest depends on: the project's files, the vars and dbt (not the home: the profile, which
-    names it, is read by every invocation, not kept in the manifest)."""
+def fingerprint(settings: Settings, *, parsing: bool = False) -> str:
+    """What compiled SQL depends on: the project's files, the vars and dbt (not the home: the profile, which
+    names it, is read by every invocation, not kept in the manifest); with ``parsing``, what a parsed manifest
+    depends on: the same, with the vars it is parsed with (``parse_vars``)."""
     from dbt.version import __version__ as dbt_version
 
-    h = hashlib.sha256("\0".join([dbt_version, json.dumps(settings.dbt_vars(), sort_keys=True)]).encode())
+    variables = parse_vars(settings) if parsing else settings.dbt_vars()
+    h = hashlib.sha256("\0".join([dbt_version, json.dumps(variables, sort_keys=True)]).encode())
     for path in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = path.relative_to(DBT_PROJECT_DIR)
         if path.is_file() and relative.parts[0] not in ("target", "logs", "dbt_packages"):
@@ -163,7 +208,10 @@ def _saved_manifest(settings: Settings, key: str) -> Any | None:
     try:
         with saved.open("rb") as f:
             stored_key, fields = pickle.load(f)  # the cache's own file, written below
-        return Manifest(**fields) if stored_key == key else None
+        if stored_key != key:
+            return None
+        _touch(saved)
+        return Manifest(**fields)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
         return None
 
@@ -190,14 +238,14 @@ def manifest(settings: Settings) -> tuple[Any, float]:
     os.environ["LIFECYCLE_HOME"] = str(settings.home)  # the profile reads it
     os.environ.update(settings.duckdb_env())  # and DuckDB's memory limit, threads and spill folder
     started = time.perf_counter()
-    print_key = fingerprint(settings)
+    print_key = fingerprint(settings, parsing=True)
     with _LOCK:
         if print_key in _MANIFESTS:
             return _MANIFESTS[print_key], 0.0
         target_dir(settings).mkdir(parents=True, exist_ok=True)
         parsed = _saved_manifest(settings, print_key)
         if parsed is None:
-            result = dbtRunner().invoke(["parse", *_common_args(settings)])
+            result = dbtRunner().invoke(["parse", *_common_args(settings, parsing=True)])
             _release_duckdb()
             if not result.success or result.result is None:
                 raise DbtError(f"dbt parse failed: {result.exception or 'see ' + str(target_dir(settings) / 'logs')}")
@@ -205,6 +253,16 @@ def manifest(settings: Settings) -> tuple[Any, float]:
             _save_manifest(settings, print_key, parsed)
         _MANIFESTS[print_key] = parsed
         return parsed, time.perf_counter() - started
+
+
+def forget_manifests() -> None:
+    """Drop this process's parsed projects (each holds dbt's multiprocessing locks, which a process ended with
+    ``os._exit`` would leave to the resource tracker's warnings)."""
+    import gc
+
+    with _LOCK:
+        _MANIFESTS.clear()
+    gc.collect()
 
 
 def invoke(settings: Settings, command: list[str]) -> Invocation:
@@ -271,23 +329,49 @@ class CompiledTest:
                 f"{self.fail_calc} {self.error_if} as should_error from (\n{self.sql}{limit}\n) dbt_internal_test")
 
 
-def compiled_tests(settings: Settings) -> list[CompiledTest]:
-    """The project's data tests compiled by dbt (``data_tests-<fingerprint>.json`` in the parse cache, compiled
-    again when the fingerprint changes)."""
-    key = fingerprint(settings)
-    path = _cached(settings, "data_tests", key, ".json")
-    if path.exists():
+def runtime_var_macros(parsed: Any) -> set[str]:
+    """The project's macros that read a runtime var (``RUNTIME_VARS``), or call one that does, in any branch:
+    found in their source text, to a fixed point."""
+    own = {uid: m for uid, m in parsed.macros.items() if m.package_name == parsed.metadata.project_name}
+    found = {uid for uid, m in own.items() if any(f"var('{v}'" in m.macro_sql or f'var("{v}"' in m.macro_sql
+                                                    for v in RUNTIME_VARS)}
+    while True:
+        names = tuple(f"{own[uid].name}(" for uid in found)
+        more = {uid for uid, m in own.items() if uid not in found and any(n in m.macro_sql for n in names)}
+        if not more:
+            return found
+        found |= more
+
+
+def runtime_var_tests(parsed: Any) -> set[str]:
+    """The data tests whose compiled SQL can depend on a runtime var: their own text names one, or a macro that
+    reads one (``runtime_var_macros``), or they are made by such a macro (a generic test). The others compile to
+    the same SQL for every home that shares the parse."""
+    macros = runtime_var_macros(parsed)
+    names = tuple(f"{parsed.macros[uid].name}(" for uid in macros) + tuple(f"'{v}'" for v in RUNTIME_VARS) + tuple(
+        f'"{v}"' for v in RUNTIME_VARS)
+    return {uid for uid, node in parsed.nodes.items() if node.resource_type == "test"
+            and (any(n in (node.raw_code or "") for n in names) or set(node.depends_on.macros) & macros)}
+
+
+def _load_tests(path: Path, key: str) -> list[CompiledTest] | None:
+    try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("fingerprint") == key:
-            return [CompiledTest(**t) for t in saved["tests"]]
+    except (OSError, ValueError):
+        return None
+    if saved.get("fingerprint") != key:
+        return None
+    _touch(path)
+    return [CompiledTest(**t) for t in saved["tests"]]
+
+
+def _compile_tests(settings: Settings, parsed: Any, select: list[str]) -> list[CompiledTest]:
     from dbt.cli.main import dbtRunner
 
-    parsed, _ = manifest(settings)
     with _LOCK:
         try:
             result = dbtRunner(manifest=parsed).invoke(
-                ["compile", "--select", "resource_type:test",
-                 *_common_args(settings), "--no-write-json"])
+                ["compile", "--select", *select, *_common_args(settings), "--no-write-json"])
         finally:
             _release_duckdb()
     if result.exception is not None or result.result is None:
@@ -300,10 +384,36 @@ def compiled_tests(settings: Settings) -> list[CompiledTest]:
         tests.append(CompiledTest(node.unique_id, node.compiled_code, config.fail_calc, config.warn_if,
                                   config.error_if, str(getattr(config.severity, "value", config.severity)),
                                   config.limit))
-    tests.sort(key=lambda t: t.unique_id)
+    return tests
+
+
+def _save_tests(settings: Settings, path: Path, key: str, tests: list[CompiledTest]) -> None:
     text = json.dumps({"fingerprint": key, "tests": [t.__dict__ for t in tests]}, indent=1) + "\n"
     _store(settings, path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return tests
+
+
+def compiled_tests(settings: Settings) -> list[CompiledTest]:
+    """The project's data tests compiled by dbt, in unique-id order, from two files of the parse cache: the tests
+    that compile alike for every home sharing the parse (``data_tests-<parse fingerprint>.json``), and the few
+    whose SQL holds a runtime var, the home's cut-over date (``data_tests_runtime-<fingerprint>.json``, compiled
+    for each settings' values): a new home with a cut-over of its own compiles only these."""
+    parsed, _ = manifest(settings)
+    shared_key, own_key = fingerprint(settings, parsing=True), fingerprint(settings)
+    shared_path = _cached(settings, "data_tests", shared_key, ".json")
+    own_path = _cached(settings, "data_tests_runtime", own_key, ".json")
+    shared, own = _load_tests(shared_path, shared_key), _load_tests(own_path, own_key)
+    if shared is None or own is None:
+        dependent = runtime_var_tests(parsed)
+        if shared is None:  # every test at once, both files
+            compiled = _compile_tests(settings, parsed, ["resource_type:test"])
+            shared = [t for t in compiled if t.unique_id not in dependent]
+            own = [t for t in compiled if t.unique_id in dependent]
+            _save_tests(settings, shared_path, shared_key, sorted(shared, key=lambda t: t.unique_id))
+        else:
+            own = _compile_tests(settings, parsed, sorted(parsed.nodes[uid].name for uid in dependent)) if dependent else []
+            own = [t for t in own if t.unique_id in dependent]
+        _save_tests(settings, own_path, own_key, sorted(own, key=lambda t: t.unique_id))
+    return sorted(shared + own, key=lambda t: t.unique_id)
 
 
 def run_data_tests(settings: Settings) -> Invocation:

@@ -5,11 +5,13 @@
 -- the cut-over month, in transaction and functional currency (docs/computations.md, "Migration and
 -- cut-over").
 {{ config(tags=["finance"], meta={"dagster": {"ref": {"name": "fct_journal_lines"}}}) }}
--- the same dependencies with or without a cut-over (dbt parses with the default var, cutover_date ""):
+-- the same dependencies with or without a cut-over (dbt parses with the var cutover_date blank, whatever the home's):
 -- depends_on: {{ ref('int_journal_lines') }}
 -- depends_on: {{ ref('int_fx_revaluation_lines') }}
 -- depends_on: {{ ref('fct_journal_lines') }}
 -- depends_on: {{ ref('fct_journal_entries') }}
+-- depends_on: {{ source('pipeline', 'close_calendar') }}
+-- depends_on: {{ source('pipeline', 'ledger_closes') }}
 
 {%- set opening = opening_period() %}
 {%- if opening %}
