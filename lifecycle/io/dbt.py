@@ -256,12 +256,15 @@ def manifest(settings: Settings) -> tuple[Any, float]:
 
 
 def forget_manifests() -> None:
-    """Drop this process's parsed projects (each holds dbt's multiprocessing locks, which a process ended with
-    ``os._exit`` would leave to the resource tracker's warnings)."""
+    """Drop this process's parsed projects and dbt's adapters (they hold dbt's multiprocessing locks, which a
+    process ended with ``os._exit`` would leave to the resource tracker's warnings)."""
     import gc
+
+    from dbt.adapters.factory import reset_adapters
 
     with _LOCK:
         _MANIFESTS.clear()
+        reset_adapters()
     gc.collect()
 
 
