@@ -242,17 +242,17 @@ def test_the_cutover_vars_change_no_parsed_dependency(tmp_path, monkeypatch):
     settings = parse_settings(tmp_path / "home", DEFAULT_TOML.replace('cutover_date = ""', 'cutover_date = "2026-11-13"'))
     assert {name: settings.dbt_vars()[name] for name in dbt.RUNTIME_VARS} == {
         "cutover_date": "2026-11-13", "opening_date": "2026-10-31"}
-    recorded, parsed = [], []
-    for variables in (dbt.parse_vars(settings), settings.dbt_vars()):
-        target = tmp_path / f"target-{len(recorded)}"
-        result = dbtRunner().invoke([
-            "parse", "--no-partial-parse", "--project-dir", str(dbt.DBT_PROJECT_DIR),
-            "--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target),
-            "--vars", json.dumps(variables, sort_keys=True), "--quiet"])
-        dbt._release_duckdb()
-        assert result.success, result.exception
-        parsed.append(result.result)
-        written = result.result.writable_manifest().to_dict()
+    # the parse every home shares (the cut-over blank: the session's parse cache holds it) and one with the date
+    shared, _ = dbt.manifest(settings)
+    result = dbtRunner().invoke([
+        "parse", "--no-partial-parse", "--project-dir", str(dbt.DBT_PROJECT_DIR),
+        "--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+        "--log-path", str(tmp_path / "target"), "--vars", json.dumps(settings.dbt_vars(), sort_keys=True), "--quiet"])
+    dbt._release_duckdb()
+    assert result.success, result.exception
+    recorded = []
+    for parsed in (shared, result.result):
+        written = parsed.writable_manifest().to_dict()
         recorded.append({kind: {uid: _parsed_dependencies(node) for uid, node in written[kind].items()}
                          for kind in ("nodes", "sources", "unit_tests", "macros")})
     blank, dated = recorded
@@ -267,7 +267,7 @@ def test_the_cutover_vars_change_no_parsed_dependency(tmp_path, monkeypatch):
     (tmp_path / "home" / "build").mkdir(parents=True)  # dbt compiles connected to the home's build
     monkeypatch.setenv("LIFECYCLE_HOME", str(tmp_path / "home"))
     for variables in (dbt.parse_vars(settings), settings.dbt_vars()):
-        result = dbtRunner(manifest=parsed[0]).invoke([
+        result = dbtRunner(manifest=shared).invoke([
             "compile", "--select", "resource_type:test", "--project-dir", str(dbt.DBT_PROJECT_DIR),
             "--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(tmp_path / "compiled"),
             "--log-path", str(tmp_path / "compiled"), "--vars", json.dumps(variables, sort_keys=True), "--quiet",
@@ -277,7 +277,7 @@ def test_the_cutover_vars_change_no_parsed_dependency(tmp_path, monkeypatch):
         compiled.append({r.node.unique_id: r.node.compiled_code for r in result.result.results})
     assert len(compiled[0]) > 400 and compiled[0].keys() == compiled[1].keys()
     changed = {uid for uid in compiled[0] if compiled[0][uid] != compiled[1][uid]}
-    dependent = dbt.runtime_var_tests(parsed[0])
+    dependent = dbt.runtime_var_tests(shared)
     assert changed <= dependent and len(changed) >= 3, (changed - dependent, changed)
     assert "test.subscription_lifecycle.assert_opening_balances_are_the_migrated_history" in changed
 

@@ -187,13 +187,15 @@ def _release_duckdb() -> None:
 
 
 def fingerprint(settings: Settings, *, parsing: bool = False) -> str:
-    """What compiled SQL depends on: the project's files, the vars and dbt (not the home: the profile, which
-    names it, is read by every invocation, not kept in the manifest); with ``parsing``, what a parsed manifest
+    """What compiled SQL depends on: the project's folder and files, the vars and dbt (not the home: the profile,
+    which names it, is read by every invocation, not kept in the manifest); with ``parsing``, what a parsed manifest
     depends on: the same, with the vars it is parsed with (``parse_vars``)."""
     from dbt.version import __version__ as dbt_version
 
     variables = parse_vars(settings) if parsing else settings.dbt_vars()
-    h = hashlib.sha256("\0".join([dbt_version, json.dumps(variables, sort_keys=True)]).encode())
+    # the project's own folder too: a parsed seed names its file by absolute path, so two checkouts of the project
+    # on one machine do not share a parse (one would read the other's seeds)
+    h = hashlib.sha256("\0".join([dbt_version, str(DBT_PROJECT_DIR), json.dumps(variables, sort_keys=True)]).encode())
     for path in sorted(DBT_PROJECT_DIR.rglob("*")):
         relative = path.relative_to(DBT_PROJECT_DIR)
         if path.is_file() and relative.parts[0] not in ("target", "logs", "dbt_packages"):
