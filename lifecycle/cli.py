@@ -327,14 +327,15 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         # the home's own settings if it has them; else the defaults, with the dbt target in a scratch folder
         settings = (get_settings(path) if (path / "lifecycle.toml").exists()
                     else parse_settings(Path(scratch), DEFAULT_TOML))
+        where = dbt.cache_dir(settings)
+        cached = dbt.cached_parse(settings).exists()
         started = time.perf_counter()
         dbt.manifest(settings)
         settings.build_dir.mkdir(parents=True, exist_ok=True)  # dbt compiles connected to a build
         tests = dbt.compiled_tests(settings)  # and the data tests that compile alike for every home
-        where = dbt.cache_dir(settings)
         dbt.forget_manifests()
-    print(f"dbt project parsed and {len(tests)} data tests compiled in {time.perf_counter() - started:.1f} s "
-          f"(kept in {where})")
+    print(f"dbt project {'parse reused' if cached else 'parsed'}, {len(tests)} data tests ready, in "
+          f"{time.perf_counter() - started:.1f} s: kept in {where}")
     return 0
 
 

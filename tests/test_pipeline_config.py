@@ -355,3 +355,21 @@ def test_a_homes_instance_keeps_its_event_log_connections_open_and_upgrades_an_o
     with night_instance(settings, ephemeral=False) as again:  # a second process reads the same history
         assert again.fetch_materializations(AssetKey("something"), limit=10).records[0].run_id == run_id
     assert yaml.read_text(encoding="utf-8") == text  # nothing added twice
+
+
+def test_prepare_leaves_a_parse_that_a_new_home_with_a_cutover_reuses(tmp_path, capsys):
+    """`lifecycle prepare` (run by make install) parses the project for the default settings into the dbt cache
+    and compiles the data tests; a home that differs only by its cut-over date finds that parse there, and the
+    home named, which does not exist, is not created."""
+    from lifecycle.cli import main
+    from lifecycle.io import dbt
+
+    missing = tmp_path / "no-home-yet"
+    assert main(["--home", str(missing), "prepare"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"dbt project (parsed|parse reused), \d{3} data tests ready, in [\d.]+ s: kept in ", out), out
+    assert not missing.exists()
+    cutover = parse_settings(tmp_path / "home", DEFAULT_TOML.replace('cutover_date = ""', 'cutover_date = "2026-11-13"'))
+    default = parse_settings(tmp_path / "other", DEFAULT_TOML)
+    assert dbt.cached_parse(cutover) == dbt.cached_parse(default) and dbt.cached_parse(cutover).exists()
+    assert (dbt.cache_dir(default) / f"data_tests-{dbt.fingerprint(default, parsing=True)[:20]}.json").exists()

@@ -203,6 +203,11 @@ def fingerprint(settings: Settings, *, parsing: bool = False) -> str:
     return h.hexdigest()
 
 
+def cached_parse(settings: Settings) -> Path:
+    """The parse cache's file for these settings (it may not exist yet)."""
+    return _cached(settings, "manifest", fingerprint(settings, parsing=True), ".pickle")
+
+
 def _saved_manifest(settings: Settings, key: str) -> Any | None:
     from dbt.contracts.graph.manifest import Manifest
 
