@@ -429,3 +429,58 @@ def test_a_broken_control_file_stops_the_feeds_it_controls(home):
         with pytest.raises(BrokenFeedFile, match=r"migration_control/2026-03-02.csv: line 3: currency 'JPY' is not "
                            rf"supported; the migration control file is broken, so feed {name} ingests nothing"):
             ingest_file(settings, name, DAY)
+
+
+def _ingest_night(settings, monkeypatch) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Run the ingestion step alone for DAY; returns when each feed was ingested (start, end) and the raw assets in
+    the order the step reported them."""
+    import time
+
+    from dagster import materialize
+
+    import lifecycle.assets.ingest as step
+    from lifecycle.resources import LifecycleHome
+
+    spans: dict[str, tuple[float, float]] = {}
+    real = step._ingest_feed
+
+    def timed(settings, contract, day):
+        started = time.perf_counter()
+        try:
+            return real(settings, contract, day)
+        finally:
+            spans[contract.name] = (started, time.perf_counter())
+
+    monkeypatch.setattr(step, "_ingest_feed", timed)
+    result = materialize([step.ingest_feeds], partition_key=DAY.isoformat(),
+                         resources={"lifecycle": LifecycleHome(home=str(settings.home))})
+    assert result.success
+    reported = [event.asset_key.path[-1] for event in result.get_asset_materialization_events()]
+    return spans, reported
+
+
+def test_feeds_are_ingested_two_at_a_time_after_the_feeds_they_name_and_a_big_file_alone(home, monkeypatch):
+    """Two feeds at once, each after every feed it names; reported in contract order whatever finished first.
+    A landing file past BOUNDED_BYTES is ingested with no other feed beside it."""
+    import lifecycle.assets.ingest as step
+    from lifecycle.contract import FEEDS
+
+    write_reference(home)
+    write_feed(home, "orders", DAY, [order()])
+    spans, reported = _ingest_night(home, monkeypatch)
+    assert set(spans) == {f.name for f in FEEDS} and reported == [f.name for f in FEEDS]
+    for feed in FEEDS:
+        for upstream in feed.upstream_feeds:
+            assert spans[upstream][1] <= spans[feed.name][0], (upstream, feed.name)
+    edges = sorted([(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()])
+    at_once = [sum(change for _, change in edges[: i + 1]) for i in range(len(edges))]
+    assert max(at_once) == 2  # 18 feeds, many independent: two threads are used, never three
+
+    monkeypatch.setattr(step, "BOUNDED_BYTES", 0)  # every file that landed is big now
+    spans, reported = _ingest_night(home, monkeypatch)
+    assert reported == [f.name for f in FEEDS]
+    landed = {f.name for f in FEEDS if home.landing_file(f.name, DAY).exists()}
+    assert "orders" in landed and len(landed) >= 5
+    for name in landed:
+        start, end = spans[name]
+        assert [other for other, (s, e) in spans.items() if other != name and s < end and e > start] == [], name

@@ -33,7 +33,7 @@ from dagster import (
 
 from lifecycle.checks.gx_suites import SuiteResult, SuiteRun, recycle_large_worker, submit_accepted_file
 from lifecycle.contract import FEEDS, Feed
-from lifecycle.io.ingest import BrokenFeedFile, IngestResult, ingest_file
+from lifecycle.io.ingest import BOUNDED_BYTES, BrokenFeedFile, IngestResult, ingest_file
 from lifecycle.io.landing import LandingRefused, check_append_only, check_frozen_files, record_ingested
 from lifecycle.partitions import DAILY
 from lifecycle.resources import LifecycleHome, partition_date
@@ -44,8 +44,14 @@ INGEST_STEP = "ingest_feeds"
 BROKEN_FEEDS = "broken_feeds"
 
 #: feeds ingested at once: DuckDB does a feed's work with the interpreter lock released, one thread a feed (a
-#: feed's own queries run on one thread, which keeps its rows' order); two threads keep both cores busy
+#: feed's own queries run on one thread, which keeps its rows' order); two threads keep both cores busy. A landing
+#: file past BOUNDED_BYTES is ingested alone: its split is held to twice its size, and two at once would hold both.
 INGEST_THREADS = 2
+
+
+def _big(settings: Settings, contract: Feed, day) -> bool:
+    path = settings.landing_file(contract.name, day)
+    return path.exists() and path.stat().st_size > BOUNDED_BYTES
 
 
 def raw_asset_key(feed_name: str) -> AssetKey:
@@ -163,13 +169,15 @@ def ingest_feeds(context: AssetExecutionContext, lifecycle: LifecycleHome):
         while todo or running:
             unfinished = {c.name for c in todo} | {c.name for c in running.values()}
             for contract in [c for c in todo if not set(c.upstream_feeds) & unfinished]:
-                todo.remove(contract)
                 waiting = [up for up in contract.upstream_feeds if up in stopped]
                 if waiting:
+                    todo.remove(contract)
                     context.log.warning(f"{contract.name} {day}: not ingested, it names feed(s) not ingested "
                                         f"tonight: {', '.join(waiting)}")
                     stopped.add(contract.name)
-                else:
+                elif not running or (len(running) < INGEST_THREADS and not _big(settings, contract, day)
+                                     and not any(_big(settings, c, day) for c in running.values())):
+                    todo.remove(contract)
                     running[pool.submit(_ingest_feed, settings, contract, day)] = contract
             if not running:
                 continue  # what was skipped may free the feeds that name it
