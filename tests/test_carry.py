@@ -132,3 +132,47 @@ def test_tonights_build_starts_from_the_published_carried_tables_alone(home):
     assert con.execute("select count(*) from duckdb_tables()").fetchone() == (0,)
     assert con.execute("select count(*) from duckdb_schemas() where schema_name = 'carry'").fetchone() == (1,)
     con.close()
+
+
+def test_the_seed_tables_are_carried_while_the_project_is_the_one_they_were_loaded_from(home):
+    """Tonight's build keeps the published seed tables when ``carry.seed_fingerprint`` names tonight's parsed
+    project (the seeds' CSVs are among its files); with another fingerprint, a full refresh or a seed table
+    missing, step 0 loads the seeds again. The fingerprint is written for tonight either way."""
+    import duckdb
+
+    from lifecycle.io.warehouse import carried_seeds, reset_build
+
+    seeds = {"seed.p.chart_of_accounts": ("marts", "chart_of_accounts"), "seed.p.upsell_rules": ("marts", "upsell_rules")}
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("create schema marts; create schema carry")
+    con.execute("create table marts.chart_of_accounts as select 'cash' as account_key, '1000' as account_code")
+    con.execute("create table marts.upsell_rules as select 1 as priority")
+    con.execute("create table carry.seed_fingerprint as select 'K1' as fingerprint")
+    con.close()
+    night = date(2026, 11, 20)
+
+    def build_tables() -> tuple[list, list]:
+        con = duckdb.connect(str(home.build_warehouse), read_only=True)
+        try:
+            return (con.execute("select schema_name, table_name from duckdb_tables() order by all").fetchall(),
+                    con.execute("select fingerprint from carry.seed_fingerprint").fetchall())
+        finally:
+            con.close()
+
+    assert reset_build(home, night, seeds=seeds, seed_key="K1") == ["marts.chart_of_accounts", "marts.upsell_rules"]
+    assert carried_seeds(home) == set(seeds)
+    assert build_tables() == ([("carry", "seed_fingerprint"), ("marts", "chart_of_accounts"), ("marts", "upsell_rules")],
+                              [("K1",)])
+    # the project changed (a seed's CSV, say): nothing carried, tonight's fingerprint recorded
+    assert reset_build(home, night, seeds=seeds, seed_key="K2") == []
+    assert carried_seeds(home) == set()
+    assert build_tables() == ([("carry", "seed_fingerprint")], [("K2",)])
+    # a full refresh loads them too
+    assert reset_build(home, night, carry=False, seeds=seeds, seed_key="K1") == []
+    assert carried_seeds(home) == set() and build_tables() == ([("carry", "seed_fingerprint")], [("K1",)])
+    # one seed table missing from the published warehouse: both are loaded again
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("drop table marts.upsell_rules")
+    con.close()
+    assert reset_build(home, night, seeds=seeds, seed_key="K1") == []
+    assert carried_seeds(home) == set()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from lifecycle.assets.billing import ENGINES
+from lifecycle.assets.warehouse import CARRIED_SEED
 from lifecycle.billing.carry import night_summary
 from lifecycle.io.warehouse import read_node_results
 from lifecycle.pipelines.night import run_night
@@ -35,6 +36,9 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
     for message in carried.values():
         kept, keys, rebuilt = _carried_counts(message)
         assert 0 < rebuilt < keys and kept + rebuilt == keys, carried
+    # the seed tables were taken from the published warehouse, not loaded again
+    assert _seeds(reference) == {"chart_of_accounts": CARRIED_SEED, "renewal_offer_rules": CARRIED_SEED,
+                                 "upsell_rules": CARRIED_SEED}
     tables, exports = warehouse_tables(reference.warehouse), tree_files(reference.exports)
     register = tree_files(reference.state / "register")
 
@@ -47,12 +51,20 @@ def test_the_last_night_rebuilt_with_full_refresh_publishes_the_same_bytes(publi
         assert summary["walked"] == summary["keys"] == incremental[engine.name]["keys"], (engine.name, summary)
         assert (summary["reused"], summary["reused_from"]) == (0, None), (engine.name, summary)
     assert carried_models(settings) == {name: "BUILT in full" for name in carried}
+    assert set(_seeds(settings)) == {"chart_of_accounts", "renewal_offer_rules", "upsell_rules"}
+    assert CARRIED_SEED not in _seeds(settings).values()  # loaded by dbt seed
     full = warehouse_tables(settings.warehouse)
     assert "carry.marts__fct_outbox_messages" in full
     assert sorted(full) == sorted(tables)
     assert [name for name in tables if full[name] != tables[name]] == []
     assert tree_files(settings.exports) == exports
     assert tree_files(settings.state / "register") == register
+
+
+def _seeds(settings) -> dict[str, str | None]:
+    """Tonight's seeds and the message of their result (dbt's, or the carried one)."""
+    return {r["unique_id"].rsplit(".", 1)[1]: r["message"] for r in read_node_results(settings)
+            if r["unique_id"].startswith("seed.")}
 
 
 def carried_models(settings) -> dict[str, str]:

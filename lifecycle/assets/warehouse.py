@@ -54,6 +54,7 @@ from lifecycle.io.exports import audit_gl_files
 from lifecycle.io.warehouse import (
     PublishError,
     audit_closed_periods,
+    carried_seeds,
     last_published_date,
     publish,
     read_node_results,
@@ -127,7 +128,7 @@ def selection_args(select: str, exclude: str) -> list[str]:
     group_name="warehouse",
     description="Starts tonight's build: settles what a killed night left in the export register, then "
     "build/warehouse.duckdb (empty, or a copy of the published warehouse holding only the carried models' tables "
-    "and states) and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
+    "and states, and the seed tables while the project is the one they were loaded from) and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
     "date every model answers as of.",
     kinds={"parquet"},
 )
@@ -139,9 +140,17 @@ def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> Materiali
     settled = register.recover(settings)
     for line in settled:
         context.log.warning(line)
-    carried = reset_build(settings, day, carry=context.run.tags.get(FULL_REFRESH_TAG) != "true")
+    # the seed tables are carried too while the project (its seeds among its files) is the one they were loaded from
+    parsed, _ = dbt.manifest(settings)
+    seeds = {uid: (node.schema, node.alias) for uid, node in parsed.nodes.items() if node.resource_type == "seed"}
+    carried = reset_build(settings, day, carry=context.run.tags.get(FULL_REFRESH_TAG) != "true", seeds=seeds,
+                          seed_key=dbt.fingerprint(settings, parsing=True))
     return MaterializeResult(metadata={"business_date": day.isoformat(), "settled": len(settled),
                                        "carried_tables": MetadataValue.json(carried)})
+
+
+#: the message of a seed's result when the build carried its table from the published warehouse
+CARRIED_SEED = "carried from the published warehouse (loaded from the same project)"
 
 
 def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) -> AssetsDefinition:
@@ -165,12 +174,18 @@ def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) 
         # the whole step by its graph selection; a subset (from the UI) by name
         chosen = (selection_args(*selection) if len(selected) == len(unique_ids)
                   else ["--select", *sorted(names[uid] for uid in selected)])
-        # after step 0 nothing asks dbt's relation cache (seeds do; the project's table materialization does not)
-        cache = ["--no-populate-cache"] if number else []
-        # `build` for a step with seeds; `run` for models alone (no test edges to add to dbt's graph: the night's
-        # data tests run after the last step, unit tests in CI)
-        command = (["build", "--exclude-resource-type", "test", "unit_test"] if seeds else ["run"])
+        # the seeds the build took from the published warehouse (reset_build) are not loaded again
+        carried = ([dbt.NodeResult(uid, "success", None, CARRIED_SEED, 0.0) for uid in unique_ids
+                    if uid.startswith("seed.")] if seeds and set(selected) == set(unique_ids)
+                   and {uid for uid in unique_ids if uid.startswith("seed.")} <= carried_seeds(settings) else [])
+        loading = seeds and not carried
+        # nothing but seeds asks dbt's relation cache (the project's table materialization does not)
+        cache = [] if loading else ["--no-populate-cache"]
+        # `build` for a step with seeds to load; `run` for models alone (no test edges to add to dbt's graph: the
+        # night's data tests run after the last step, unit tests in CI)
+        command = (["build", "--exclude-resource-type", "test", "unit_test"] if loading else ["run"])
         invocation = dbt.invoke(settings, [*command, *chosen, *cache])
+        invocation.results[:0] = carried
         write_node_results(settings, f"step_{number}", [r.as_dict() for r in invocation.results])
         if number == 1:
             failpoints.reach("mid_build")
@@ -179,6 +194,8 @@ def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) 
         # with them the gates, which judge the night); its status says what happened, and the gates record it.
         for r in invocation.results:
             metadata: dict[str, Any] = {"seconds": round(r.seconds, 2), "dbt_status": r.status}
+            if r.message == CARRIED_SEED:
+                metadata["carried"] = True
             if r.status != "success":
                 metadata["message"] = (r.message or r.status).strip()[:1000]
                 context.log.error(f"dbt step {number}: {names.get(r.unique_id, r.unique_id)} {r.status}: "

@@ -182,34 +182,57 @@ def _write_parquet(table: pa.Table, path: Path) -> Path:
 CARRY_SCHEMA = "carry"
 
 
-def reset_build(settings: Settings, business_date: date, carry: bool = True) -> list[str]:
+#: ``carry.seed_fingerprint``: what the build's seed tables were loaded from (the fingerprint of the parsed project,
+#: whose files include the seeds' CSVs and their configuration)
+SEED_FINGERPRINT = "seed_fingerprint"
+
+
+def carried_seeds_file(settings: Settings) -> Path:
+    """The seeds tonight's build took from the published warehouse (their unique ids), written by reset_build."""
+    return settings.build_dir / "carried_seeds.json"
+
+
+def carried_seeds(settings: Settings) -> set[str]:
+    path = carried_seeds_file(settings)
+    return set(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else set()
+
+
+def reset_build(settings: Settings, business_date: date, carry: bool = True,
+                seeds: Mapping[str, tuple[str, str]] | None = None, seed_key: str | None = None) -> list[str]:
     """Start tonight's build: every table is built again from raw (a pure function of D), except what the carried
     models can take from the published warehouse. With ``carry`` and a published warehouse, the build starts as a
-    copy of it holding only the carried tables and their states; otherwise (the first night, ``--full-refresh``)
-    from an empty file with the states' schema. Writes the night source; the engines' outputs of an earlier build
-    are removed. Returns the tables carried in."""
+    copy of it holding only the carried tables and their states, and the seed tables (``seeds``: unique id →
+    (schema, table)) when they were loaded from the same project (``seed_key``, kept as
+    ``carry.seed_fingerprint``); otherwise (the first night, ``--full-refresh``) from an empty file with the
+    states' schema. Writes the night source; the engines' outputs of an earlier build are removed. Returns the
+    tables carried in."""
     settings.build_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".wal"):
         Path(str(settings.build_warehouse) + suffix).unlink(missing_ok=True)
     shutil.rmtree(settings.build_dir / "engine", ignore_errors=True)
     shutil.rmtree(dbt_results_dir(settings), ignore_errors=True)
-    kept = _carry_published(settings) if carry and settings.warehouse.exists() else []
+    carried_seeds_file(settings).unlink(missing_ok=True)
+    kept = (_carry_published(settings, seeds or {}, seed_key) if carry and settings.warehouse.exists() else [])
     # the carried models' schema, made here once: two carried models creating it at once in the build would
     # conflict (DuckDB refuses the second transaction)
     con = duckdb.connect(str(settings.build_warehouse))
     try:
         con.execute(f"create schema if not exists {CARRY_SCHEMA}")
+        if seed_key is not None:  # what tonight's seed tables are (or are about to be) loaded from
+            con.execute(f"create or replace table {CARRY_SCHEMA}.{SEED_FINGERPRINT} as select ?::varchar as fingerprint",
+                        [seed_key])
     finally:
         con.close()
     write_night(settings, business_date)
     return kept
 
 
-def _carry_published(settings: Settings) -> list[str]:
+def _carry_published(settings: Settings, seeds: Mapping[str, tuple[str, str]], seed_key: str | None) -> list[str]:
     """Copy the published warehouse to the build and drop from the copy every table and view but the carried
-    tables and their states: a model that fails tonight must leave no table of last night's behind. Copying the
-    file is far cheaper than writing its rows again. A copy this DuckDB cannot open is removed: the build then
-    starts empty, as on a first night."""
+    tables and their states, and the seed tables when they were loaded from the same project (``seed_key``): a
+    model that fails tonight must leave no table of last night's behind. Copying the file is far cheaper than
+    writing its rows again. A copy this DuckDB cannot open is removed: the build then starts empty, as on a first
+    night."""
     build = settings.build_warehouse
     tmp = build.with_suffix(".duckdb.tmp")
     wal = Path(str(tmp) + ".wal")
@@ -227,9 +250,16 @@ def _carry_published(settings: Settings) -> list[str]:
             "union all select schema_name, view_name, 'view' from duckdb_views() where not internal and not temporary "
             "order by all").fetchall()
         states = {name for schema, name, _ in relations if schema == CARRY_SCHEMA}
+        tables = {(schema, name) for schema, name, kind in relations if kind == "table"}
+        seed_tables = {tuple(relation) for relation in seeds.values()}
+        same_seeds = (seed_key is not None and bool(seeds) and seed_tables <= tables
+                      and (CARRY_SCHEMA, SEED_FINGERPRINT) in tables
+                      and con.execute(f"select fingerprint from {CARRY_SCHEMA}.{SEED_FINGERPRINT}").fetchall()
+                      == [(seed_key,)])
         kept = []
         for schema, name, kind in relations:
-            if schema == CARRY_SCHEMA or (kind == "table" and f"{schema}__{name}" in states):
+            if (schema == CARRY_SCHEMA or (kind == "table" and f"{schema}__{name}" in states)
+                    or (same_seeds and (schema, name) in seed_tables)):
                 kept.append(f"{schema}.{name}")
             else:
                 con.execute(f'drop {kind} "{schema}"."{name}"')
@@ -237,6 +267,8 @@ def _carry_published(settings: Settings) -> list[str]:
     finally:
         con.close()
     os.replace(tmp, build)
+    if same_seeds:
+        carried_seeds_file(settings).write_text(json.dumps(sorted(seeds)) + "\n", encoding="utf-8")
     return [name for name in kept if not name.startswith(CARRY_SCHEMA + ".")]
 
 
