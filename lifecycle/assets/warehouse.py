@@ -128,8 +128,9 @@ def selection_args(select: str, exclude: str) -> list[str]:
     group_name="warehouse",
     description="Starts tonight's build: settles what a killed night left in the export register, then "
     "build/warehouse.duckdb (empty, or a copy of the published warehouse holding only the carried models' tables "
-    "and states, and the seed tables while the project is the one they were loaded from) and build/night.parquet, the one-row source('pipeline', 'night') holding the business "
-    "date every model answers as of.",
+    "and states, and the seed tables while the project is the one they were loaded from) and "
+    "build/night.parquet, the one-row source('pipeline', 'night') holding the business date every model answers "
+    "as of.",
     kinds={"parquet"},
 )
 def night(context: AssetExecutionContext, lifecycle: LifecycleHome) -> MaterializeResult:
@@ -156,7 +157,7 @@ CARRIED_SEED = "carried from the published warehouse (loaded from the same proje
 def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) -> AssetsDefinition:
     names = {uid: project_manifest()["nodes"][uid]["name"] for uid in unique_ids}
     keys = {uid: node_key(uid) for uid in unique_ids}
-    seeds = any(uid.startswith("seed.") for uid in unique_ids)
+    seed_ids = [uid for uid in unique_ids if uid.startswith("seed.")]
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -171,14 +172,13 @@ def _step_asset(number: int, unique_ids: list[str], selection: tuple[str, str]) 
     def warehouse_step(context: AssetExecutionContext, lifecycle: LifecycleHome):
         settings = lifecycle.settings()
         selected = [uid for uid in unique_ids if keys[uid] in context.selected_asset_keys]
+        whole = len(selected) == len(unique_ids)
         # the whole step by its graph selection; a subset (from the UI) by name
-        chosen = (selection_args(*selection) if len(selected) == len(unique_ids)
-                  else ["--select", *sorted(names[uid] for uid in selected)])
+        chosen = selection_args(*selection) if whole else ["--select", *sorted(names[uid] for uid in selected)]
         # the seeds the build took from the published warehouse (reset_build) are not loaded again
-        carried = ([dbt.NodeResult(uid, "success", None, CARRIED_SEED, 0.0) for uid in unique_ids
-                    if uid.startswith("seed.")] if seeds and set(selected) == set(unique_ids)
-                   and {uid for uid in unique_ids if uid.startswith("seed.")} <= carried_seeds(settings) else [])
-        loading = seeds and not carried
+        carried = ([dbt.NodeResult(uid, "success", None, CARRIED_SEED, 0.0) for uid in seed_ids]
+                   if seed_ids and whole and set(seed_ids) <= carried_seeds(settings) else [])
+        loading = bool(seed_ids) and not carried
         # nothing but seeds asks dbt's relation cache (the project's table materialization does not)
         cache = [] if loading else ["--no-populate-cache"]
         # `build` for a step with seeds to load; `run` for models alone (no test edges to add to dbt's graph: the
