@@ -1,7 +1,7 @@
 """Finance's warehouse on a real PostgreSQL server (``[warehouse] kind = "postgres"``): the same models, the same
 cents, published atomically.
 
-A generated home of 300 customers runs its nights with the server kind, on a throw-away cluster
+A generated home of 300 customers runs two nights with the server kind, on a throw-away cluster
 (tests/postgres_server.py): each published night is loaded into the server, built and tested there by dbt in
 schemas of its own, and swapped in. The tests check that every table of the published DuckDB warehouse has the
 same rows on the server (sorted rows compared value by value: numbers as exact decimals, instants in UTC; the
@@ -11,6 +11,7 @@ never a mix, what the finance role may and may not do, and that the project's un
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import os
@@ -26,8 +27,8 @@ from lifecycle.io import dbt, postgres
 from lifecycle.settings import get_settings, init_home, load_settings
 from tests.postgres_server import postgres_server
 
-#: history, migration load and the two nights after it (the last one run by the reader test)
-START, NIGHTS = date(2026, 8, 1), (date(2026, 11, 10), date(2026, 11, 11), date(2026, 11, 12))
+#: history, migration load (the cut-over night) and the night after it (published while a finance session reads)
+START, NIGHTS = date(2026, 8, 1), (date(2026, 11, 10), date(2026, 11, 11))
 
 pytestmark = pytest.mark.nights
 
@@ -88,7 +89,8 @@ def _norm(value):
 
 @pytest.fixture(scope="module")
 def pg_home(pg_database, tmp_path_factory):
-    """300 customers on the server kind: the cut-over night and the next one, each published on both."""
+    """300 customers on the server kind: the cut-over night and the next one, each published on both; a finance
+    session reads the server all through the second night's publication."""
     from lifecycle.generator import generate
     from lifecycle.generator.processor import answer_refund_requests
     from lifecycle.pipelines.night import run_night
@@ -102,19 +104,66 @@ def pg_home(pg_database, tmp_path_factory):
     settings = get_settings(path)
     assert settings.warehouse_kind == "postgres"
     outcomes, on_server, compared = [], [], []
-    for night in NIGHTS[:2]:
-        outcomes.append(run_night(settings, night, ephemeral=True))
+    reader = None
+    for night in NIGHTS:
+        with _Reader() if night == NIGHTS[1] else contextlib.nullcontext() as reading:
+            outcomes.append(run_night(settings, night, ephemeral=True))
+        reader = reading or reader
         on_server.append(postgres.published_night())
         compared.append(_differences(settings))  # every table, after every night
         answer_refund_requests(settings, night)
-    return settings, outcomes, on_server, compared
+    return settings, outcomes, on_server, compared, reader
+
+
+class _Reader:
+    """A finance session open on the server while a night is published: it queries the published marts every
+    10 ms from another thread and keeps what each query answered (``seen``), and what it answered just before
+    and just after."""
+
+    QUERY = ("select w.business_date, (select count(*) from marts.fct_journal_lines), "
+             "(select count(*) from marts.fct_payment_applications) from marts.warehouse_night w")
+
+    def __enter__(self):
+        import psycopg2
+
+        self.connection = psycopg2.connect("")
+        self.connection.autocommit = True
+        self.seen: list[tuple] = []
+        self.errors: list[str] = []
+        self.before = self._query()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read)
+        self._thread.start()
+        return self
+
+    def _query(self) -> tuple:
+        with self.connection.cursor() as cur:
+            cur.execute(self.QUERY)
+            return cur.fetchone()
+
+    def _read(self) -> None:
+        import psycopg2
+
+        while not self._stop.is_set():
+            try:
+                self.seen.append(self._query())
+            except psycopg2.Error as exc:
+                self.errors.append(str(exc))
+            time.sleep(0.01)
+
+    def __exit__(self, *exc_info) -> None:
+        time.sleep(0.2)
+        self._stop.set()
+        self._thread.join()
+        self.after = self._query()
+        self.connection.close()
 
 
 def test_each_night_is_published_on_the_server(pg_home):
-    settings, outcomes, on_server, compared = pg_home
+    settings, outcomes, on_server, compared, _ = pg_home
     assert [(o.business_date, o.success, o.published, o.reason) for o in outcomes] == [
-        (night, True, True, "") for night in NIGHTS[:2]]
-    assert on_server == list(NIGHTS[:2])
+        (night, True, True, "") for night in NIGHTS]
+    assert on_server == list(NIGHTS)
     for tables, rows, differences in compared:  # each night: every table compared, none differs
         assert tables >= 90 and rows > 10_000 and differences == []
     schemas = {name for (name,) in postgres.fetch("select nspname from pg_namespace")}
@@ -125,49 +174,13 @@ def test_each_night_is_published_on_the_server(pg_home):
 def test_a_reader_across_a_publication_sees_one_night_or_the_other(pg_home):
     """A finance session open while the next night is published: each query answers from yesterday's night or
     tonight's, never from a mix of the two, and the session keeps working."""
-    import psycopg2
-
-    from lifecycle.pipelines.night import run_night
-
-    settings = pg_home[0]
-    query = ("select w.business_date, (select count(*) from marts.fct_journal_lines), "
-             "(select count(*) from marts.fct_payment_applications) from marts.warehouse_night w")
-    reader = psycopg2.connect("")
-    reader.autocommit = True
-    seen: list[tuple] = []
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def read() -> None:
-        with reader.cursor() as cur:
-            while not stop.is_set():
-                try:
-                    cur.execute(query)
-                    seen.append(cur.fetchone())
-                except psycopg2.Error as exc:
-                    errors.append(str(exc))
-                time.sleep(0.01)
-
-    with reader.cursor() as cur:
-        cur.execute(query)
-        before = cur.fetchone()
-    thread = threading.Thread(target=read)
-    thread.start()
-    try:
-        outcome = run_night(settings, NIGHTS[2], ephemeral=True)
-        time.sleep(0.2)
-    finally:
-        stop.set()
-        thread.join()
-    with reader.cursor() as cur:
-        cur.execute(query)
-        after = cur.fetchone()
-    reader.close()
+    outcome, reader = pg_home[1][1], pg_home[4]
     assert (outcome.published, outcome.reason) == (True, "")
-    assert before[0] == NIGHTS[1] and after[0] == NIGHTS[2]
+    before, after = reader.before, reader.after
+    assert before[0] == NIGHTS[0] and after[0] == NIGHTS[1]
     assert before[1:] != after[1:]  # the night added lines: a mix would show
-    assert errors == []
-    assert set(seen) <= {before, after} and before in seen and after in seen
+    assert reader.errors == []
+    assert set(reader.seen) <= {before, after} and before in reader.seen and after in reader.seen
 
 
 def _differences(settings) -> tuple[int, int, list[str]]:
