@@ -48,7 +48,7 @@
     {%- if relation is not none -%}
     select
         {%- for name, type in columns.items() %}
-        cast({{ adapter.quote(name) }} as {{ type }}) as {{ name }},
+        cast({{ adapter.quote(name) }} as {{ sql_type(type) }}) as {{ name }},
         {%- endfor %}
         register_night
     from {{ relation }}
@@ -62,7 +62,7 @@
 {% macro empty_register(columns) -%}
     select
         {%- for name, type in columns.items() %}
-        cast(null as {{ type }}) as {{ name }},
+        cast(null as {{ sql_type(type) }}) as {{ name }},
         {%- endfor %}
         cast(null as date) as register_night
     where 1 = 0

@@ -1,6 +1,6 @@
 {#
     A JSON object as text from (key, SQL expression) pairs, e.g.
-    json_object_text([('invoice_id', 'invoices.invoice_id'), ('amount', 'cast(total as varchar)')]).
+    json_object_text([('invoice_id', 'invoices.invoice_id'), ('amount', 'cast(total as ' ~ text_type() ~ ')')]).
     Values are taken as they are (pass amounts as text to keep their exact decimals); nulls stay null.
 #}
 {% macro json_object_text(pairs) -%}
@@ -26,10 +26,11 @@
     ) as varchar)
 {%- endmacro %}
 
+{#- Spark's to_json leaves a null field out unless told to keep it. -#}
 {% macro spark__json_object_text(pairs) -%}
     to_json(named_struct(
         {%- for key, expr in pairs %}
         '{{ key }}', {{ expr }}{{ "," if not loop.last }}
         {%- endfor %}
-    ))
+    ), map('ignoreNullFields', 'false'))
 {%- endmacro %}

@@ -152,9 +152,9 @@ final as (
 
     select
         entry_id, entry_date, 'fx' as source, source_id, line_number, account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id, cast(null as varchar) as customer_id, currency,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id, cast(null as {{ text_type() }}) as customer_id, currency,
         cast(0 as bigint) as amount_cents,
         functional_cents,
         known_date

@@ -30,10 +30,10 @@ numbered as (
 final as (
 
     select
-        'INV-' || cast(invoice_year as varchar) || '-'
+        'INV-' || cast(invoice_year as {{ text_type() }}) || '-'
             || case
-                when invoice_sequence >= 1000000 then cast(invoice_sequence as varchar)
-                else lpad(cast(invoice_sequence as varchar), 6, '0')
+                when invoice_sequence >= 1000000 then cast(invoice_sequence as {{ text_type() }})
+                else lpad(cast(invoice_sequence as {{ text_type() }}), 6, '0')
             end as invoice_id,
         order_id,
         customer_id,

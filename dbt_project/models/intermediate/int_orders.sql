@@ -34,7 +34,7 @@ with feed as (
         promotion_code,
         recorded_date,
         'order' as order_source,
-        cast(null as varchar) as settling_payment_id
+        cast(null as {{ text_type() }}) as settling_payment_id
     from {{ ref('stg_orders') }}
 
 ),

@@ -177,8 +177,8 @@ final as (
 
     select
         unioned.obligation_id || ':' || unioned.line_kind || ':'
-            || case when unioned.delivery_number is not null then cast(unioned.delivery_number as varchar)
-                else cast(unioned.service_month as varchar) end as schedule_line_id,
+            || case when unioned.delivery_number is not null then cast(unioned.delivery_number as {{ text_type() }})
+                else cast(unioned.service_month as {{ text_type() }}) end as schedule_line_id,
         unioned.obligation_id,
         obligations.invoice_id,
         obligations.subscription_id,

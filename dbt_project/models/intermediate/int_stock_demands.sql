@@ -5,7 +5,7 @@
 -- back-order.
 
 select
-    schedule.obligation_id || ':' || cast(schedule.delivery_number as varchar) as demand_id,
+    schedule.obligation_id || ':' || cast(schedule.delivery_number as {{ text_type() }}) as demand_id,
     schedule.obligation_id,
     schedule.subscription_id,
     schedule.customer_id,

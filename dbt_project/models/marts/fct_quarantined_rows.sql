@@ -9,7 +9,7 @@ with quarantined as (
 final as (
 
     select
-        feed || ':' || file || ':' || cast(line as varchar) as quarantined_row_id,
+        feed || ':' || file || ':' || cast(line as {{ text_type() }}) as quarantined_row_id,
         quarantined.*
     from quarantined
 

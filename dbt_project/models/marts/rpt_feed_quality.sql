@@ -18,7 +18,7 @@ with accepted as (
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
     {%- if raw_tables | length == 0 %}
-    select cast(null as varchar) as feed, cast(null as date) as recorded_date, cast(0 as bigint) as rows_accepted
+    select cast(null as {{ text_type() }}) as feed, cast(null as date) as recorded_date, cast(0 as bigint) as rows_accepted
     where 1 = 0
     {%- endif %}
 
@@ -35,7 +35,7 @@ quarantined as (
 final as (
 
     select
-        coalesce(a.feed, q.feed) || ':' || cast(coalesce(a.recorded_date, q.recorded_date) as varchar) as feed_date_id,
+        coalesce(a.feed, q.feed) || ':' || cast(coalesce(a.recorded_date, q.recorded_date) as {{ text_type() }}) as feed_date_id,
         coalesce(a.feed, q.feed) as feed,
         coalesce(a.recorded_date, q.recorded_date) as recorded_date,
         coalesce(a.rows_accepted, 0) + coalesce(q.rows_quarantined, 0) as rows_read,

@@ -16,8 +16,7 @@ with term_issue_lists as (
     select
         subscription_id,
         term_number,
-        unnest(issue_ids) as issue_id,
-        {{ unnest_positions("issue_ids") }} as issue_number
+        {{ unnest_with_positions("issue_ids", "issue_id", "issue_number") }}
     from {{ ref('int_subscription_terms') }}
     where issue_count > 0
 
@@ -185,22 +184,41 @@ numbered_for_reship as (
 
 ),
 
-expected_reships as (
+reship_rides as (
 
-    -- the manifest a reship rides: its issue's own when it ships on or after the action, else the publication's
-    -- first issue shipping on or after the action
-    select a.service_action_id, a.subscription_id, a.issue_id, ride.closes_on, ride.ship_date
+    -- the issue a reship rides: its own when it ships on or after the action, else the publication's first issue
+    -- shipping on or after the action (worked out per action first: Spark allows a correlated subquery in a
+    -- select list, not in a join's condition)
+    select a.service_action_id, a.subscription_id, a.issue_id, a.action_date, reshipped.product_id,
+        case when reshipped.ship_date >= a.action_date then reshipped.issue_id else (
+            select {{ arg_min("n.issue_id", "n.ship_date") }} from numbered_for_reship as n
+            where n.product_id = reshipped.product_id and n.ship_date >= a.action_date) end as ride_issue_id
     from {{ ref('stg_service_actions') }} as a
     inner join numbered_for_reship as reshipped on reshipped.issue_id = a.issue_id
-    inner join numbered_for_reship as ride
-        on ride.product_id = reshipped.product_id
-        and ride.issue_id = case when reshipped.ship_date >= a.action_date then reshipped.issue_id else (
-            select {{ arg_min("n.issue_id", "n.ship_date") }} from numbered_for_reship as n
-            where n.product_id = reshipped.product_id and n.ship_date >= a.action_date) end
     where a.action_type = 'reship'
-        and ride.closes_on <= {{ business_date() }}
+
+),
+
+expected_reships as (
+
+    -- the manifest a reship rides: its ride issue's
+    select r.service_action_id, r.subscription_id, r.issue_id, r.action_date, ride.closes_on, ride.ship_date
+    from reship_rides as r
+    inner join numbered_for_reship as ride on ride.product_id = r.product_id and ride.issue_id = r.ride_issue_id
+    where ride.closes_on <= {{ business_date() }}
         and ride.ship_date >= {{ business_date() }}
         and {{ due_on_or_after_cutover('ride.ship_date') }}
+
+),
+
+reship_terms as (
+
+    -- the subscription's latest term started by the action
+    select e.service_action_id, max(s.term_number) as term_number
+    from expected_reships as e
+    inner join {{ ref('dim_subscriptions') }} as s
+        on s.subscription_id = e.subscription_id and s.start_date <= e.action_date
+    group by e.service_action_id
 
 ),
 
@@ -209,6 +227,7 @@ reship_missing as (
     select 'a reship missing from tonight''s manifests' as problem, e.subscription_id, cast(null as integer) as term_number,
         e.issue_id
     from expected_reships as e
+    left join reship_terms as t on t.service_action_id = e.service_action_id
     where not exists (select 1 from free_lines as f where f.service_action_id = e.service_action_id)
         -- the subscription can receive it: its latest term started by the action is neither cancelled by the
         -- ship date nor suspended, and the customer is deliverable
@@ -220,11 +239,7 @@ reship_missing as (
                 and s.customer_id in (
                     select c.customer_id from {{ ref('stg_customers') }} as c
                     where c.is_current and not (c.deceased or c.undeliverable))
-                and s.term_number = (
-                    select max(s2.term_number) from {{ ref('dim_subscriptions') }} as s2
-                    where s2.subscription_id = e.subscription_id
-                        and s2.start_date <= (select a.action_date from {{ ref('stg_service_actions') }} as a
-                                              where a.service_action_id = e.service_action_id)))
+                and s.term_number = t.term_number)
         and e.subscription_id not in (
             select h.subscription_id from {{ ref('stg_suspensions') }} as h
             where e.ship_date >= h.hold_from and e.ship_date < h.hold_to

@@ -43,7 +43,7 @@ interactions as (
         'stg_interactions' as source_table,
         interaction_id as source_id,
         cast(null as decimal(18, 2)) as amount,
-        cast(null as varchar) as currency,
+        cast(null as {{ text_type() }}) as currency,
         'Contact by ' || channel || ' about ' || topic
             || coalesce(': ' || note, '') as description
     from {{ ref('stg_interactions') }}
@@ -64,8 +64,8 @@ orders as (
         currency,
         'Order ' || order_id || ' (' || order_type
             || case when order_source = 'order' then '' else ', created by ' || order_source end
-            || ') for ' || subscription_id || ': ' || offer_id || ' x ' || cast(quantity as varchar)
-            || ', ' || cast(cast(quantity * unit_price - discount + tax_amount as decimal(18, 2)) as varchar)
+            || ') for ' || subscription_id || ': ' || offer_id || ' x ' || cast(quantity as {{ text_type() }})
+            || ', ' || cast(cast(quantity * unit_price - discount + tax_amount as decimal(18, 2)) as {{ text_type() }})
             || ' ' || currency || ' with tax'
             -- a gift: the giver's timeline says who receives it and where it goes
             || case when ship_to_name is not null
@@ -87,8 +87,8 @@ invoice_events as (
         invoice_id as source_id,
         total_amount as amount,
         currency,
-        'Invoice ' || invoice_id || ': ' || cast(total_amount as varchar) || ' ' || currency
-            || ' due ' || cast(due_date as varchar) || ' (' || invoice_status || ' tonight)' as description
+        'Invoice ' || invoice_id || ': ' || cast(total_amount as {{ text_type() }}) || ' ' || currency
+            || ' due ' || cast(due_date as {{ text_type() }}) || ' (' || invoice_status || ' tonight)' as description
     from invoices
 
 ),
@@ -105,9 +105,9 @@ efforts as (
         effort_id as source_id,
         balance_due as amount,
         currency,
-        case when effort_number = 1 then 'Bill sent for ' else 'Reminder ' || cast(effort_number - 1 as varchar)
+        case when effort_number = 1 then 'Bill sent for ' else 'Reminder ' || cast(effort_number - 1 as {{ text_type() }})
             || ' for ' end
-            || invoice_id || ': ' || cast(balance_due as varchar) || ' ' || currency || ' open' as description
+            || invoice_id || ': ' || cast(balance_due as {{ text_type() }}) || ' ' || currency || ' open' as description
     from {{ ref('fct_billing_efforts') }}
     where is_sent
 
@@ -125,8 +125,8 @@ autocharges as (
         request_key as source_id,
         amount,
         currency,
-        'Autocharge attempt ' || cast(attempt as varchar) || ' for ' || subscription_id || ' (' || renewal_offer_id
-            || '): ' || cast(amount as varchar) || ' ' || currency || ', ' || request_status as description
+        'Autocharge attempt ' || cast(attempt as {{ text_type() }}) || ' for ' || subscription_id || ' (' || renewal_offer_id
+            || '): ' || cast(amount as {{ text_type() }}) || ' ' || currency || ', ' || request_status as description
     from {{ ref('fct_autocharge_requests') }}
     where is_sent
 
@@ -153,11 +153,11 @@ payments as (
             when 'refunded' then 'Refund '
             else 'Chargeback '
         end
-            || payments.payment_id || ' by ' || payments.method || ': ' || cast(payments.amount as varchar) || ' '
+            || payments.payment_id || ' by ' || payments.method || ': ' || cast(payments.amount as {{ text_type() }}) || ' '
             || payments.currency
             || coalesce(' of payment ' || payments.original_payment_id, '')
             || coalesce(' for ' || targets.target_invoice_id, '')
-            || coalesce(' (autocharge attempt ' || cast(attempts.attempt as varchar) || ' for '
+            || coalesce(' (autocharge attempt ' || cast(attempts.attempt as {{ text_type() }}) || ' for '
                 || attempts.subscription_id || ')', '') as description
     from {{ ref('stg_payments') }} as payments
     left join {{ ref('int_payments') }} as targets on targets.payment_id = payments.payment_id
@@ -177,11 +177,11 @@ notices as (
         subscription_id,
         'fct_renewal_notices' as source_table,
         -- the notice id without its type prefix (<subscription>:<term>:<k>), so event_id reads renewal_notice:…
-        subscription_id || ':' || cast(term_number as varchar) || ':' || cast(notice_number as varchar) as source_id,
+        subscription_id || ':' || cast(term_number as {{ text_type() }}) || ':' || cast(notice_number as {{ text_type() }}) as source_id,
         offered_total_amount as amount,
         currency,
-        'Renewal notice ' || cast(notice_number as varchar) || ' for ' || subscription_id || ' proposing '
-            || proposed_offer_id || ' at ' || cast(offered_total_amount as varchar) || ' ' || currency as description
+        'Renewal notice ' || cast(notice_number as {{ text_type() }}) || ' for ' || subscription_id || ' proposing '
+            || proposed_offer_id || ' at ' || cast(offered_total_amount as {{ text_type() }}) || ' ' || currency as description
     from {{ ref('fct_renewal_notices') }}
     where status = 'sent'
 
@@ -198,10 +198,10 @@ shipments as (
         'fct_manifest_lines' as source_table,
         manifest_line_id as source_id,
         cast(null as decimal(18, 2)) as amount,
-        cast(null as varchar) as currency,
-        'Issue ' || issue_id || ': ' || cast(quantity as varchar) || ' cop'
+        cast(null as {{ text_type() }}) as currency,
+        'Issue ' || issue_id || ': ' || cast(quantity as {{ text_type() }}) || ' cop'
             || case when quantity = 1 then 'y' else 'ies' end || ' on the manifest for ' || subscription_id
-            || ' (' || entitlement_kind || '), ships ' || cast(ship_date as varchar) || ' via ' || shipper_id
+            || ' (' || entitlement_kind || '), ships ' || cast(ship_date as {{ text_type() }}) || ' via ' || shipper_id
             || case when is_gift then ' to ' || ship_to_name || ', ' || concat_ws(', ', city, country) else '' end
             as description
     from {{ ref('fct_manifest_lines') }}
@@ -227,7 +227,7 @@ credit_notes as (
         credit_notes.total_amount as amount,
         credit_notes.currency,
         'Credit note ' || credit_notes.credit_note_id || ' (' || credit_notes.reason || '): '
-            || cast(credit_notes.total_amount as varchar) || ' ' || credit_notes.currency || ' credited to '
+            || cast(credit_notes.total_amount as {{ text_type() }}) || ' ' || credit_notes.currency || ' credited to '
             || credit_notes.invoice_id as description
     from {{ ref('fct_credit_notes') }} as credit_notes
     left join invoices on invoices.invoice_id = credit_notes.invoice_id
@@ -246,10 +246,10 @@ refunds as (
         refunds.refund_id as source_id,
         refunds.refund_amount as amount,
         refunds.currency,
-        'Refund ' || refunds.refund_id || ' (' || refunds.refund_window || '): ' || cast(refunds.refund_amount as varchar)
+        'Refund ' || refunds.refund_id || ' (' || refunds.refund_window || '): ' || cast(refunds.refund_amount as {{ text_type() }})
             || ' ' || refunds.currency || ' on ' || refunds.invoice_id
             || case when refunds.fee_amount > 0
-                then ', fee ' || cast(refunds.fee_amount as varchar) || ' ' || refunds.currency else '' end
+                then ', fee ' || cast(refunds.fee_amount as {{ text_type() }}) || ' ' || refunds.currency else '' end
             as description
     from {{ ref('fct_refunds') }} as refunds
     left join invoices on invoices.invoice_id = refunds.invoice_id
@@ -269,7 +269,7 @@ write_offs as (
         invoice_id as source_id,
         written_off_amount as amount,
         currency,
-        'Write-off of ' || invoice_id || ': ' || cast(written_off_amount as varchar) || ' ' || currency
+        'Write-off of ' || invoice_id || ': ' || cast(written_off_amount as {{ text_type() }}) || ' ' || currency
             || ' to bad debt' as description
     from invoices
     where written_off_on is not null
@@ -290,9 +290,9 @@ service_actions as (
         currency,
         case action_type
             when 'complimentary_extension' then 'Complimentary extension of ' || subscription_id || ': '
-                || coalesce(cast(issues as varchar) || ' free issue(s)', cast(days as varchar) || ' free day(s)')
+                || coalesce(cast(issues as {{ text_type() }}) || ' free issue(s)', cast(days as {{ text_type() }}) || ' free day(s)')
             when 'reship' then 'Reship of issue ' || issue_id || ' for ' || subscription_id
-            else 'Goodwill credit of ' || cast(amount as varchar) || ' ' || currency || ' put on the customer''s credit'
+            else 'Goodwill credit of ' || cast(amount as {{ text_type() }}) || ' ' || currency || ' put on the customer''s credit'
         end || ' (' || reason || ')' as description
     from {{ ref('stg_service_actions') }}
 

@@ -21,8 +21,8 @@ subscription_events as (
         subscription_id,
         'stg_suspensions' as source_table,
         suspension_id as source_id,
-        'Vacation hold on ' || subscription_id || ' from ' || cast(hold_from as varchar)
-            || ' to ' || cast(hold_to as varchar) as description
+        'Vacation hold on ' || subscription_id || ' from ' || cast(hold_from as {{ text_type() }})
+            || ' to ' || cast(hold_to as {{ text_type() }}) as description
     from {{ ref('stg_suspensions') }}
 
     union all
@@ -34,7 +34,7 @@ subscription_events as (
         subscription_id,
         'stg_cancellations',
         cancellation_id,
-        'Cancellation of ' || subscription_id || ' (' || reason || '), effective ' || cast(effective_date as varchar)
+        'Cancellation of ' || subscription_id || ' (' || reason || '), effective ' || cast(effective_date as {{ text_type() }})
     from {{ ref('stg_cancellations') }}
 
 ),
@@ -50,7 +50,7 @@ holds_and_cancellations as (
         subscription_events.source_table,
         subscription_events.source_id,
         cast(null as decimal(18, 2)) as amount,
-        cast(null as varchar) as currency,
+        cast(null as {{ text_type() }}) as currency,
         subscription_events.description
     from subscription_events
     inner join subscription_customers on subscription_customers.subscription_id = subscription_events.subscription_id

@@ -32,9 +32,9 @@ chargeback_entries as (
     select
         'chargeback:' || chargebacks.payment_id as entry_id, chargebacks.paid_date as entry_date,
         'chargeback' as source, chargebacks.payment_id as source_id, 1 as line_number,
-        'customer_credits' as account_key, cast(null as varchar) as product_id, cast(null as varchar) as country,
-        chargebacks.method as payment_method, cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id, chargebacks.customer_id, chargebacks.currency,
+        'customer_credits' as account_key, cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        chargebacks.method as payment_method, cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id, chargebacks.customer_id, chargebacks.currency,
         -credit.amount_cents as amount_cents,
         credit.relief_functional_cents as functional_cents,
         chargebacks.known_date

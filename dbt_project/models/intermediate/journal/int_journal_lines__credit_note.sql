@@ -42,8 +42,8 @@ credit_note_entries as (
     select
         'credit_note:' || lines.credit_note_id as entry_id, lines.credited_on as entry_date,
         'credit_note' as source, lines.credit_note_id as source_id, 1 + lines.line_number as line_number,
-        'deferred_revenue' as account_key, obligations.product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, lines.invoice_id, lines.obligation_id, lines.customer_id,
+        'deferred_revenue' as account_key, obligations.product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, lines.invoice_id, lines.obligation_id, lines.customer_id,
         lines.currency,
         lines.credited_net_cents as amount_cents,
         released.released_functional_cents as functional_cents,

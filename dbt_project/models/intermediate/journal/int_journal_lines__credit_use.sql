@@ -28,8 +28,8 @@ credit_use_entries as (
     select
         'credit_use:' || credit.credit_movement_id as entry_id, credit.movement_date as entry_date,
         'credit_use' as source, credit.credit_movement_id as source_id, 1 as line_number,
-        'customer_credits' as account_key, cast(null as varchar) as product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, credit.invoice_id, cast(null as varchar) as obligation_id,
+        'customer_credits' as account_key, cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, credit.invoice_id, cast(null as {{ text_type() }}) as obligation_id,
         credit.customer_id, credit.currency,
         -credit.amount_cents as amount_cents,
         credit.relief_functional_cents as functional_cents,

@@ -31,8 +31,8 @@ goodwill_entries as (
     select
         'goodwill:' || service_action_id as entry_id, action_date as entry_date, 'service' as source,
         service_action_id as source_id, 1 as line_number, 'goodwill_expense' as account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country, cast(null as varchar) as payment_method,
-        cast(null as varchar) as invoice_id, cast(null as varchar) as obligation_id, customer_id, currency,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country, cast(null as {{ text_type() }}) as payment_method,
+        cast(null as {{ text_type() }}) as invoice_id, cast(null as {{ text_type() }}) as obligation_id, customer_id, currency,
         amount_cents,
         {{ convert_cents('amount_cents', 'rate') }} as functional_cents,
         known_date

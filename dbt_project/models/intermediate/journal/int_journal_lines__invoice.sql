@@ -48,8 +48,8 @@ invoice_entries as (
     select
         'invoice:' || invoices.invoice_id as entry_id, invoices.invoice_date as entry_date, 'invoice' as source,
         invoices.invoice_id as source_id, 1 as line_number, 'accounts_receivable' as account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, invoices.invoice_id, cast(null as varchar) as obligation_id,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, invoices.invoice_id, cast(null as {{ text_type() }}) as obligation_id,
         invoices.customer_id, invoices.currency,
         invoices.total_cents as amount_cents,
         {{ convert_cents('invoices.total_cents', 'invoices.rate') }} as functional_cents,

@@ -43,9 +43,9 @@ manual_entries as (
 
     select
         'manual:' || entry_id as entry_id, entry_date, 'manual' as source, entry_id as source_id, line_number,
-        account_key, cast(null as varchar) as product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id, cast(null as varchar) as customer_id, currency,
+        account_key, cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id, cast(null as {{ text_type() }}) as customer_id, currency,
         amount_cents,
         {{ convert_cents('cumulative_cents', 'rate') }} - {{ convert_cents('cumulative_cents - amount_cents', 'rate') }}
             as functional_cents,

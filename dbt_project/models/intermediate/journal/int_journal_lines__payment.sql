@@ -54,8 +54,8 @@ payment_entries as (
     select
         'payment:' || payments.payment_id as entry_id, payments.paid_date as entry_date, 'payment' as source,
         payments.payment_id as source_id, 1 as line_number, 'customer_credits' as account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country, payments.method as payment_method,
-        cast(null as varchar) as invoice_id, cast(null as varchar) as obligation_id, payments.customer_id,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country, payments.method as payment_method,
+        cast(null as {{ text_type() }}) as invoice_id, cast(null as {{ text_type() }}) as obligation_id, payments.customer_id,
         payments.currency,
         -payment_excess.excess_cents as amount_cents,
         -{{ convert_cents('payment_excess.excess_cents', 'payments.rate') }} as functional_cents,

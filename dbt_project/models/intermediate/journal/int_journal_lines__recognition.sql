@@ -33,16 +33,16 @@ recognition_keys as (
 
     select
         recognition_by_month.*,
-        'recognition:' || cast(posting_period_start as varchar) || ':' || currency || ':' || product_id
+        'recognition:' || cast(posting_period_start as {{ text_type() }}) || ':' || currency || ':' || product_id
             || case when posting_period_start > service_period_start
-                then ':late:' || cast(service_period_start as varchar) else '' end as entry_id,
+                then ':late:' || cast(service_period_start as {{ text_type() }}) else '' end as entry_id,
         case
             when posting_period_start > service_period_start then posting_period_start
             else least(
                 cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'service_period_start')) }} as date),
                 {{ business_date() }})
         end as entry_date,
-        cast(service_period_start as varchar) || ':' || product_id as source_id
+        cast(service_period_start as {{ text_type() }}) || ':' || product_id as source_id
     from recognition_by_month
 
 ),
@@ -51,9 +51,9 @@ recognition_entries as (
 
     select
         entry_id, entry_date, 'recognition' as source, source_id,
-        1 as line_number, 'deferred_revenue' as account_key, product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id, cast(null as varchar) as customer_id, currency,
+        1 as line_number, 'deferred_revenue' as account_key, product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id, cast(null as {{ text_type() }}) as customer_id, currency,
         recognised_cents as amount_cents,
         released_functional_cents as functional_cents,
         entry_date as known_date

@@ -48,9 +48,9 @@ refund_entries as (
     select
         'refund:' || refunds.payment_id as entry_id, refunds.paid_date as entry_date, 'refund' as source,
         refunds.payment_id as source_id, 1 as line_number, 'customer_credits' as account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country,
-        refunds.method as payment_method, cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id, refunds.customer_id, refunds.currency,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        refunds.method as payment_method, cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id, refunds.customer_id, refunds.currency,
         -credit.amount_cents as amount_cents,
         credit.relief_functional_cents as functional_cents,
         refunds.known_date

@@ -47,7 +47,7 @@ refund_decision_entries as (
     select
         'refund_decision:' || refunds.refund_id as entry_id, refunds.decided_on as entry_date, 'refund' as source,
         refunds.refund_id as source_id, 1 + lines.line_number as line_number, 'deferred_revenue' as account_key,
-        obligations.product_id, cast(null as varchar) as country, cast(null as varchar) as payment_method,
+        obligations.product_id, cast(null as {{ text_type() }}) as country, cast(null as {{ text_type() }}) as payment_method,
         refunds.invoice_id, lines.obligation_id, refunds.customer_id, refunds.currency,
         sum(released.recognised_cents + released.refunded_cents) as amount_cents,
         sum(released.released_functional_cents) as functional_cents,

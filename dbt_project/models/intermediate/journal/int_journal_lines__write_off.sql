@@ -28,8 +28,8 @@ write_off_entries as (
     select
         'write_off:' || invoice_id as entry_id, written_off_on as entry_date, 'write_off' as source,
         invoice_id as source_id, 1 as line_number, '{{ var("writeoff_account") }}' as account_key,
-        cast(null as varchar) as product_id, cast(null as varchar) as country,
-        cast(null as varchar) as payment_method, invoice_id, cast(null as varchar) as obligation_id, customer_id,
+        cast(null as {{ text_type() }}) as product_id, cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method, invoice_id, cast(null as {{ text_type() }}) as obligation_id, customer_id,
         currency,
         written_off_cents as amount_cents,
         relief_functional_cents as functional_cents,

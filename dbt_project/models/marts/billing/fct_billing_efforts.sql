@@ -18,7 +18,7 @@ invoices as (
 final as (
 
     select
-        reminders.invoice_id || ':E' || cast(reminders.effort_number as varchar) as effort_id,
+        reminders.invoice_id || ':E' || cast(reminders.effort_number as {{ text_type() }}) as effort_id,
         reminders.invoice_id,
         invoices.order_id,
         invoices.subscription_id,

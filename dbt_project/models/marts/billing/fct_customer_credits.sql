@@ -14,7 +14,7 @@ final as (
 
     select
         payment_id || ':C' || cast(
-            row_number() over (partition by payment_id order by record_number) as varchar
+            row_number() over (partition by payment_id order by record_number) as {{ text_type() }}
         ) as credit_movement_id,
         payment_id,
         customer_id,

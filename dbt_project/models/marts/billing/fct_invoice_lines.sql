@@ -112,7 +112,7 @@ lines as (
 final as (
 
     select
-        invoices.invoice_id || ':' || cast(lines.line_number as varchar) as invoice_line_id,
+        invoices.invoice_id || ':' || cast(lines.line_number as {{ text_type() }}) as invoice_line_id,
         invoices.invoice_id,
         lines.*
     from lines

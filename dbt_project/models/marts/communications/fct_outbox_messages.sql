@@ -44,11 +44,11 @@ order_confirmations as (
             ('order_id', 'order_id'),
             ('invoice_id', 'invoice_id'),
             ('offer_id', 'offer_id'),
-            ('order_date', 'cast(ordered_date as varchar)'),
-            ('service_start', 'cast(service_start as varchar)'),
+            ('order_date', 'cast(ordered_date as ' ~ text_type() ~ ')'),
+            ('service_start', 'cast(service_start as ' ~ text_type() ~ ')'),
             ('payment_terms', 'payment_terms'),
             ('renewed_by', 'case when order_source = \'order\' then null else order_source end'),
-            ('total', 'cast(total_amount as varchar)'),
+            ('total', 'cast(total_amount as ' ~ text_type() ~ ')'),
             ('currency', 'currency'),
         ]) }} as template_variables
     from orders
@@ -59,7 +59,7 @@ efforts as (
 
     select
         case when efforts.effort_number = 1 then 'invoice:' || efforts.invoice_id
-            else 'invoice_reminder:' || efforts.invoice_id || ':' || cast(efforts.effort_number as varchar)
+            else 'invoice_reminder:' || efforts.invoice_id || ':' || cast(efforts.effort_number as {{ text_type() }})
         end as message_id,
         case when efforts.effort_number = 1 then 'invoice' else 'invoice_reminder' end as message_type,
         efforts.effort_number,
@@ -69,11 +69,11 @@ efforts as (
         efforts.due_date,
         {{ json_object_text([
             ('invoice_id', 'efforts.invoice_id'),
-            ('invoice_date', 'cast(invoices.invoice_date as varchar)'),
-            ('payment_due_date', 'cast(invoices.due_date as varchar)'),
+            ('invoice_date', 'cast(invoices.invoice_date as ' ~ text_type() ~ ')'),
+            ('payment_due_date', 'cast(invoices.due_date as ' ~ text_type() ~ ')'),
             ('effort_number', 'efforts.effort_number'),
-            ('invoice_total', 'cast(invoices.total_amount as varchar)'),
-            ('balance_due', 'cast(efforts.balance_due as varchar)'),
+            ('invoice_total', 'cast(invoices.total_amount as ' ~ text_type() ~ ')'),
+            ('balance_due', 'cast(efforts.balance_due as ' ~ text_type() ~ ')'),
             ('currency', 'efforts.currency'),
         ]) }} as template_variables
     from {{ ref('fct_billing_efforts') }} as efforts
@@ -88,13 +88,13 @@ payments as (
         case when status = 'settled' then 'payment_receipt' else 'payment_failed' end as message_type,
         cast(null as integer) as effort_number,
         customer_id,
-        cast(null as varchar) as subscription_id,
+        cast(null as {{ text_type() }}) as subscription_id,
         payment_id as source_id,
         {{ known_date('recorded_date', 'paid_date') }} as due_date,
         {{ json_object_text([
             ('payment_id', 'payment_id'),
-            ('payment_date', 'cast(paid_date as varchar)'),
-            ('amount', 'cast(amount as varchar)'),
+            ('payment_date', 'cast(paid_date as ' ~ text_type() ~ ')'),
+            ('amount', 'cast(amount as ' ~ text_type() ~ ')'),
             ('currency', 'currency'),
             ('method', 'method'),
             ('invoice_id', 'invoice_id'),
@@ -118,10 +118,10 @@ upcoming_charges as (
         notice_date as due_date,
         {{ json_object_text([
             ('subscription_id', 'subscription_id'),
-            ('term_end', 'cast(end_date as varchar)'),
-            ('charge_date', 'cast(request_date as varchar)'),
+            ('term_end', 'cast(end_date as ' ~ text_type() ~ ')'),
+            ('charge_date', 'cast(request_date as ' ~ text_type() ~ ')'),
             ('renewal_offer_id', 'renewal_offer_id'),
-            ('amount', 'cast(' ~ cents_to_money('amount_cents') ~ ' as varchar)'),
+            ('amount', 'cast(' ~ cents_to_money('amount_cents') ~ ' as ' ~ text_type() ~ ')'),
             ('currency', 'currency'),
         ]) }} as template_variables
     from {{ ref('int_billing_chains') }}
@@ -138,15 +138,15 @@ renewal_notices as (
         notices.notice_number as effort_number,
         notices.customer_id,
         notices.subscription_id,
-        notices.subscription_id || ':' || cast(notices.term_number as varchar) as source_id,
+        notices.subscription_id || ':' || cast(notices.term_number as {{ text_type() }}) as source_id,
         notices.due_date,
         {{ json_object_text([
             ('subscription_id', 'notices.subscription_id'),
-            ('notice_number', 'cast(notices.notice_number as varchar)'),
-            ('term_end', 'cast(notices.term_end as varchar)'),
+            ('notice_number', 'cast(notices.notice_number as ' ~ text_type() ~ ')'),
+            ('term_end', 'cast(notices.term_end as ' ~ text_type() ~ ')'),
             ('offer_id', 'notices.proposed_offer_id'),
-            ('quantity', 'cast(notices.quantity as varchar)'),
-            ('amount', 'cast(notices.offered_total_amount as varchar)'),
+            ('quantity', 'cast(notices.quantity as ' ~ text_type() ~ ')'),
+            ('amount', 'cast(notices.offered_total_amount as ' ~ text_type() ~ ')'),
             ('currency', 'notices.currency'),
             ('upsell_offer_id', 'upsells.offer_id'),
             ('upsell_product_id', 'upsells.to_product_id'),
@@ -170,10 +170,10 @@ cancellation_confirmations as (
         known_on as due_date,
         {{ json_object_text([
             ('subscription_id', 'subscription_id'),
-            ('requested_date', 'cast(requested_date as varchar)'),
-            ('service_end', 'cast(service_end as varchar)'),
+            ('requested_date', 'cast(requested_date as ' ~ text_type() ~ ')'),
+            ('service_end', 'cast(service_end as ' ~ text_type() ~ ')'),
             ('outcome', 'outcome'),
-            ('refund', 'case when refund_amount > 0 then cast(refund_amount as varchar) end'),
+            ('refund', 'case when refund_amount > 0 then cast(refund_amount as ' ~ text_type() ~ ') end'),
             ('currency', 'currency'),
         ]) }} as template_variables
     from {{ ref('fct_cancellations') }}
@@ -188,14 +188,14 @@ refunds as (
         'refund' as message_type,
         cast(null as integer) as effort_number,
         customer_id,
-        cast(null as varchar) as subscription_id,
+        cast(null as {{ text_type() }}) as subscription_id,
         refund_id as source_id,
         decided_on as due_date,
         {{ json_object_text([
             ('invoice_id', 'invoice_id'),
             ('refund_window', 'refund_window'),
-            ('fee', 'cast(fee_amount as varchar)'),
-            ('amount', 'cast(refund_amount as varchar)'),
+            ('fee', 'cast(fee_amount as ' ~ text_type() ~ ')'),
+            ('amount', 'cast(refund_amount as ' ~ text_type() ~ ')'),
             ('currency', 'currency'),
         ]) }} as template_variables
     from {{ ref('fct_refunds') }}

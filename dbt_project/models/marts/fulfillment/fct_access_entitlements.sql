@@ -71,7 +71,7 @@ select
     count(*) as granting_terms,
     -- the term that grants access longest (an open end the longest); of two ending together, the greater
     -- subscription id (a total order)
-    {{ arg_max("subscription_id", "coalesce(cast(access_end as varchar), '9999-12-31') || ':' || subscription_id") }}
+    {{ arg_max("subscription_id", "coalesce(cast(access_end as " ~ text_type() ~ "), '9999-12-31') || ':' || subscription_id") }}
         as subscription_id
 from granting
 group by customer_id, product_id

@@ -125,7 +125,7 @@ copies as (
             when invoices.invoice_status = 'paid' then 'paid'
             when term_issues.issue_number <= {{ var('unpaid_ship_allowance_issues') }} then 'unpaid_allowed'
         end as entitlement_kind,
-        cast(null as varchar) as service_action_id
+        cast(null as {{ text_type() }}) as service_action_id
     from open_issues
     inner join term_issues on term_issues.issue_id = open_issues.issue_id
     inner join terms
@@ -184,7 +184,7 @@ graced_copies as (
         pending.customer_id,
         pending.quantity,
         'graced' as entitlement_kind,
-        cast(null as varchar) as service_action_id
+        cast(null as {{ text_type() }}) as service_action_id
     from pending_renewals as pending
     inner join {{ ref('int_grace_issues') }} as graced
         on graced.subscription_id = pending.subscription_id and graced.term_number = pending.term_number
@@ -257,7 +257,7 @@ addressed as (
     -- the gift recipient when the order names one, else the customer (as known tonight)
     select
         copies.*,
-        coalesce(copies.service_action_id, copies.subscription_id || ':' || cast(copies.term_number as varchar))
+        coalesce(copies.service_action_id, copies.subscription_id || ':' || cast(copies.term_number as {{ text_type() }}))
             || ':' || copies.issue_id as manifest_line_id,
         ship_to.ship_to_address_line1 is not null as is_gift,
         case when ship_to.ship_to_address_line1 is not null

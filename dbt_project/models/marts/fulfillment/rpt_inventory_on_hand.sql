@@ -23,7 +23,7 @@ back_orders as (
 
 skus as (
 
-    select sku, min(reorder_point) as reorder_point, string_agg(product_id, ', ' order by product_id) as products
+    select sku, min(reorder_point) as reorder_point, {{ string_agg_ordered('product_id', "', '", 'product_id') }} as products
     from {{ ref('stg_products') }}
     where is_current and sku is not null
     group by sku

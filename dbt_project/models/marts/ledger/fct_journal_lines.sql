@@ -32,11 +32,11 @@ fx_lines as (
         min(source_id) as source_id,
         9999 as line_number,
         'fx_gain_loss' as account_key,
-        cast(null as varchar) as product_id,
-        cast(null as varchar) as country,
-        cast(null as varchar) as payment_method,
+        cast(null as {{ text_type() }}) as product_id,
+        cast(null as {{ text_type() }}) as country,
+        cast(null as {{ text_type() }}) as payment_method,
         min(invoice_id) as invoice_id,
-        cast(null as varchar) as obligation_id,
+        cast(null as {{ text_type() }}) as obligation_id,
         min(customer_id) as customer_id,
         min(currency) as currency,
         cast(0 as bigint) as amount_cents,
@@ -123,9 +123,9 @@ posted as (
         product_id,
         country,
         payment_method,
-        cast(null as varchar) as invoice_id,
-        cast(null as varchar) as obligation_id,
-        cast(null as varchar) as customer_id,
+        cast(null as {{ text_type() }}) as invoice_id,
+        cast(null as {{ text_type() }}) as obligation_id,
+        cast(null as {{ text_type() }}) as customer_id,
         currency,
         amount_cents,
         functional_cents,
@@ -163,7 +163,7 @@ accounts as (
 computed as (
 
     select
-        lines.entry_id || ':' || cast(lines.line_number as varchar) as journal_line_id,
+        lines.entry_id || ':' || cast(lines.line_number as {{ text_type() }}) as journal_line_id,
         lines.entry_id,
         lines.line_number,
         case when lines.posting_period_start > lines.entry_date then lines.posting_period_start

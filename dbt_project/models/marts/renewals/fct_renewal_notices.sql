@@ -239,8 +239,8 @@ priced as (
 )
 
 select
-    'renewal_notice:' || subscription_id || ':' || cast(term_number as varchar) || ':'
-        || cast(notice_number as varchar) as notice_id,
+    'renewal_notice:' || subscription_id || ':' || cast(term_number as {{ text_type() }}) || ':'
+        || cast(notice_number as {{ text_type() }}) as notice_id,
     subscription_id,
     term_number,
     customer_id,

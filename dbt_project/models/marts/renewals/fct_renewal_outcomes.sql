@@ -134,10 +134,10 @@ converted as (
         outcomes.*,
         case
             when outcome <> 'renewed' then null
-            when renewal_source = 'autocharge' then 'autocharge attempt ' || cast(settled_attempt as varchar)
+            when renewal_source = 'autocharge' then 'autocharge attempt ' || cast(settled_attempt as {{ text_type() }})
             when renewal_source = 'autobill' then 'autobill invoice'
             when last_notices.notice_number is null then 'before any notice'
-            else 'notice ' || cast(last_notices.notice_number as varchar)
+            else 'notice ' || cast(last_notices.notice_number as {{ text_type() }})
         end as converted_by
     from outcomes
     left join last_notices

@@ -79,7 +79,7 @@ autocharge_candidates as (
 
     select
         'autocharge_failed' as trigger,
-        notices.subscription_id || ':' || cast(notices.term_number as varchar) as trigger_id,
+        notices.subscription_id || ':' || cast(notices.term_number as {{ text_type() }}) as trigger_id,
         notices.subscription_id,
         notices.term_number,
         min(notices.entered_flow_on) as trigger_date,
@@ -137,10 +137,10 @@ proposals as (
         -- a lower price for the same product: the dearest per unit of service below what the term cost
         -- (thousandths of a cent per unit, zero-padded so text order is number order; ties by offer id)
         {{ arg_max("cheaper.offer_id", "lpad(cast(" ~ int_div(to_cents('cheaper.price') ~ ' * 1000', 'cheaper.term_length') ~ "
-            as varchar), 20, '0') || cheaper.offer_id") }} as cheaper_offer_id,
+            as " ~ text_type() ~ "), 20, '0') || cheaper.offer_id") }} as cheaper_offer_id,
         -- the other format of a publication, or a cheaper membership tier: the cheapest per unit of service
         {{ arg_min("other.offer_id", "lpad(cast(" ~ int_div(to_cents('other.price') ~ ' * 1000', 'other.term_length') ~ "
-            as varchar), 20, '0') || other.offer_id") }} as other_offer_id
+            as " ~ text_type() ~ "), 20, '0') || other.offer_id") }} as other_offer_id
     from described
     left join offers as cheaper
         on cheaper.product_id = described.product_id

@@ -109,7 +109,7 @@ proposed as (
         customers.mail_opt_in,
         customers.do_not_contact,
         customers.deceased,
-        {{ arg_min("offers.offer_id", "lpad(cast(" ~ to_cents('offers.price') ~ " as varchar), 18, '0') || offers.offer_id") }}
+        {{ arg_min("offers.offer_id", "lpad(cast(" ~ to_cents('offers.price') ~ " as " ~ text_type() ~ "), 18, '0') || offers.offer_id") }}
             as offer_id
     from matched
     inner join rules on rules.rule_id = matched.rule_id
@@ -143,7 +143,7 @@ touchpoints as (
 )
 
 select
-    proposed.rule_id || ':' || proposed.subscription_id || ':' || cast(proposed.term_number as varchar)
+    proposed.rule_id || ':' || proposed.subscription_id || ':' || cast(proposed.term_number as {{ text_type() }})
         as upsell_id,
     proposed.rule_id,
     proposed.customer_id,

@@ -30,7 +30,7 @@ cohorts as (
 efforts as (
 
     select product_id, cohort_month, renewal_type, renewal_number, currency,
-        string_agg(converted_by || ': ' || cast(renewals as varchar), '; ' order by converted_by) as converted_by
+        {{ string_agg_ordered("converted_by || ': ' || cast(renewals as " ~ text_type() ~ ")", "'; '", 'converted_by') }} as converted_by
     from (
         select product_id, cohort_month, renewal_type, renewal_number, currency, converted_by, count(*) as renewals
         from converted

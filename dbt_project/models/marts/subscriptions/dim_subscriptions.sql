@@ -41,7 +41,7 @@ joined as (
 final as (
 
     select
-        subscription_id || ':' || cast(term_number as varchar) as subscription_term_id,
+        subscription_id || ':' || cast(term_number as {{ text_type() }}) as subscription_term_id,
         subscription_id,
         term_number,
         term_number as tenure,
