@@ -1,6 +1,7 @@
 """Benchmark: generate a home of N customers, run its nights, print wall and CPU time and peak memory per stage.
 
-    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--warehouse postgres]
+    .venv/bin/python bench/nightly.py --customers 100000 [--nights 3] [--home DIR] [--warehouse postgres|spark]
+                                      [--executors local[2]]
 
 Each stage runs in its own process so its peak memory (the summed resident memory of its process tree: the night's
 process, dbt inside it, and the suites' process beside it, sampled every 0.2 s) is its own. Within a night, the
@@ -11,6 +12,8 @@ outside its Dagster run (starting: imports, the definitions, the instance; endin
 
 With ``--warehouse postgres`` the home's nights also publish on the PostgreSQL server that libpq's environment
 variables name (PGHOST, PGPORT, PGUSER, PGDATABASE): its load, build, tests and swap are the stage "postgres".
+With ``--warehouse spark`` they also publish on Apache Spark (``--executors``: the master, local[2] by default):
+its build, tests and publication are the stage "spark".
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     from dagster import DagsterEventType, DagsterInstance
 
-    from lifecycle.pipelines.progress import STAGES, stage_of
+    from lifecycle.pipelines.progress import SERVER_STEPS, STAGES, stage_of
 
     instance = DagsterInstance.get()
     by_night: dict[str, dict[str, float]] = {}
@@ -115,7 +118,8 @@ def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
         steps = by_night.setdefault(night, {stage: 0.0 for stage in STAGES})
         for stat in instance.get_run_step_stats(run.run_id):
             if stat.start_time and stat.end_time:
-                stage = "postgres" if stat.step_key == "postgres_warehouse" else stage_of(stat.step_key)
+                stage = (stat.step_key.removesuffix("_warehouse") if stat.step_key in SERVER_STEPS
+                         else stage_of(stat.step_key))
                 steps[stage] = steps.get(stage, 0.0) + stat.end_time - stat.start_time
         stats = instance.get_run_stats(run.run_id)
         if stats.start_time and stats.end_time:
@@ -135,8 +139,10 @@ def main() -> int:
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 20))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, default=None)
-    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb",
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres", "spark"), default="duckdb",
                         help="[warehouse] kind of the home (postgres: the server from the PG* environment variables)")
+    parser.add_argument("--executors", default="local[2]",
+                        help="with --warehouse spark: the Spark master ([warehouse] spark_master)")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="lifecycle-bench-"))
@@ -154,7 +160,8 @@ def main() -> int:
                         env)]
     if args.warehouse != "duckdb":
         toml = home / "lifecycle.toml"
-        toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', f'kind = "{args.warehouse}"'),
+        text = toml.read_text(encoding="utf-8").replace('kind = "duckdb"', f'kind = "{args.warehouse}"')
+        toml.write_text(text.replace('spark_master = "local[2]"', f'spark_master = "{args.executors}"'),
                         encoding="utf-8")
     day = cutover
     while day <= args.end:

@@ -17,8 +17,10 @@ from lifecycle.settings import get_settings
 def build_definitions(home: str | None = None) -> Definitions:
     settings = get_settings(home)
     server = []
-    if settings.warehouse_kind == "postgres":  # finance's warehouse also on a PostgreSQL server
-        from lifecycle.assets.server import SERVER_ASSETS as server
+    if settings.warehouse_kind != "duckdb":  # finance's warehouse also on a PostgreSQL server or on Spark
+        from lifecycle.assets.server import server_assets
+
+        server = server_assets(settings.warehouse_kind)
     return Definitions(
         assets=[*INGEST_ASSETS, *WAREHOUSE_ASSETS, *BILLING_ASSETS, *FULFILLMENT_ASSETS, *EXPORT_ASSETS, *server],
         jobs=[nightly_job],

@@ -98,8 +98,13 @@ engine_batch = 25000
 # "postgres": every published night is also built by dbt on a PostgreSQL server, tested there and swapped in
 # atomically (schemas staging, intermediate, marts). The server comes from libpq's environment variables
 # (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD or ~/.pgpass), never from this file.
+# "spark": every published night is also built by dbt on Apache Spark, tested there and published by switching
+# spark_warehouse's "published" link to it (needs the spark extra and Java).
 kind = "duckdb"
 finance_role = "finance"             # on Postgres: the role that may read the published marts and nothing else
+spark_master = "local[2]"            # on Spark: local[N], or a cluster: spark://host:7077, yarn, k8s://…
+spark_warehouse = ""                 # on Spark: the tables' folder, "" = <home>/spark-warehouse
+spark_memory = "4g"                  # on Spark: the driver's memory (local[N]: where the executors run too)
 
 [serve]
 # The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
@@ -111,8 +116,9 @@ https_only = false                   # true behind HTTPS: the session cookie is 
 
 
 #: The feeds a night waits for unless ``[feeds] expected_daily`` says otherwise (kept equal to DEFAULT_TOML's list).
-#: where finance's warehouse lives: the DuckDB file alone, or also a PostgreSQL server (lifecycle.io.postgres)
-WAREHOUSE_KINDS = ("duckdb", "postgres")
+#: where finance's warehouse lives: the DuckDB file alone, or also a PostgreSQL server (lifecycle.io.postgres) or
+#: Apache Spark (lifecycle.io.spark)
+WAREHOUSE_KINDS = ("duckdb", "postgres", "spark")
 DEFAULT_EXPECTED_DAILY = ("orders", "payments", "cancellations", "suspensions", "service_actions", "interactions")
 
 
@@ -151,8 +157,11 @@ class Settings:
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     duckdb_temp_setting: str = ""
-    warehouse_kind: str = "duckdb"  # "postgres": each published night is also built, audited and published there
+    warehouse_kind: str = "duckdb"  # "postgres", "spark": each published night is also built, audited and published there
     finance_role: str = "finance"
+    spark_master: str = "local[2]"
+    spark_warehouse_setting: str = ""
+    spark_memory: str = "4g"
     engine_batch: int = 25_000
 
     # --- paths -------------------------------------------------------------------------
@@ -196,6 +205,11 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def spark_warehouse(self) -> Path:
+        """The Spark warehouse's folder (``[warehouse] spark_warehouse``): its nights and the ``published`` link."""
+        return Path(self.spark_warehouse_setting) if self.spark_warehouse_setting else self.home / "spark-warehouse"
 
     @property
     def duckdb_temp_directory(self) -> Path:
@@ -392,7 +406,8 @@ def parse_settings(home: Path, text: str) -> Settings:
 def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str, object]:
     """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
     where = f"{home / 'lifecycle.toml'}: [warehouse]"
-    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role", "engine_batch"}
+    unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role", "engine_batch",
+                                "spark_master", "spark_warehouse", "spark_memory"}
     if unknown:
         raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
     limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
@@ -415,8 +430,20 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
     batch = warehouse.get("engine_batch", base.engine_batch)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"{where} engine_batch {batch!r} is not a whole number ≥ 1")
+    master = warehouse.get("spark_master", base.spark_master)
+    if not isinstance(master, str) or not re.fullmatch(r"local(\[(\d+|\*)\])?|(spark|k8s)://\S+|yarn", master):
+        raise ValueError(f"{where} spark_master {master!r} is not local[N], yarn, or a spark:// or k8s:// URL")
+    spark_memory = warehouse.get("spark_memory", base.spark_memory)
+    if not isinstance(spark_memory, str) or not re.fullmatch(r"\d+[kmgt]", spark_memory.strip().lower()):
+        raise ValueError(f"{where} spark_memory {spark_memory!r} is not a JVM size such as \"4g\" or \"512m\"")
+    spark_dir = warehouse.get("spark_warehouse", base.spark_warehouse_setting)
+    if not isinstance(spark_dir, str) or "`" in spark_dir:
+        raise ValueError(f"{where} spark_warehouse {spark_dir!r} is not a folder path (without backquotes)")
+    if spark_dir and not Path(spark_dir).is_absolute():
+        spark_dir = str(home / spark_dir)
     return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
-            "warehouse_kind": kind, "finance_role": role, "engine_batch": batch}
+            "warehouse_kind": kind, "finance_role": role, "engine_batch": batch, "spark_master": master,
+            "spark_warehouse_setting": spark_dir, "spark_memory": spark_memory.strip().lower()}
 
 
 def _ascending(home: Path, name: str, values) -> tuple[int, ...]:

@@ -12,14 +12,19 @@ from lifecycle.settings import Settings, get_settings, init_home, load_settings
 START, CUTOVER, END = date(2026, 8, 1), date(2026, 11, 10), date(2026, 11, 11)
 
 
-def make_published_home(path: Path) -> tuple[Settings, list]:
+def make_published_home(path: Path, kind: str = "duckdb") -> tuple[Settings, list]:
     """Generate the home at ``path``, run its cut-over night, answer its refund requests as the sample processor
-    does in `lifecycle demo`, run the next night; returns the settings and the two nights' outcomes."""
+    does in `lifecycle demo`, run the next night; returns the settings and the two nights' outcomes. ``kind``: the
+    home's ``[warehouse] kind``."""
     from lifecycle.generator import generate
     from lifecycle.generator.processor import answer_refund_requests
     from lifecycle.pipelines.night import run_night
 
     init_home(path)
+    if kind != "duckdb":
+        toml = path / "lifecycle.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', f'kind = "{kind}"'),
+                        encoding="utf-8")
     os.environ["LIFECYCLE_HOME"] = str(path)
     generate(path, customers=120, seed=11, start=START, end=END, cutover=CUTOVER)
     load_settings.cache_clear()

@@ -109,24 +109,35 @@ def test_dbt_opens_the_build_with_duckdbs_resources_once_not_per_cursor():
     assert set(build["settings"]) == {"TimeZone", "file_search_path"}
 
 
-def test_the_warehouse_kind_decides_whether_a_night_publishes_on_postgres(home):
-    """[warehouse] kind = "postgres" adds the server's publication after the DuckDB one; the default has none; a
-    kind or role name the server could not take is refused when the settings are read."""
+def test_the_warehouse_kind_decides_whether_a_night_publishes_on_postgres_or_spark(home):
+    """[warehouse] kind = "postgres" or "spark" adds that warehouse's publication after the DuckDB one; the default
+    has none; a kind, role name, Spark master or folder the warehouse could not take is refused when the settings
+    are read."""
     from lifecycle.definitions import build_definitions
 
     def steps(text: str) -> list[str]:
         toml = home.home / "lifecycle.toml"
-        toml.write_text(toml.read_text(encoding="utf-8").replace('kind = "duckdb"', text), encoding="utf-8")
+        toml.write_text(re.sub(r'(?m)^kind = "\w+"', text, toml.read_text(encoding="utf-8")), encoding="utf-8")
         load_settings.cache_clear()
         job = build_definitions(str(home.home)).resolve_job_def("nightly")
         return [key.to_user_string() for key in job.asset_layer.executable_asset_keys
-                if key.path[-1] in ("published_warehouse", "postgres_warehouse")]
+                if key.path[-1] in ("published_warehouse", "postgres_warehouse", "spark_warehouse")]
 
     assert home.warehouse_kind == "duckdb" and home.finance_role == "finance"
     assert sorted(steps('kind = "duckdb"')) == ["published_warehouse"]
     assert sorted(steps('kind = "postgres"')) == ["postgres_warehouse", "published_warehouse"]
-    for text, message in [('kind = "oracle"', "kind 'oracle' is not one of 'duckdb', 'postgres'"),
-                          ('finance_role = "Finance; drop"', "finance_role 'Finance; drop' is not a PostgreSQL role")]:
+    assert sorted(steps('kind = "spark"')) == ["published_warehouse", "spark_warehouse"]
+    assert (home.spark_master, home.spark_warehouse, home.spark_memory) == (
+        "local[2]", home.home / "spark-warehouse", "4g")
+    cluster = parse_settings(home.home, '[warehouse]\nspark_master = "spark://10.0.0.5:7077"\n'
+                                        'spark_warehouse = "/mnt/shared/sw"\n')
+    assert (cluster.spark_master, cluster.spark_warehouse) == ("spark://10.0.0.5:7077", Path("/mnt/shared/sw"))
+    assert parse_settings(home.home, '[warehouse]\nspark_warehouse = "sw"\n').spark_warehouse == home.home / "sw"
+    for text, message in [('kind = "oracle"', "kind 'oracle' is not one of 'duckdb', 'postgres', 'spark'"),
+                          ('finance_role = "Finance; drop"', "finance_role 'Finance; drop' is not a PostgreSQL role"),
+                          ('spark_master = "local[2]; rm"', "spark_master 'local[2]; rm' is not local[N], yarn"),
+                          ('spark_warehouse = "a`b"', "spark_warehouse 'a`b' is not a folder path"),
+                          ('spark_memory = "lots"', "spark_memory 'lots' is not a JVM size")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             parse_settings(home.home, f"[warehouse]\n{text}\n")
 

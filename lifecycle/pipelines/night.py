@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from lifecycle.checks.gates import Gates, read_gates
+from lifecycle.pipelines.progress import SERVER_STEPS
 from lifecycle.settings import Settings
 
 
@@ -131,13 +132,14 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
         if event.event_type_value == "STEP_FAILURE":
             failures.extend(_step_failures(event))
     last = last_published_date(settings)
-    # only the server's copy failed (``[warehouse] kind = "postgres"``): the night is published on DuckDB
-    server_only = bool(failures) and all(step == "postgres_warehouse" for step, _ in failures)
+    # only the server's copy failed (``[warehouse] kind = "postgres"`` or ``"spark"``): published on DuckDB
+    server_only = bool(failures) and all(step in SERVER_STEPS for step, _ in failures)
     published = (result.success or server_only) and last == day
     gates = read_gates(settings, day)
     reason = ""
     if server_only and published:
-        reason = f"published, but not on PostgreSQL, which keeps its previous night: {failures[0][1]}"
+        reason = (f"published, but not on {SERVER_STEPS[failures[0][0]]}, which keeps its previous night: "
+                  f"{failures[0][1]}")
     elif result.success and not published:
         reason = f"a later night ({last}) is already published"
     elif gates is not None and not gates.all_passed:

@@ -13,6 +13,8 @@ from typing import Any
 
 STAGES = ("ingest", "engines", "build", "tests", "exports", "publish")
 #: Stages that run interleaved share a phase: a stage's line is printed once a step of a later phase starts.
+#: the publication steps of the other warehouse kinds (lifecycle/assets/server.py), and where they publish
+SERVER_STEPS = {"postgres_warehouse": "PostgreSQL", "spark_warehouse": "Spark"}
 PHASE = {"ingest": 0, "engines": 1, "build": 1, "tests": 2, "exports": 3, "publish": 4}
 
 
@@ -25,7 +27,7 @@ def stage_of(step_key: str) -> str:
         return "build"
     if step_key == "night_gates":
         return "tests"
-    if step_key in ("published_warehouse", "postgres_warehouse"):
+    if step_key in ("published_warehouse", *SERVER_STEPS):
         return "publish"
     return "exports"
 
@@ -95,8 +97,9 @@ class NightProgress:
             facts["files" if meta["exported"] else "withheld"] = facts.get(
                 "files" if meta["exported"] else "withheld", 0) + 1
             facts["rows"] = facts.get("rows", 0) + int(meta.get("rows", 0) or 0)
-        elif stage == "publish" and key == ["postgres_warehouse"]:
-            facts["postgres"] = f"on PostgreSQL {'published' if meta.get('published') else 'not published'}" + (
+        elif stage == "publish" and key[-1] in SERVER_STEPS:
+            where = SERVER_STEPS[key[-1]]
+            facts[key[-1]] = f"on {where} {'published' if meta.get('published') else 'not published'}" + (
                 f" ({int(meta['models'])} models, {int(meta['data_tests'])} data tests)" if meta.get("models") else "")
         elif stage == "publish":
             facts.update(published=meta.get("published"), tables=meta.get("tables"))
@@ -130,7 +133,8 @@ class NightProgress:
                 f", {f['withheld']} withheld" if f.get("withheld") else "")
         else:
             detail = ("published" if f.get("published") else "not published") + (
-                f", {f['tables']} tables" if f.get("tables") else "") + (f"; {f['postgres']}" if f.get("postgres") else "")
+                f", {f['tables']} tables" if f.get("tables") else "") + "".join(
+                f"; {f[step]}" for step in SERVER_STEPS if f.get(step))
         trouble = "".join([f", {s.failed} step(s) FAILED" if s.failed else "",
                            f", {s.skipped} step(s) skipped" if s.skipped else ""])
         self.emit(f"  {name:<8}{s.seconds:>7.1f} s  {detail}{trouble}")
