@@ -28,14 +28,15 @@ demo: install
 	$(BIN)/lifecycle --home $(HOME_DIR) demo
 
 ## Run the whole test suite: one worker per core (at most 4), a test module's tests on one worker, so the homes a
-## module's fixtures build are built once.
+## module's fixtures build are built once; modules handed out in the order collected, the slowest first
+## (tests/conftest.py SLOWEST_MODULES), not by their number of tests.
 TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 ## The quick loop: every test but the ones that run whole nights end to end.
 test-fast: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile -m "not nights"
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder -m "not nights"
 
 ## At length: the ingestion property tests with many more examples and fresh randomness, then the sample
 ## publisher at several seeds and sizes, every night published (SEEDS: seed:customers pairs).

@@ -229,10 +229,14 @@ def test_one_parse_serves_every_home_with_the_same_settings(tmp_path):
         parse_settings(tmp_path / "a,b", DEFAULT_TOML)
 
 
+#: what compiling a node fills in: the process's parsed project is compiled in place by every night it ran before
+_COMPILED = ("compiled", "compiled_code", "compiled_path", "build_path", "extra_ctes", "extra_ctes_injected")
+
+
 def _parsed_dependencies(node: dict) -> dict:
     """What dbt's parse recorded of a node, as a set where dbt lists a ref or source once per call. Which macros a
     node calls is left out: dbt compiles with every macro of the project whatever the parse listed."""
-    kept = {k: v for k, v in node.items() if k not in ("created_at", "refs", "sources", "depends_on")}
+    kept = {k: v for k, v in node.items() if k not in ("created_at", "refs", "sources", "depends_on", *_COMPILED)}
     for key in ("refs", "sources"):
         if key in node:
             kept[key] = sorted({json.dumps(item, sort_keys=True) for item in node[key]})
