@@ -105,6 +105,7 @@ finance_role = "finance"             # on Postgres: the role that may read the p
 spark_master = "local[2]"            # on Spark: local[N], or a cluster: spark://host:7077, yarn, k8s://…
 spark_warehouse = ""                 # on Spark: the tables' folder, "" = <home>/spark-warehouse
 spark_memory = "4g"                  # on Spark: the driver's memory (local[N]: where the executors run too)
+spark_conf = {}                      # on Spark: more of Spark's settings, e.g. { "spark.executor.memory" = "8g" }
 
 [serve]
 # The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
@@ -162,6 +163,7 @@ class Settings:
     spark_master: str = "local[2]"
     spark_warehouse_setting: str = ""
     spark_memory: str = "4g"
+    spark_conf: dict[str, str] = field(default_factory=dict)
     engine_batch: int = 25_000
 
     # --- paths -------------------------------------------------------------------------
@@ -407,7 +409,7 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
     """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
     where = f"{home / 'lifecycle.toml'}: [warehouse]"
     unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role", "engine_batch",
-                                "spark_master", "spark_warehouse", "spark_memory"}
+                                "spark_master", "spark_warehouse", "spark_memory", "spark_conf"}
     if unknown:
         raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
     limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
@@ -436,6 +438,11 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
     spark_memory = warehouse.get("spark_memory", base.spark_memory)
     if not isinstance(spark_memory, str) or not re.fullmatch(r"\d+[kmgt]", spark_memory.strip().lower()):
         raise ValueError(f"{where} spark_memory {spark_memory!r} is not a JVM size such as \"4g\" or \"512m\"")
+    conf = warehouse.get("spark_conf", base.spark_conf)
+    if not isinstance(conf, dict) or any(not str(k).startswith("spark.") or isinstance(v, (dict, list))
+                                         for k, v in conf.items()):
+        raise ValueError(f"{where} spark_conf must be a table of Spark settings, {{ \"spark.<name>\" = value }}")
+    conf = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()}
     spark_dir = warehouse.get("spark_warehouse", base.spark_warehouse_setting)
     if not isinstance(spark_dir, str) or "`" in spark_dir:
         raise ValueError(f"{where} spark_warehouse {spark_dir!r} is not a folder path (without backquotes)")
@@ -443,7 +450,7 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
         spark_dir = str(home / spark_dir)
     return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
             "warehouse_kind": kind, "finance_role": role, "engine_batch": batch, "spark_master": master,
-            "spark_warehouse_setting": spark_dir, "spark_memory": spark_memory.strip().lower()}
+            "spark_warehouse_setting": spark_dir, "spark_memory": spark_memory.strip().lower(), "spark_conf": conf}
 
 
 def _ascending(home: Path, name: str, values) -> tuple[int, ...]:

@@ -261,6 +261,7 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - run as its own process 
              .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")
+             .config(map=settings.spark_conf)  # the home's own: a cluster's executors, storage, tuning
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     for schema, name, query in json.loads((target / "spark_views.json").read_text(encoding="utf-8")):
