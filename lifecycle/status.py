@@ -43,6 +43,11 @@ def home_status(settings: Settings) -> dict[str, Any]:
         "published_night": published.isoformat() if published else None,
         "latest_night": _night(settings, latest, published) if latest else None,
     }
+    if settings.warehouse_kind == "spark":  # the night Spark's published link names (a server would need a login)
+        from lifecycle.io.spark import published_night as spark_night
+
+        on_spark = spark_night(settings)
+        status["spark_published_night"] = on_spark.isoformat() if on_spark else None
     ingested = _nights_with(settings, "ingest")[-QUARANTINE_NIGHTS:]
     feeds: dict[str, list[int | None]] = {}
     for i, night in enumerate(ingested):
@@ -104,6 +109,8 @@ def status_lines(status: dict[str, Any]) -> list[str]:
         lines.append(f"running:    {status['running']}")
     lines.append(f"published:  night {status['published_night']}" if status["published_night"]
                  else "published:  no night yet")
+    if "spark_published_night" in status:
+        lines[-1] += f"; on Spark: night {status['spark_published_night'] or 'none yet'}"
     night = status["latest_night"]
     if night is None:
         lines.append("last night: none has run")

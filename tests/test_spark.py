@@ -49,6 +49,9 @@ def test_both_nights_are_published_on_spark_after_duckdb(spark_home):
     # the previous night stays for a reader still on it; nothing half-built is left
     assert sorted(p.name for p in spark.nights_dir(settings).iterdir()) == [f"{CUTOVER}.1", f"{END}.1"]
     assert spark._night_in(spark.nights_dir(settings) / f"{CUTOVER}.1") == CUTOVER
+    from lifecycle.status import home_status, status_lines
+
+    assert f"published:  night {END}; on Spark: night {END}" in status_lines(home_status(settings))
 
 
 def test_every_model_seed_and_data_test_of_the_night_ran_and_passed_on_spark(spark_home):
