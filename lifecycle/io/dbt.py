@@ -24,6 +24,7 @@ import os
 import pickle
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,18 @@ def _save_manifest(settings: Settings, key: str, parsed: Any) -> None:
             pickle.dump((key, fields), f, protocol=pickle.HIGHEST_PROTOCOL)
 
     _store(settings, _cached(settings, "manifest", key, ".pickle"), write)
+
+
+def source_locations(manifest: Mapping[str, Any]) -> list[tuple[dict, str]]:
+    """Every source of the parsed project (manifest.json) with a file behind it, and its ``external_location``
+    filled in as dbt-duckdb does (``{name}``, ``{identifier}``, ``{schema}``): the DuckDB expression reading it."""
+    out = []
+    for node in manifest["sources"].values():
+        location = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("external_location")
+        if location:
+            out.append((node, location.format(name=node["name"], identifier=node["identifier"],
+                                              schema=node["schema"])))
+    return out
 
 
 def manifest(settings: Settings) -> tuple[Any, float]:

@@ -101,31 +101,28 @@ _PARTITIONS = {
 
 def sources(manifest: Mapping[str, Any], settings: Settings) -> list[Source]:
     """Every source of the parsed project (manifest.json) with a file behind it, and every export register."""
+    from lifecycle.io.dbt import source_locations
+    from lifecycle.io.register_paths import register_folders
+
     out = []
-    for node in manifest["sources"].values():
-        location = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("external_location")
-        if location:
-            # dbt-duckdb fills in the table's name (and identifier, schema) the same way
-            location = location.format(name=node["name"], identifier=node["identifier"], schema=node["schema"])
-            files, partition = _PARTITIONS.get(node["source_name"], (None, None))
-            if files and f"'{files.format(name=node['name'])}'" not in location:
-                files = partition = None  # a source laid out otherwise: loaded whole
-            out.append(Source(
-                node["source_name"], node["name"], f"select * from {location}",
-                files=files.format(name=node["name"]) if files else None,
-                file_query="select * from read_parquet('{file}', hive_partitioning = false)" if files else None,
-                partition=partition))
-    register = settings.state / "register"
-    for folder in sorted(p for p in register.iterdir() if p.is_dir()) if register.exists() else []:
-        if any(folder.glob("*.parquet")):
-            night = "cast(regexp_extract(filename, '(\\d{4}-\\d{2}-\\d{2})\\.parquet$', 1) as date) as register_night"
-            out.append(Source(
-                "raw", f"register_{folder.name}",
-                f"select * exclude (filename), {night} from read_parquet("
-                f"'{folder.relative_to(settings.home)}/*.parquet', union_by_name = true, filename = true)",
-                files=f"{folder.relative_to(settings.home)}/*.parquet",
-                file_query=f"select * exclude (filename), {night} from read_parquet('{{file}}', filename = true)",
-                partition=rf"(?P<register_night>{_DATE})\.parquet$"))
+    for node, location in source_locations(manifest):
+        files, partition = _PARTITIONS.get(node["source_name"], (None, None))
+        if files and f"'{files.format(name=node['name'])}'" not in location:
+            files = partition = None  # a source laid out otherwise: loaded whole
+        out.append(Source(
+            node["source_name"], node["name"], f"select * from {location}",
+            files=files.format(name=node["name"]) if files else None,
+            file_query="select * from read_parquet('{file}', hive_partitioning = false)" if files else None,
+            partition=partition))
+    for folder in register_folders(settings):
+        night = "cast(regexp_extract(filename, '(\\d{4}-\\d{2}-\\d{2})\\.parquet$', 1) as date) as register_night"
+        out.append(Source(
+            "raw", f"register_{folder.name}",
+            f"select * exclude (filename), {night} from read_parquet("
+            f"'{folder.relative_to(settings.home)}/*.parquet', union_by_name = true, filename = true)",
+            files=f"{folder.relative_to(settings.home)}/*.parquet",
+            file_query=f"select * exclude (filename), {night} from read_parquet('{{file}}', filename = true)",
+            partition=rf"(?P<register_night>{_DATE})\.parquet$"))
     return sorted(out, key=lambda s: (s.schema, s.table))
 
 

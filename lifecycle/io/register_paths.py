@@ -19,3 +19,10 @@ def register_dir(settings: Settings, export: str) -> Path:
 
 def register_path(settings: Settings, export: str, night: date) -> Path:
     return register_dir(settings, export) / f"{night.isoformat()}.parquet"
+
+
+def register_folders(settings: Settings) -> list[Path]:
+    """Every export's register folder that holds at least one night, in name order."""
+    root = settings.state / "register"
+    return [folder for folder in sorted(p for p in root.iterdir() if p.is_dir()) if any(folder.glob("*.parquet"))
+            ] if root.exists() else []

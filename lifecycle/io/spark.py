@@ -63,18 +63,18 @@ def unavailable() -> str | None:
 
 def source_views(manifest: Mapping[str, Any], settings: Settings) -> list[tuple[str, str, str]]:
     """``(schema, name, Spark SQL query)`` of every source with a file behind it and every export register."""
+    from lifecycle.io.dbt import source_locations
+    from lifecycle.io.register_paths import register_folders
+
     views = []
-    for node in manifest["sources"].values():
-        location = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("external_location")
-        match = _LOCATION.search(location or "")
+    for node, location in source_locations(manifest):
+        match = _LOCATION.search(location)
         if match:
-            path = settings.home / match.group(1).format(name=node["name"])
+            path = settings.home / match.group(1)
             views.append((node["schema"], node["identifier"], f"select * from parquet.`{path}`"))
-    register = settings.state / "register"
-    for folder in sorted(p for p in register.iterdir() if p.is_dir()) if register.exists() else []:
-        if any(folder.glob("*.parquet")):
-            views.append(("raw", f"register_{folder.name}",
-                          f"select *, {_REGISTER_NIGHT} as register_night from parquet.`{folder}/*.parquet`"))
+    for folder in register_folders(settings):
+        views.append(("raw", f"register_{folder.name}",
+                      f"select *, {_REGISTER_NIGHT} as register_night from parquet.`{folder}/*.parquet`"))
     return sorted(views)
 
 
