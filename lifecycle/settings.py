@@ -106,6 +106,7 @@ spark_master = "local[2]"            # on Spark: local[N], or a cluster: spark:/
 spark_warehouse = ""                 # on Spark: the tables' folder, "" = <home>/spark-warehouse
 spark_memory = "4g"                  # on Spark: the driver's memory (local[N]: where the executors run too)
 spark_conf = {}                      # on Spark: more of Spark's settings, e.g. { "spark.executor.memory" = "8g" }
+spark_engines = true                 # on Spark: the billing engines run there too, by customer (false: read DuckDB's)
 
 [serve]
 # The ops download page (`lifecycle serve`). Users live in ops_users.toml beside this file.
@@ -164,6 +165,7 @@ class Settings:
     spark_warehouse_setting: str = ""
     spark_memory: str = "4g"
     spark_conf: dict[str, str] = field(default_factory=dict)
+    spark_engines: bool = True  # on Spark, the engines run there (lifecycle.io.spark_engines), not read from DuckDB's
     engine_batch: int = 25_000
 
     # --- paths -------------------------------------------------------------------------
@@ -409,7 +411,7 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
     """[warehouse], validated: DuckDB would take a wrong memory limit only when the night's first query runs."""
     where = f"{home / 'lifecycle.toml'}: [warehouse]"
     unknown = set(warehouse) - {"memory_limit", "threads", "temp_directory", "kind", "finance_role", "engine_batch",
-                                "spark_master", "spark_warehouse", "spark_memory", "spark_conf"}
+                                "spark_master", "spark_warehouse", "spark_memory", "spark_conf", "spark_engines"}
     if unknown:
         raise ValueError(f"{where} unknown key(s) {sorted(unknown)}")
     limit = warehouse.get("memory_limit", base.duckdb_memory_limit)
@@ -448,7 +450,10 @@ def _warehouse_settings(home: Path, warehouse: dict, base: Settings) -> dict[str
         raise ValueError(f"{where} spark_warehouse {spark_dir!r} is not a folder path (without backquotes)")
     if spark_dir and not Path(spark_dir).is_absolute():
         spark_dir = str(home / spark_dir)
-    return {"duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
+    engines = warehouse.get("spark_engines", base.spark_engines)
+    if not isinstance(engines, bool):
+        raise ValueError(f"{where} spark_engines {engines!r} is not true or false")
+    return {"spark_engines": engines, "duckdb_memory_limit": limit.strip(), "duckdb_threads": threads, "duckdb_temp_setting": temp,
             "warehouse_kind": kind, "finance_role": role, "engine_batch": batch, "spark_master": master,
             "spark_warehouse_setting": spark_dir, "spark_memory": spark_memory.strip().lower(), "spark_conf": conf}
 

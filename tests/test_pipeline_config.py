@@ -137,12 +137,14 @@ def test_the_warehouse_kind_decides_whether_a_night_publishes_on_postgres_or_spa
     assert tuned.spark_conf == {"spark.executor.memory": "8g", "spark.executor.instances": "4",
                                 "spark.sql.adaptive.enabled": "false"}
     assert parse_settings(home.home, '[warehouse]\nspark_warehouse = "sw"\n').spark_warehouse == home.home / "sw"
+    assert home.spark_engines and not parse_settings(home.home, "[warehouse]\nspark_engines = false\n").spark_engines
     for text, message in [('kind = "oracle"', "kind 'oracle' is not one of 'duckdb', 'postgres', 'spark'"),
                           ('finance_role = "Finance; drop"', "finance_role 'Finance; drop' is not a PostgreSQL role"),
                           ('spark_master = "local[2]; rm"', "spark_master 'local[2]; rm' is not local[N], yarn"),
                           ('spark_warehouse = "a`b"', "spark_warehouse 'a`b' is not a folder path"),
                           ('spark_memory = "lots"', "spark_memory 'lots' is not a JVM size"),
-                          ('spark_conf = { "executor.memory" = "8g" }', "spark_conf must be a table of Spark settings")]:
+                          ('spark_conf = { "executor.memory" = "8g" }', "spark_conf must be a table of Spark settings"),
+                          ('spark_engines = "yes"', "spark_engines 'yes' is not true or false")]:
         with pytest.raises(ValueError, match=re.escape(message)):
             parse_settings(home.home, f"[warehouse]\n{text}\n")
 

@@ -67,6 +67,34 @@ def test_every_model_seed_and_data_test_of_the_night_ran_and_passed_on_spark(spa
             if r["status"] not in ("success", "pass")] == []
 
 
+def test_the_engines_ran_on_spark_by_customer_and_wrote_the_duckdb_nights_files(spark_home):
+    """With ``spark_engines`` (the default), chains, cash application and stock allocation ran on Spark, a bucket of
+    keys per grouped function, on the Spark night's own models: their files hold the DuckDB night's rows, with
+    its columns and types, and cash application's records carry the same numbers."""
+    from lifecycle.assets.warehouse import ENGINES
+
+    settings, _ = spark_home
+    assert settings.spark_engines
+    folder = spark.published_link(settings).resolve() / "engines"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(e.name for e in ENGINES)
+    con = duckdb.connect()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        for engine in ENGINES:
+            mine = f"select * from read_parquet('{settings.build_dir / 'engine' / engine.name}.parquet')"
+            theirs = f"select * from read_parquet('{folder / engine.name}/*.parquet')"
+            assert con.execute(f"describe {theirs}").fetchall() == con.execute(f"describe {mine}").fetchall()
+            rows = con.execute(f"select count(*) from ({mine})").fetchone()[0]
+            assert rows > 20 and con.execute(f"select count(*) from ({theirs})").fetchone()[0] == rows, engine.name
+            assert [con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
+                    for a, b in ((mine, theirs), (theirs, mine))] == [0, 0], engine.name
+            if engine.number:  # numbered in the file's order: the same record has the same number
+                order = f" order by {engine.number}"
+                assert con.execute(theirs + order).fetchall() == con.execute(mine + order).fetchall()
+    finally:
+        con.close()
+
+
 def test_every_published_table_holds_the_rows_of_the_duckdb_warehouse(spark_home):
     settings, _ = spark_home
     folder = spark.published_link(settings).resolve()

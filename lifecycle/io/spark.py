@@ -83,18 +83,28 @@ def target_dir(settings: Settings) -> Path:
     return settings.state / "dbt-spark"
 
 
-def build_on_spark(settings: Settings, warehouse_dir: Path, command: tuple[str, ...] = SPARK_BUILD) -> list[dict]:
+def build_on_spark(settings: Settings, warehouse_dir: Path, command: tuple[str, ...] = SPARK_BUILD,
+                   engines_of: date | None = None) -> list[dict]:
     """Run a dbt command (by default the night's build and data tests) on Spark for the night the home's build
-    folder holds, its tables written under ``warehouse_dir``; returns dbt's results."""
+    folder holds, its tables written under ``warehouse_dir``; returns dbt's results.
+
+    With ``engines_of`` (night D) and ``[warehouse] spark_engines``, the build runs step by step as on DuckDB and
+    the engines run on Spark between the steps (lifecycle.io.spark_engines), on the Spark night's own models,
+    instead of reading the DuckDB night's engine files."""
     from lifecycle.io.dbt import manifest_json
 
     target = target_dir(settings)
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
+    engines = target / "spark_engines.json"
+    engines.unlink(missing_ok=True)
+    if engines_of is not None and settings.spark_engines and command == SPARK_BUILD:
+        engines.write_text(json.dumps({"business_date": engines_of.isoformat()}), encoding="utf-8")
     (target / "spark_views.json").write_text(json.dumps(source_views(manifest_json(settings), settings)),
                                               encoding="utf-8")
     env = {**os.environ, "LIFECYCLE_HOME": str(settings.home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.setdefault("LIFECYCLE_SPARK_MASTER", settings.spark_master)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)  # the engines' workers need this environment's packages
     run = subprocess.run([sys.executable, "-m", "lifecycle.io.spark", str(settings.home), str(warehouse_dir),
                           *command], capture_output=True, text=True, env=env)
     results = target / "run_results.json"
@@ -165,7 +175,7 @@ def build_night(settings: Settings, day: date) -> SparkNight:
     folder.parent.mkdir(parents=True, exist_ok=True)
     night = SparkNight(day, published=False, folder=folder)
     started = time.perf_counter()
-    night.results = build_on_spark(settings, folder)
+    night.results = build_on_spark(settings, folder, engines_of=day)
     night.seconds["build"] = time.perf_counter() - started
     night.models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in night.results)
     night.tests = sum(r["unique_id"].startswith("test.") for r in night.results)
@@ -267,11 +277,62 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - run as its own process 
     for schema, name, query in json.loads((target / "spark_views.json").read_text(encoding="utf-8")):
         spark.sql(f"create database if not exists `{schema}`")
         spark.sql(f"create or replace view `{schema}`.`{name}` as {query}")
-    result = dbtRunner().invoke([
-        *command, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target), "--log-path", str(target / "logs"),
-        "--vars", json.dumps(settings.dbt_vars(), sort_keys=True)])
-    return 0 if result.success else 1
+
+    def invoke(args: list[str]) -> bool:
+        return dbtRunner().invoke([
+            *args, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+            str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"),
+            "--vars", json.dumps(settings.dbt_vars(), sort_keys=True)]).success
+
+    engines = target / "spark_engines.json"
+    if not engines.exists():
+        return 0 if invoke(command) else 1
+    day = date.fromisoformat(json.loads(engines.read_text(encoding="utf-8"))["business_date"])
+    return 0 if _build_with_engines(spark, settings, day, warehouse_dir, invoke) else 1
+
+
+def _build_with_engines(spark, settings: Settings, day: date, warehouse_dir: Path, invoke) -> bool:  # pragma: no cover
+    """The night's build step by step, as on DuckDB (lifecycle/assets/warehouse.py: ``STEPS``), each engine run on
+    Spark once the models it reads are built, then the data tests; dbt's results of every step in one
+    ``run_results.json``, as one build writes it."""
+    from lifecycle.assets.warehouse import ENGINES, LEVELS, STEPS, selection_args, step_selection
+    from lifecycle.io.dbt import manifest_json
+    from lifecycle.io.spark_engines import engine_inputs, run_engine
+
+    target = target_dir(settings)
+    manifest = manifest_json(settings)
+    relations = {n["name"]: f"{n['schema']}.{n['alias']}" for n in manifest["nodes"].values()
+                 if n["resource_type"] == "model"}
+    sources = {n["name"]: (n["schema"], n["identifier"]) for n in manifest["sources"].values()
+               if n["source_name"] == "engine"}
+    buckets = max(2, 2 * spark.sparkContext.defaultParallelism)
+    results: list[dict] = []
+    ok = True
+
+    def step(args: list[str]) -> None:
+        nonlocal ok
+        ok = invoke(args) and ok
+        done = target / "run_results.json"
+        if done.exists():
+            results.extend(json.loads(done.read_text(encoding="utf-8"))["results"])
+            done.unlink()
+
+    for number in STEPS:
+        # seeds load in the first step; the data tests run once every model is built
+        step([*(["build", "--exclude-resource-type", "test", "unit_test"] if number == 0 else ["run"]),
+              *selection_args(*step_selection(number, LEVELS))])
+        for engine in (e for e in ENGINES if LEVELS[e.name] == number + 1):
+            started = time.perf_counter()
+            path = warehouse_dir / "engines" / engine.name
+            run_engine(spark, settings, day, engine, engine_inputs(spark, relations, engine),
+                       buckets).write.mode("overwrite").parquet(str(path))
+            schema, name = sources[engine.name]
+            spark.sql(f"create or replace view `{schema}`.`{name}` as select * from parquet.`{path}`")
+            print(f"engine {engine.name} on Spark: {buckets} buckets, {time.perf_counter() - started:.1f} s",
+                  flush=True)
+    step(["test", "--exclude-resource-type", "unit_test"])
+    (target / "run_results.json").write_text(json.dumps({"results": results}), encoding="utf-8")
+    return ok
 
 
 if __name__ == "__main__":  # pragma: no cover
