@@ -13,7 +13,8 @@ outside its Dagster run (starting: imports, the definitions, the instance; endin
 With ``--warehouse postgres`` the home's nights also publish on the PostgreSQL server that libpq's environment
 variables name (PGHOST, PGPORT, PGUSER, PGDATABASE): its load, build, tests and swap are the stage "postgres".
 With ``--warehouse spark`` they also publish on Apache Spark (``--executors``: the master, local[2] by default):
-its build, tests and publication are the stage "spark".
+its build, tests and publication are the stage "spark" ("of which engines": the engines' share, when they run on
+Spark).
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def step_durations(dagster_home: Path) -> dict[str, dict[str, float]]:
         if stats.start_time and stats.end_time:
             steps["run"] = steps.get("run", 0.0) + stats.end_time - stats.start_time
         steps["events"] = float(len(instance.all_logs(run.run_id)))
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+            engines = entry.asset_materialization.metadata.get("engines_seconds")
+            if engines is not None and entry.asset_materialization.asset_key.path[-1] in SERVER_STEPS:
+                steps["of which engines"] = float(engines.value)  # the engines on Spark ([warehouse] spark_engines)
         steps["dbt parse"] = sum(
             float(getattr(entry.asset_materialization.metadata.get("parse_seconds"), "value", 0.0) or 0.0)
             for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION))

@@ -2,7 +2,7 @@
 Spark, from the home's files read in place, tested there, and published by switching one link.
 
 ``build_on_spark`` runs the dbt project with dbt-spark's ``session`` method in a process of its own
-(``python -m lifecycle.io.spark``). That process starts the Spark session (``[warehouse] spark_master``:
+(``python -m lifecycle.pipelines.spark_build``). That process starts the Spark session (``[warehouse] spark_master``:
 ``local[N]`` on one machine, a cluster's master URL; ``LIFECYCLE_SPARK_MASTER`` overrides it), makes every source
 with a file behind it (the feeds, the quarantine, the night's pipeline files, the engines' outputs) and every
 export register a Spark view over its Parquet (nothing is copied), then invokes dbt there: dbt-spark's session
@@ -105,7 +105,7 @@ def build_on_spark(settings: Settings, warehouse_dir: Path, command: tuple[str, 
     env = {**os.environ, "LIFECYCLE_HOME": str(settings.home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.setdefault("LIFECYCLE_SPARK_MASTER", settings.spark_master)
     env.setdefault("PYSPARK_PYTHON", sys.executable)  # the engines' workers need this environment's packages
-    run = subprocess.run([sys.executable, "-m", "lifecycle.io.spark", str(settings.home), str(warehouse_dir),
+    run = subprocess.run([sys.executable, "-m", "lifecycle.pipelines.spark_build", str(settings.home), str(warehouse_dir),
                           *command], capture_output=True, text=True, env=env)
     results = target / "run_results.json"
     if not results.exists():
@@ -177,6 +177,10 @@ def build_night(settings: Settings, day: date) -> SparkNight:
     started = time.perf_counter()
     night.results = build_on_spark(settings, folder, engines_of=day)
     night.seconds["build"] = time.perf_counter() - started
+    # the engines' share of the build, when they ran on Spark
+    engines = json.loads((target_dir(settings) / "run_results.json").read_text(encoding="utf-8")).get("engine_seconds")
+    if engines:
+        night.seconds["engines"] = sum(engines.values())
     night.models = sum(r["unique_id"].startswith(("model.", "seed.")) for r in night.results)
     night.tests = sum(r["unique_id"].startswith("test.") for r in night.results)
     return night
@@ -248,92 +252,3 @@ def register_published(session, settings: Settings) -> date | None:
         session.sql(f"create table {name} using parquet location '{path}'")
 
     return _published_tables(settings, table_over)
-
-
-def _main(argv: list[str]) -> int:  # pragma: no cover - run as its own process by build_on_spark
-    from dbt.cli.main import dbtRunner
-    from pyspark.sql import SparkSession
-
-    from lifecycle.io.dbt import DBT_PROJECT_DIR
-    from lifecycle.settings import get_settings
-
-    home, warehouse_dir, command = Path(argv[0]), Path(argv[1]), argv[2:]
-    settings = get_settings(home)
-    target = target_dir(settings)
-    spark = (SparkSession.builder.master(os.environ.get("LIFECYCLE_SPARK_MASTER", settings.spark_master))
-             .appName("subscription-lifecycle")
-             .config("spark.driver.memory", settings.spark_memory)
-             .config("spark.sql.warehouse.dir", str(warehouse_dir))
-             .config("spark.sql.session.timeZone", "UTC")
-             .config("spark.sql.parquet.mergeSchema", "true")  # a register written before a column existed
-             .config("spark.sql.shuffle.partitions", "1")
-             # instants as Parquet's UTC-adjusted microseconds (not the legacy INT96): other readers see instants
-             .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config(map=settings.spark_conf)  # the home's own: a cluster's executors, storage, tuning
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
-    for schema, name, query in json.loads((target / "spark_views.json").read_text(encoding="utf-8")):
-        spark.sql(f"create database if not exists `{schema}`")
-        spark.sql(f"create or replace view `{schema}`.`{name}` as {query}")
-
-    def invoke(args: list[str]) -> bool:
-        return dbtRunner().invoke([
-            *args, "--target", "spark", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-            str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"),
-            "--vars", json.dumps(settings.dbt_vars(), sort_keys=True)]).success
-
-    engines = target / "spark_engines.json"
-    if not engines.exists():
-        return 0 if invoke(command) else 1
-    day = date.fromisoformat(json.loads(engines.read_text(encoding="utf-8"))["business_date"])
-    return 0 if _build_with_engines(spark, settings, day, warehouse_dir, invoke) else 1
-
-
-def _build_with_engines(spark, settings: Settings, day: date, warehouse_dir: Path, invoke) -> bool:  # pragma: no cover
-    """The night's build step by step, as on DuckDB (lifecycle/assets/warehouse.py: ``STEPS``), each engine run on
-    Spark once the models it reads are built, then the data tests; dbt's results of every step in one
-    ``run_results.json``, as one build writes it."""
-    from lifecycle.assets.warehouse import ENGINES, LEVELS, STEPS, selection_args, step_selection
-    from lifecycle.io.dbt import manifest_json
-    from lifecycle.io.spark_engines import engine_inputs, run_engine
-
-    target = target_dir(settings)
-    manifest = manifest_json(settings)
-    relations = {n["name"]: f"{n['schema']}.{n['alias']}" for n in manifest["nodes"].values()
-                 if n["resource_type"] == "model"}
-    sources = {n["name"]: (n["schema"], n["identifier"]) for n in manifest["sources"].values()
-               if n["source_name"] == "engine"}
-    buckets = max(2, 2 * spark.sparkContext.defaultParallelism)
-    results: list[dict] = []
-    ok = True
-
-    def step(args: list[str]) -> None:
-        nonlocal ok
-        ok = invoke(args) and ok
-        done = target / "run_results.json"
-        if done.exists():
-            results.extend(json.loads(done.read_text(encoding="utf-8"))["results"])
-            done.unlink()
-
-    for number in STEPS:
-        # seeds load in the first step; the data tests run once every model is built
-        step([*(["build", "--exclude-resource-type", "test", "unit_test"] if number == 0 else ["run"]),
-              *selection_args(*step_selection(number, LEVELS))])
-        for engine in (e for e in ENGINES if LEVELS[e.name] == number + 1):
-            started = time.perf_counter()
-            path = warehouse_dir / "engines" / engine.name
-            run_engine(spark, settings, day, engine, engine_inputs(spark, relations, engine),
-                       buckets).write.mode("overwrite").parquet(str(path))
-            schema, name = sources[engine.name]
-            spark.sql(f"create or replace view `{schema}`.`{name}` as select * from parquet.`{path}`")
-            print(f"engine {engine.name} on Spark: {buckets} buckets, {time.perf_counter() - started:.1f} s",
-                  flush=True)
-    step(["test", "--exclude-resource-type", "unit_test"])
-    (target / "run_results.json").write_text(json.dumps({"results": results}), encoding="utf-8")
-    return ok
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main(sys.argv[1:]))

@@ -18,9 +18,10 @@ This module runs inside the Spark build's process (lifecycle.io.spark); nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
@@ -29,9 +30,17 @@ from lifecycle.settings import Settings
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-    from lifecycle.assets.engines import Engine
-
 BUCKET, PART, SEQ = "__bucket", "__part", "__seq"
+
+
+class Engine(Protocol):
+    """What this module reads of an engine (lifecycle.assets.engines.Engine: io stays below the assets)."""
+    name: str
+    inputs: tuple[str, ...]
+    run: Callable[[Settings, date, dict[str, Any], Any], Iterable[Mapping[str, pa.Table]]]
+    parts: tuple[str, ...]
+    schema: pa.Schema
+    number: str | None
 
 
 @dataclass(frozen=True)
