@@ -7,7 +7,9 @@ Spark, from the home's files read in place, tested there, and published by switc
 with a file behind it (the feeds, the quarantine, the night's pipeline files, the engines' outputs) and every
 export register a Spark view over its Parquet (nothing is copied), then invokes dbt there: dbt-spark's session
 method takes the session it finds. The models, seeds and data tests are written under the night's own folder
-(``spark.sql.warehouse.dir``), as Parquet tables ``<schema>.db/<table>``.
+(``spark.sql.warehouse.dir``), as Parquet tables ``<schema>.db/<table>``. With ``[warehouse] spark_engines`` the
+build runs step by step and the engines run on Spark between the steps (lifecycle.io.spark_engines), instead of
+reading the DuckDB night's engine files.
 
 Write, audit, publish (``build_night``, the night's gates, ``publish_night``: the night's last step when the kind
 is ``spark``, lifecycle/assets/server.py): once the night is published on DuckDB, it is built and tested in

@@ -92,7 +92,10 @@ def _cut(spark: SparkSession, engine: Engine, plan: Plan, inputs: dict[str, Data
         df = inputs[name]
         if name in plan.reduce:
             df.createOrReplaceTempView("t")
-            df = spark.sql(plan.reduce[name])
+            try:
+                df = spark.sql(plan.reduce[name])  # analysed here: the view can go
+            finally:
+                spark.catalog.dropTempView("t")
         if plan.group is None:
             keyed = df.select(F.lit(0).alias(BUCKET), F.struct(*df.columns).alias(name))
         elif name in plan.through:
