@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
+from lifecycle.io.warehouse import aligned
 from lifecycle.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -136,12 +137,9 @@ def _walk(settings: Settings, day: date, engine: Engine, plan: Plan, whole: dict
                 for name, part in batch.items():
                     start = counters.get(name, 0)
                     counters[name] = start + part.num_rows
-                    columns = {f.name: (part[f.name] if f.name in part.column_names
-                                        else pa.nulls(part.num_rows, f.type)) for f in out_schema
-                               if f.name not in (PART, SEQ)}
-                    columns[PART] = pa.array([engine.parts.index(name)] * part.num_rows, pa.int32())
-                    columns[SEQ] = pa.array(range(start, start + part.num_rows), pa.int64())
-                    pieces.append(pa.table(columns).cast(out_schema))
+                    part = part.append_column(PART, pa.array([engine.parts.index(name)] * part.num_rows, pa.int32()))
+                    part = part.append_column(SEQ, pa.array(range(start, start + part.num_rows), pa.int64()))
+                    pieces.append(aligned(part, out_schema))
         finally:
             con.close()
         return pa.concat_tables(pieces) if pieces else out_schema.empty_table()

@@ -402,7 +402,7 @@ def ledger_closes(settings: Settings, night: date) -> dict[str, date]:
 ROW_GROUP = 131_072
 
 
-def _aligned(table: pa.Table, schema: pa.Schema) -> pa.Table:
+def aligned(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` with exactly ``schema``'s columns, in its order: a column the table lacks is null."""
     return pa.table([table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
                      for f in schema], schema=schema)
@@ -440,7 +440,7 @@ def write_engine_parts(path: Path, batches: Iterable[Mapping[str, pa.Table]], pa
                         raise ValueError(f"{path.stem}: a part {name!r} that is not one of {list(parts)}")
                     if not table.num_rows:
                         continue
-                    table = _aligned(table, part_schema)
+                    table = aligned(table, part_schema)
                     if name == parts[0]:
                         write(table)
                         continue
