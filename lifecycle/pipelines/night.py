@@ -97,18 +97,20 @@ def run_night(settings: Settings, day: date, *, ephemeral: bool = False, instanc
     build starts empty)."""
     import uuid
 
-    from lifecycle.assets.engines import FULL_REFRESH_TAG
     from lifecycle.checks.gx_suites import start_suite_worker
     from lifecycle.io.landing import check_night_ready
     from lifecycle.io.lock import night_lock
-    from lifecycle.io.warehouse import last_published_date
-    from lifecycle.pipelines.progress import NightProgress
 
     started = time.perf_counter()
     os.environ["LIFECYCLE_HOME"] = str(settings.home)
     with night_lock(settings, f"night {day.isoformat()}"):
         check_night_ready(settings, day)  # before the job: a refusal costs nothing and writes nothing
-        start_suite_worker()  # GX imports on the other core while this process loads the job
+        # GX imports on the other core while this process imports Dagster and dbt and loads the job
+        start_suite_worker()
+        from lifecycle.assets.engines import FULL_REFRESH_TAG
+        from lifecycle.io.warehouse import last_published_date
+        from lifecycle.pipelines.progress import NightProgress
+
         job = nightly_job(str(settings.home))
         instance = instance or night_instance(settings, ephemeral)
         level = os.environ.get("LIFECYCLE_LOG_LEVEL", "WARNING")  # the Dagster UI keeps every event anyway
