@@ -47,8 +47,13 @@ before_cutover as (
                 'cast(' ~ dbt.date_trunc('month', 'entries.entry_date') ~ ' as date)',
                 'entries.entry_known_date') }} as period_start
         from (
-            select with_fx.*, max(with_fx.known_date) over (partition by with_fx.entry_id) as entry_known_date
+            -- the night the entry was known, its latest line's: an aggregate joined back (a window partitioned by
+            -- entry sorts every line with all its columns)
+            select with_fx.*, entry_known.entry_known_date
             from with_fx
+            left join (
+                select entry_id, max(known_date) as entry_known_date from uncollapsed group by entry_id
+            ) as entry_known on entry_known.entry_id is not distinct from with_fx.entry_id
         ) as entries
     ) as posted
     where period_start <= cast('{{ opening }}-01' as date)
