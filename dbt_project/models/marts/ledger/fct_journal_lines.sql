@@ -37,14 +37,18 @@ entry_periods as (
 
     -- the period an entry's lines all post in, when they all fall in one month: that month's posting period as of
     -- the night the entry was known (its FX line, dated its first line's date, posts there too)
-    select
-        entry_id,
-        entry_known_date,
-        case when {{ dbt.date_trunc('month', 'first_date') }} = {{ dbt.date_trunc('month', 'last_date') }}
-            then {{ period_of(posting_period_start(
-                'cast(' ~ dbt.date_trunc('month', 'first_date') ~ ' as date)', 'entry_known_date')) }}
-        end as single_period
-    from entry_known
+    select entry_id, entry_known_date, case when one_month then first_lines_period end as single_period
+    from (
+        select
+            entry_id,
+            entry_known_date,
+            {{ dbt.date_trunc('month', 'entry_known.first_date') }}
+                = {{ dbt.date_trunc('month', 'entry_known.last_date') }} as one_month,
+            {{ period_of(posting_period_start(
+                'cast(' ~ dbt.date_trunc('month', 'entry_known.first_date') ~ ' as date)',
+                'entry_known.entry_known_date')) }} as first_lines_period
+        from entry_known
+    ) as entries
 
 ),
 
